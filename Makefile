@@ -1,0 +1,40 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+.PHONY: run test setup messages browser lint db-stop clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP) messages
+
+# Compiled translations are build output; gettext's msgfmt makes them.
+messages:
+	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
+	@$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+# Debian's Chromium for the Playwright end-to-end tests (Playwright's own
+# browser download cannot work here).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+run: setup
+	@bash scripts/run.sh
+
+test: setup browser
+	@bash scripts/test.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+db-stop:
+	@$(PY) -m gxregistry.embedded_db stop
+
+clean: db-stop
+	rm -rf $(VENV) .pgdata staticfiles

@@ -1,0 +1,49 @@
+"""What each role sees first after signing in."""
+
+from django.db.models import Count
+
+from accounts.models import Membership, Organisation, User
+from accounts.roles import Role
+from accounts.selectors import active_memberships, primary_role
+
+TEMPLATES = {
+    Role.REGISTRY_ADMINISTRATOR: "dashboards/administrator.html",
+    Role.MARKET_OPERATOR: "dashboards/market_operator.html",
+    Role.AUTHORISED_REPRESENTATIVE: "dashboards/company.html",
+    Role.APPROVING_REPRESENTATIVE: "dashboards/company.html",
+    Role.VIEWER: "dashboards/company.html",
+    Role.VERIFIER: "dashboards/verifier.html",
+}
+
+
+def template_for(user) -> str:
+    if user.is_superuser and primary_role(user) is None:
+        return TEMPLATES[Role.REGISTRY_ADMINISTRATOR]
+    return TEMPLATES.get(primary_role(user), "dashboards/no_role.html")
+
+
+def context_for(user) -> dict:
+    from allocation.selectors import emissions_by_fiscal_year, facility_list
+
+    memberships = list(active_memberships(fetched_by=user))
+    organisations = [m.organisation for m in memberships]
+    context = {"memberships": memberships, "role": primary_role(user)}
+    role = primary_role(user)
+    if role == Role.REGISTRY_ADMINISTRATOR or (user.is_superuser and role is None):
+        context["organisation_counts"] = (
+            Organisation.objects.values("kind").annotate(n=Count("pk")).order_by("kind")
+        )
+        context["kind_labels"] = dict(Organisation.Kind.choices)
+        context["user_count"] = User.objects.filter(is_active=True).count()
+        context["membership_count"] = Membership.objects.filter(ended_at__isnull=True).count()
+        context["emissions"] = emissions_by_fiscal_year(fetched_by=user)
+        context["facility_count"] = facility_list(fetched_by=user).count()
+    elif role == Role.MARKET_OPERATOR:
+        context["participant_count"] = Organisation.objects.filter(
+            kind__in=[Organisation.Kind.REGULATED_ENTITY, Organisation.Kind.TRADING_OPERATOR]
+        ).count()
+    else:
+        context["organisations"] = organisations
+        context["facilities"] = facility_list(fetched_by=user, organisation=None)[:50]
+        context["emissions"] = emissions_by_fiscal_year(fetched_by=user, organisations=organisations)
+    return context

@@ -1,0 +1,214 @@
+"""Build a realistic synthetic registry.
+
+    python manage.py seed_demo                        # ~40 entities, the local demo
+    python manage.py seed_demo --entities 400 --facilities 10000 --processes 30000   # national scale
+
+Idempotent: organisations are keyed by corporate number, users by email;
+what exists is left as it is, so a second run neither fails nor duplicates.
+"""
+
+import random
+from datetime import date
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from stdnum.jp import cn
+
+from accounts import services
+from accounts.audit import audit_context
+from accounts.models import Membership, Organisation, Sector, User
+from accounts.roles import Role
+from allocation.models import Facility, FacilityEvent, Prefecture, Process, ProcessYear
+
+DEMO_PASSWORD = "gx-demo-Registry-2026"  # local demo only; printed at the end
+BASELINE_YEARS = (2023, 2024, 2025)
+
+# (sector, process name, benchmark kind, sector benchmark key, activity unit, t-CO2 per unit, emission type)
+BENCHMARK_PROCESSES = {
+    Sector.STEEL: [("Blast furnace", "product", "steel.blast_furnace", "t crude steel", "2.0", "energy"),
+                   ("Electric arc furnace", "product", "steel.electric_arc", "t crude steel", "0.45", "energy")],
+    Sector.CEMENT: [("Clinker kiln", "product", "cement.clinker", "t clinker", "0.85", "process")],
+    Sector.CHEMICALS: [("Ethylene cracker", "product", "chemicals.ethylene", "t ethylene", "1.3", "energy"),
+                       ("Soda ash", "product", "chemicals.soda", "t soda ash", "0.7", "process")],
+    Sector.PULP_PAPER: [("Paper machine", "product", "paper.paper", "t paper", "0.6", "energy")],
+    Sector.POWER: [("Coal-fired boiler", "fuel", "fuel.coal", "GJ", "0.089", "energy"),
+                   ("LNG combined cycle", "fuel", "fuel.lng", "GJ", "0.051", "energy")],
+    Sector.GLASS: [("Float glass furnace", "product", "glass.float", "t glass", "0.55", "energy")],
+    Sector.LIME: [("Lime kiln", "product", "lime.quicklime", "t quicklime", "1.1", "process")],
+    Sector.ALUMINIUM: [("Aluminium rolling", "product", "aluminium.rolling", "t product", "0.9", "energy")],
+    Sector.AUTOMOBILES: [("Vehicle assembly", "product", "automobiles.assembly", "vehicle", "0.35", "energy")],
+    Sector.OIL_REFINING: [("Crude distillation", "product", "oil.refining", "kL crude", "0.03", "energy")],
+}
+GRANDFATHERING_SECTORS = [Sector.FOOD, Sector.TEXTILES, Sector.CERAMICS, Sector.OTHER]
+COMPANY_WORDS = ["Nihon", "Tokai", "Kanto", "Kansai", "Kyushu", "Hokuriku", "Chubu", "Sanyo", "Toyo", "Daiichi"]
+SECTOR_JA = {
+    Sector.STEEL: "製鉄", Sector.CEMENT: "セメント", Sector.CHEMICALS: "化学", Sector.PULP_PAPER: "製紙",
+    Sector.POWER: "電力", Sector.GLASS: "硝子", Sector.LIME: "石灰", Sector.ALUMINIUM: "アルミニウム",
+    Sector.AUTOMOBILES: "自動車", Sector.OIL_REFINING: "石油", Sector.FOOD: "食品", Sector.TEXTILES: "繊維",
+    Sector.CERAMICS: "窯業", Sector.OTHER: "工業",
+}
+COMPANY_JA = ["日本", "東海", "関東", "関西", "九州", "北陸", "中部", "山陽", "東洋", "第一"]
+
+
+def corporate_number(index: int, prefix: int = 7) -> str:
+    body = f"{prefix}{index:011d}"
+    return cn.calc_check_digit(body) + body
+
+
+class Command(BaseCommand):
+    help = "Build the synthetic demo registry (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--entities", type=int, default=40)
+        parser.add_argument("--facilities", type=int, default=None, help="total facilities (default 2-4 per entity)")
+        parser.add_argument("--processes", type=int, default=None, help="total processes (default 1-3 per facility)")
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--quiet-users", action="store_true", help="do not print demo credentials")
+
+    def handle(self, *args, entities, facilities, processes, seed, quiet_users, **options):
+        rng = random.Random(seed)
+        with audit_context(job="seed_demo"):
+            bodies = self._fixed_organisations()
+            created = self._entities(rng, entities, facilities, processes)
+            users = self._users(bodies)
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo registry ready: {Organisation.objects.filter(kind='regulated_entity').count()} regulated entities "
+            f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
+        ))
+        if not quiet_users:
+            self.stdout.write("\nDemo sign-ins (password for all: %s)" % DEMO_PASSWORD)
+            for email, role, organisation in users:
+                self.stdout.write(f"  {email:<40} {role:<28} {organisation}")
+            self.stdout.write("Administrators and representatives set up a TOTP app (QR code) at first sign-in.\n")
+
+    # --- organisations that are not regulated entities ---------------------------------
+    def _fixed_organisations(self):
+        specs = [
+            ("meti", Organisation.Kind.REGISTRY_ADMINISTRATION, "経済産業省 GX-ETS 登録簿管理室", "METI GX-ETS Registry Office", corporate_number(1, 0)),
+            ("gxa", Organisation.Kind.MARKET_OPERATOR, "GX推進機構", "GX Acceleration Agency", corporate_number(2, 0)),
+            ("vb1", Organisation.Kind.VERIFICATION_BODY, "日本検証機構株式会社", "Japan Verification Co.", corporate_number(11, 1)),
+            ("vb2", Organisation.Kind.VERIFICATION_BODY, "東京温室効果ガス審査センター", "Tokyo GHG Assurance Centre", corporate_number(12, 1)),
+            ("vb3", Organisation.Kind.VERIFICATION_BODY, "関西サステナビリティ保証株式会社", "Kansai Sustainability Assurance", corporate_number(13, 1)),
+            ("to1", Organisation.Kind.TRADING_OPERATOR, "GXカーボントレーディング株式会社", "GX Carbon Trading Co.", corporate_number(21, 1)),
+            ("to2", Organisation.Kind.TRADING_OPERATOR, "みらい排出枠証券株式会社", "Mirai Allowance Securities", corporate_number(22, 1)),
+        ]
+        result = {}
+        for key, kind, name, name_en, number in specs:
+            organisation = Organisation.objects.filter(corporate_number=number).first()
+            if organisation is None:
+                organisation = services.organisation_create(
+                    kind=kind, name=name, name_en=name_en, corporate_number=number, address="東京都千代田区"
+                )
+            result[key] = organisation
+        return result
+
+    # --- regulated entities with facilities, processes and FY2023-2025 data -------------
+    def _entities(self, rng, count, total_facilities, total_processes):
+        sectors = list(BENCHMARK_PROCESSES) + GRANDFATHERING_SECTORS
+        facilities_per = _spread(total_facilities or sum(rng.randint(2, 4) for _ in range(count)), count)
+        created = 0
+        process_budget = iter(_spread(total_processes, sum(facilities_per)) if total_processes else [])
+        for index in range(count):
+            number = corporate_number(1000 + index)
+            if Organisation.objects.filter(corporate_number=number).exists():
+                for _ in range(facilities_per[index]):
+                    next(process_budget, None)
+                continue
+            sector = sectors[index % len(sectors)]
+            word = index // len(sectors) % len(COMPANY_WORDS)
+            with transaction.atomic():
+                entity = services.organisation_create(
+                    kind=Organisation.Kind.REGULATED_ENTITY,
+                    name=f"{COMPANY_JA[word]}{SECTOR_JA[sector]}株式会社" + (f" 第{index // 100 + 1}" if count > 100 else ""),
+                    name_en=f"{COMPANY_WORDS[word]} {sector.label} Co. {index + 1}",
+                    corporate_number=number,
+                    sector=sector,
+                    address=f"{Prefecture(rng.randint(1, 47)).label}",
+                )
+                self._facilities(rng, entity, sector, facilities_per[index], process_budget)
+            created += 1
+        return created
+
+    def _facilities(self, rng, entity, sector, count, process_budget):
+        facilities = []
+        for n in range(count):
+            opened = date(rng.randint(1965, 2015), 4, 1)
+            facilities.append(Facility(
+                organisation=entity, code=f"F{n + 1:03d}", name=f"{entity.name_en.split(' Co.')[0]} Works {n + 1}",
+                prefecture=rng.randint(1, 47), address="", opened_on=opened,
+                energy_use_kl=Decimal(rng.choice([800, 1200, 5000, 20000, 80000, 250000])),
+            ))
+        # A few of the §5-1 pre-start cases, so the demo shows them.
+        if count >= 2 and rng.random() < 0.2:
+            facilities[-1].opened_on = date(2024, 10, 1)
+        if count >= 3 and rng.random() < 0.1:
+            facilities[-2].closed_on = date(2025, 1, 31)
+        Facility.objects.bulk_create(facilities)
+        processes, years, events = [], [], []
+        for facility in facilities:
+            templates = BENCHMARK_PROCESSES.get(sector)
+            n_processes = next(process_budget, None) or rng.randint(1, 3)
+            for p in range(n_processes):
+                if templates:
+                    name, kind, key, unit, intensity, emission_type = templates[p % len(templates)]
+                    process = Process(facility=facility, code=f"P{p + 1:02d}", name=name, method="benchmark",
+                                      benchmark_kind=kind, sector_benchmark=key, emission_type=emission_type,
+                                      activity_unit=unit)
+                else:
+                    intensity, unit = "1", ""
+                    process = Process(facility=facility, code=f"P{p + 1:02d}", name=f"Boiler and kiln {p + 1}",
+                                      method="grandfathering", emission_type=rng.choice(["energy", "energy", "process"]))
+                processes.append((process, Decimal(intensity)))
+        Process.objects.bulk_create([p for p, _ in processes])
+        for process, intensity in processes:
+            emissions = Decimal(rng.randint(40_000, 400_000))
+            for fy in BASELINE_YEARS:
+                drift = Decimal(rng.randint(92, 108)) / 100
+                fy_emissions = (emissions * drift).quantize(Decimal("1"))
+                activity = (fy_emissions / intensity * Decimal(rng.randint(95, 105)) / 100).quantize(Decimal("1"))
+                years.append(ProcessYear(
+                    process=process, fiscal_year=fy, emissions_t=fy_emissions,
+                    activity=activity if process.method == "benchmark" else None,
+                    fuel_input_gj=(fy_emissions / Decimal("0.07")).quantize(Decimal("1")),
+                    days_operated=365 if fy != 2024 else 366,
+                ))
+        ProcessYear.objects.bulk_create(years)
+        if rng.random() < 0.1:
+            events.append(FacilityEvent(facility=facilities[0], kind="designated_disaster", fiscal_year=2024,
+                                        started_on=date(2024, 8, 28), description="Typhoon"))
+        if sector == Sector.CHEMICALS and rng.random() < 0.5:
+            events.append(FacilityEvent(facility=facilities[0], kind="hpgsa_inspection", fiscal_year=2023,
+                                        started_on=date(2023, 9, 1), completed_on=date(2023, 11, 30)))
+        FacilityEvent.objects.bulk_create(events)
+
+    # --- one user for every role ----------------------------------------------------------------
+    def _users(self, bodies):
+        first, second = Organisation.objects.filter(kind="regulated_entity").order_by("corporate_number")[:2]
+        specs = [
+            ("admin@meti.example.jp", "登録簿 管理者", bodies["meti"], Role.REGISTRY_ADMINISTRATOR),
+            ("admin2@meti.example.jp", "登録簿 第二管理者", bodies["meti"], Role.REGISTRY_ADMINISTRATOR),
+            ("market@gxa.example.jp", "市場 運営者", bodies["gxa"], Role.MARKET_OPERATOR),
+            ("rep@entity1.example.jp", "代表 一郎", first, Role.AUTHORISED_REPRESENTATIVE),
+            ("approver@entity1.example.jp", "承認 花子", first, Role.APPROVING_REPRESENTATIVE),
+            ("viewer@entity1.example.jp", "閲覧 次郎", first, Role.VIEWER),
+            ("rep@entity2.example.jp", "代表 三郎", second, Role.AUTHORISED_REPRESENTATIVE),
+            ("verifier@vb1.example.jp", "検証 四郎", bodies["vb1"], Role.VERIFIER),
+            ("verifier@vb2.example.jp", "検証 五郎", bodies["vb2"], Role.VERIFIER),
+            ("trader@to1.example.jp", "取引 六子", bodies["to1"], Role.AUTHORISED_REPRESENTATIVE),
+        ]
+        result = []
+        for email, name, organisation, role in specs:
+            user = User.objects.filter(email=email).first() or services.user_create(
+                email=email, full_name=name, password=DEMO_PASSWORD
+            )
+            if not Membership.objects.filter(user=user, organisation=organisation, ended_at__isnull=True).exists():
+                services.membership_create(user=user, organisation=organisation, role=role)
+            result.append((email, Role(role).label, organisation.name))
+        return result
+
+
+def _spread(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` whole numbers that differ by at most one."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]

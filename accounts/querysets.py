@@ -1,0 +1,34 @@
+"""The one mechanism that scopes data to a user's organisations.
+
+Every organisation-scoped model uses ``RestrictedQuerySet`` and names, in
+``organisation_lookup``, the path from itself to its owning Organisation.
+``restrict(user, perm)`` keeps the rows of organisations on which django-guardian
+gives the user ``perm`` (globally for registry administrators, per object for
+everyone else). Views, the API and exports all start from ``restrict``.
+"""
+
+from django.db import models
+
+from accounts.roles import VIEW
+
+
+def organisations_for(user, perm: str = VIEW):
+    """Organisations on which ``user`` holds ``perm`` (an Organisation codename)."""
+    from guardian.shortcuts import get_objects_for_user
+
+    from accounts.models import Organisation
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    return get_objects_for_user(
+        user, f"accounts.{perm}", klass=Organisation, accept_global_perms=True
+    )
+
+
+class RestrictedQuerySet(models.QuerySet):
+    def restrict(self, user, perm: str = VIEW):
+        lookup = self.model.organisation_lookup
+        allowed = organisations_for(user, perm).values("pk")
+        if lookup == "pk":
+            return self.filter(pk__in=allowed)
+        return self.filter(**{f"{lookup}__in": allowed})

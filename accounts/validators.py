@@ -1,0 +1,32 @@
+"""Validators for identifiers the registry receives from outside."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from stdnum.jp import cn
+
+
+def normalise_corporate_number(value: str) -> str:
+    """Strip the separators people type (spaces, hyphens, full-width digits)."""
+    import unicodedata
+
+    return cn.compact(unicodedata.normalize("NFKC", value or ""))
+
+
+def validate_corporate_number(value: str) -> None:
+    """A 法人番号 is 13 digits whose first digit is a check digit (stdnum.jp.cn)."""
+    try:
+        cn.validate(normalise_corporate_number(value))
+    except InvalidLength:
+        raise ValidationError(
+            _("A corporate number has exactly 13 digits."), code="corporate_number_length"
+        ) from None
+    except InvalidFormat:
+        raise ValidationError(
+            _("A corporate number contains digits only."), code="corporate_number_format"
+        ) from None
+    except InvalidChecksum:
+        raise ValidationError(
+            _("This corporate number's check digit is wrong; please check the number."),
+            code="corporate_number_checksum",
+        ) from None

@@ -1,0 +1,122 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, FormView, TemplateView
+from django_otp import login as otp_login
+
+from accounts import dashboards, two_factor
+from accounts.access import OrganisationScopedMixin
+from accounts.forms import EmailAuthenticationForm, TokenForm
+from accounts.models import Organisation
+
+
+class HomeView(TemplateView):
+    template_name = "home.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("dashboard")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+def _safe_next(request, default="dashboard"):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+class OTPEnrolView(LoginRequiredMixin, FormView):
+    """Scan a QR code, type the first code, receive backup codes once."""
+
+    template_name = "accounts/otp_enrol.html"
+    form_class = TokenForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and two_factor.has_confirmed_device(request.user):
+            return redirect("otp_verify")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        device = two_factor.pending_totp_device(self.request.user)
+        kwargs.update(qr_svg=two_factor.qr_code_svg(device), secret=device.bin_key.hex(),
+                      base32_secret=_base32(device.bin_key), next=_safe_next(self.request, ""))
+        return super().get_context_data(**kwargs)
+
+    def form_valid(self, form):
+        user = self.request.user
+        device = two_factor.pending_totp_device(user)
+        codes = two_factor.confirm_enrolment(user=user, device=device, token=form.cleaned_data["otp_token"])
+        if codes is None:
+            form.add_error("otp_token", _("The code is wrong or has expired. Type the code your app shows now."))
+            return self.form_invalid(form)
+        device.refresh_from_db()
+        otp_login(self.request, device)
+        return self.render_to_response(
+            self.get_context_data(form=form, backup_codes=codes, enrolled=True, next=_safe_next(self.request))
+        )
+
+
+def _base32(key: bytes) -> str:
+    import base64
+
+    return base64.b32encode(key).decode().rstrip("=")
+
+
+class OTPVerifyView(LoginRequiredMixin, FormView):
+    template_name = "accounts/otp_verify.html"
+    form_class = TokenForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not two_factor.has_confirmed_device(request.user):
+            return redirect("otp_enrol")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        kwargs["next"] = _safe_next(self.request, "")
+        return super().get_context_data(**kwargs)
+
+    def form_valid(self, form):
+        device = two_factor.verify(self.request.user, form.cleaned_data["otp_token"])
+        if device is None:
+            form.add_error("otp_token", _("The code is wrong or has expired. Type the code your app shows now."))
+            return self.form_invalid(form)
+        otp_login(self.request, device)
+        messages.success(self.request, _("Second factor confirmed."))
+        return redirect(_safe_next(self.request))
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    """The landing page: one per role, built by accounts.dashboards."""
+
+    def get_template_names(self):
+        return [dashboards.template_for(self.request.user)]
+
+    def get_context_data(self, **kwargs):
+        kwargs.update(dashboards.context_for(self.request.user))
+        return super().get_context_data(**kwargs)
+
+
+class OrganisationDetailView(OrganisationScopedMixin, DetailView):
+    model = Organisation
+    template_name = "accounts/organisation_detail.html"
+
+    def get_context_data(self, **kwargs):
+        organisation = self.object
+        kwargs["memberships"] = (
+            organisation.memberships.filter(ended_at__isnull=True).select_related("user").order_by("role")
+        )
+        kwargs["facilities"] = organisation.facilities.order_by("code")
+        return super().get_context_data(**kwargs)

@@ -1,0 +1,234 @@
+"""Facilities and processes of regulated entities: the data allocation reads (§5)."""
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organisation, audited
+from accounts.querysets import RestrictedQuerySet
+
+FISCAL_YEAR_RANGE = Q(fiscal_year__gte=2000) & Q(fiscal_year__lte=2100)
+
+
+class Prefecture(models.IntegerChoices):
+    """JIS X 0401 prefecture codes."""
+
+    HOKKAIDO = 1, _("Hokkaido")
+    AOMORI = 2, _("Aomori")
+    IWATE = 3, _("Iwate")
+    MIYAGI = 4, _("Miyagi")
+    AKITA = 5, _("Akita")
+    YAMAGATA = 6, _("Yamagata")
+    FUKUSHIMA = 7, _("Fukushima")
+    IBARAKI = 8, _("Ibaraki")
+    TOCHIGI = 9, _("Tochigi")
+    GUNMA = 10, _("Gunma")
+    SAITAMA = 11, _("Saitama")
+    CHIBA = 12, _("Chiba")
+    TOKYO = 13, _("Tokyo")
+    KANAGAWA = 14, _("Kanagawa")
+    NIIGATA = 15, _("Niigata")
+    TOYAMA = 16, _("Toyama")
+    ISHIKAWA = 17, _("Ishikawa")
+    FUKUI = 18, _("Fukui")
+    YAMANASHI = 19, _("Yamanashi")
+    NAGANO = 20, _("Nagano")
+    GIFU = 21, _("Gifu")
+    SHIZUOKA = 22, _("Shizuoka")
+    AICHI = 23, _("Aichi")
+    MIE = 24, _("Mie")
+    SHIGA = 25, _("Shiga")
+    KYOTO = 26, _("Kyoto")
+    OSAKA = 27, _("Osaka")
+    HYOGO = 28, _("Hyogo")
+    NARA = 29, _("Nara")
+    WAKAYAMA = 30, _("Wakayama")
+    TOTTORI = 31, _("Tottori")
+    SHIMANE = 32, _("Shimane")
+    OKAYAMA = 33, _("Okayama")
+    HIROSHIMA = 34, _("Hiroshima")
+    YAMAGUCHI = 35, _("Yamaguchi")
+    TOKUSHIMA = 36, _("Tokushima")
+    KAGAWA = 37, _("Kagawa")
+    EHIME = 38, _("Ehime")
+    KOCHI = 39, _("Kochi")
+    FUKUOKA = 40, _("Fukuoka")
+    SAGA = 41, _("Saga")
+    NAGASAKI = 42, _("Nagasaki")
+    KUMAMOTO = 43, _("Kumamoto")
+    OITA = 44, _("Oita")
+    MIYAZAKI = 45, _("Miyazaki")
+    KAGOSHIMA = 46, _("Kagoshima")
+    OKINAWA = 47, _("Okinawa")
+
+
+@audited()
+class Facility(models.Model):
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="facilities",
+        verbose_name=_("regulated entity"),
+        limit_choices_to={"kind": Organisation.Kind.REGULATED_ENTITY},
+    )
+    code = models.CharField(
+        _("facility code"), max_length=32,
+        help_text=_("The entity's own identifier for the facility, unique within the entity."),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    prefecture = models.PositiveSmallIntegerField(_("prefecture"), choices=Prefecture.choices)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    energy_use_kl = models.DecimalField(
+        _("energy use (kL crude-oil equivalent)"), max_digits=14, decimal_places=3,
+        help_text=_("Annual energy use; under 1,500 kL the facility belongs to the small-facility group (§5-1)."),
+    )
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "organisation"
+
+    class Meta:
+        verbose_name = _("facility")
+        verbose_name_plural = _("facilities")
+        ordering = ["organisation_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "code"], name="facility_code_unique_per_entity"),
+            models.CheckConstraint(condition=Q(energy_use_kl__gte=0), name="facility_energy_use_not_negative"),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | Q(opened_on__isnull=True) | Q(closed_on__gte=models.F("opened_on")),
+                name="facility_closed_after_opened",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def get_absolute_url(self):
+        return reverse("facility_detail", args=[self.pk])
+
+
+@audited()
+class FacilityEvent(models.Model):
+    """Years that §5-1 treats specially: a designated disaster or a mandated inspection."""
+
+    class Kind(models.TextChoices):
+        DESIGNATED_DISASTER = "designated_disaster", _("Designated disaster")
+        HIGH_PRESSURE_GAS_INSPECTION = "hpgsa_inspection", _("High-Pressure Gas Safety Act inspection")
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="events", verbose_name=_("facility"))
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    started_on = models.DateField(_("started on"))
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "facility__organisation"
+
+    class Meta:
+        verbose_name = _("facility event")
+        verbose_name_plural = _("facility events")
+        ordering = ["facility_id", "fiscal_year", "started_on"]
+        constraints = [
+            models.CheckConstraint(condition=FISCAL_YEAR_RANGE, name="facility_event_fiscal_year_range"),
+            models.CheckConstraint(
+                condition=Q(completed_on__isnull=True) | Q(completed_on__gte=models.F("started_on")),
+                name="facility_event_completed_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} FY{self.fiscal_year}"
+
+
+@audited()
+class Process(models.Model):
+    class Method(models.TextChoices):
+        BENCHMARK = "benchmark", _("Benchmark")
+        GRANDFATHERING = "grandfathering", _("Grandfathering")
+
+    class BenchmarkKind(models.TextChoices):
+        PRODUCT = "product", _("Product benchmark")
+        FUEL = "fuel", _("Fuel benchmark")
+
+    class EmissionType(models.TextChoices):
+        ENERGY = "energy", _("Energy-related CO2")
+        PROCESS = "process", _("Process CO2")
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="processes", verbose_name=_("facility"))
+    code = models.CharField(_("process code"), max_length=32)
+    name = models.CharField(_("name"), max_length=200)
+    method = models.CharField(_("allocation method"), max_length=16, choices=Method.choices)
+    benchmark_kind = models.CharField(_("benchmark kind"), max_length=8, choices=BenchmarkKind.choices, blank=True)
+    sector_benchmark = models.CharField(
+        _("sector benchmark"), max_length=64, blank=True,
+        help_text=_("Key of the sector benchmark this process is measured against, e.g. steel.blast_furnace."),
+    )
+    emission_type = models.CharField(_("emission type"), max_length=8, choices=EmissionType.choices)
+    activity_unit = models.CharField(_("activity unit"), max_length=32, blank=True, help_text=_("e.g. t of crude steel, GJ"))
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "facility__organisation"
+
+    class Meta:
+        verbose_name = _("process")
+        verbose_name_plural = _("processes")
+        ordering = ["facility_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "code"], name="process_code_unique_per_facility"),
+            models.CheckConstraint(
+                condition=Q(method="grandfathering", benchmark_kind="", sector_benchmark="")
+                | (Q(method="benchmark") & ~Q(benchmark_kind="") & ~Q(sector_benchmark="")),
+                name="process_benchmark_fields_match_method",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+@audited()
+class ProcessYear(models.Model):
+    """Activity and emissions of one process in one fiscal year."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="years", verbose_name=_("process"))
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    activity = models.DecimalField(_("activity"), max_digits=18, decimal_places=3, null=True, blank=True)
+    emissions_t = models.DecimalField(_("emissions (t-CO2)"), max_digits=18, decimal_places=3)
+    fuel_input_gj = models.DecimalField(_("fuel input (GJ)"), max_digits=18, decimal_places=3, null=True, blank=True)
+    days_operated = models.PositiveSmallIntegerField(_("days operated"), null=True, blank=True)
+    by_product_fuel_gj = models.DecimalField(
+        _("by-product fuel used (GJ)"), max_digits=18, decimal_places=3, null=True, blank=True
+    )
+    by_product_fuel_supplied_gj = models.DecimalField(
+        _("by-product fuel supplied to others (GJ)"), max_digits=18, decimal_places=3, null=True, blank=True
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "process__facility__organisation"
+
+    class Meta:
+        verbose_name = _("process year")
+        verbose_name_plural = _("process years")
+        ordering = ["process_id", "fiscal_year"]
+        constraints = [
+            models.UniqueConstraint(fields=["process", "fiscal_year"], name="process_year_unique"),
+            models.CheckConstraint(condition=FISCAL_YEAR_RANGE, name="process_year_fiscal_year_range"),
+            models.CheckConstraint(
+                condition=Q(emissions_t__gte=0)
+                & (Q(activity__isnull=True) | Q(activity__gte=0))
+                & (Q(fuel_input_gj__isnull=True) | Q(fuel_input_gj__gte=0))
+                & (Q(by_product_fuel_gj__isnull=True) | Q(by_product_fuel_gj__gte=0))
+                & (Q(by_product_fuel_supplied_gj__isnull=True) | Q(by_product_fuel_supplied_gj__gte=0)),
+                name="process_year_quantities_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(days_operated__isnull=True) | Q(days_operated__lte=366),
+                name="process_year_days_operated_at_most_366",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.process} FY{self.fiscal_year}"

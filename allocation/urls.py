@@ -1,0 +1,8 @@
+from django.urls import path
+
+from allocation import views
+
+urlpatterns = [
+    path("facilities/", views.FacilityListView.as_view(), name="facility_list"),
+    path("facilities/<int:pk>/", views.FacilityDetailView.as_view(), name="facility_detail"),
+]

@@ -1,0 +1,80 @@
+"""Fixtures shared by every test: organisations, users and roles built with the real services."""
+
+import itertools
+
+import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.management.commands.seed_demo import corporate_number
+from accounts.models import Organisation
+from accounts.roles import Role
+
+PASSWORD = "correct-horse-battery-staple-42"
+_numbers = itertools.count(5000)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def make_organisation(db):
+    def make(kind=Organisation.Kind.REGULATED_ENTITY, **fields):
+        n = next(_numbers)
+        fields.setdefault("name", f"Organisation {n}")
+        fields.setdefault("corporate_number", corporate_number(n, 9))
+        if kind == Organisation.Kind.REGULATED_ENTITY:
+            fields.setdefault("sector", "steel")
+        return services.organisation_create(kind=kind, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_user(db, make_organisation):
+    """A user with ``role`` in ``organisation`` (a new one of the right kind by default)."""
+
+    kinds = {
+        Role.REGISTRY_ADMINISTRATOR: Organisation.Kind.REGISTRY_ADMINISTRATION,
+        Role.MARKET_OPERATOR: Organisation.Kind.MARKET_OPERATOR,
+        Role.VERIFIER: Organisation.Kind.VERIFICATION_BODY,
+    }
+
+    def make(role=Role.VIEWER, organisation=None, email=None):
+        n = next(_numbers)
+        organisation = organisation or make_organisation(kinds.get(role, Organisation.Kind.REGULATED_ENTITY))
+        user = services.user_create(email=email or f"user{n}@example.jp", full_name=f"User {n}", password=PASSWORD)
+        services.membership_create(user=user, organisation=organisation, role=role)
+        return user
+
+    return make
+
+
+def enrol_totp(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+
+
+def current_code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+@pytest.fixture
+def signed_in(client):
+    """Sign ``user`` in through the real login form and, when required, the TOTP form."""
+
+    def sign_in(user, the_client=None):
+        c = the_client or client
+        response = c.post("/login/", {"username": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.content[:500]
+        from accounts.selectors import requires_second_factor
+
+        if requires_second_factor(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or enrol_totp(user)
+            response = c.post("/two-factor/verify/", {"otp_token": current_code(device)})
+            assert response.status_code == 302, response.content[:500]
+        return c
+
+    return sign_in
