@@ -31,7 +31,7 @@ class TokenForm(forms.Form):
 class OrganisationAdminForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = "__all__"
+        fields = ["kind", "name", "name_en", "corporate_number", "sector", "address"]
 
     def clean_corporate_number(self):
         value = self.cleaned_data.get("corporate_number")

@@ -12,6 +12,7 @@ from accounts.querysets import RestrictedQuerySet
 from accounts.roles import Role
 from accounts.validators import validate_corporate_number
 
+
 # Every table whose rows change state is tracked by database triggers, so bulk
 # updates and raw SQL are recorded too; the event tables refuse UPDATE/DELETE
 # (settings.PGHISTORY_APPEND_ONLY).

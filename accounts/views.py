@@ -8,9 +8,10 @@ from django.views.generic import DetailView, FormView, TemplateView
 from django_otp import login as otp_login
 
 from accounts import dashboards, two_factor
-from accounts.access import OrganisationScopedMixin
+from accounts.access import OrganisationScopedMixin, has_organisation_permission
 from accounts.forms import EmailAuthenticationForm, TokenForm
 from accounts.models import Organisation
+from accounts.roles import ACT
 
 
 class HomeView(TemplateView):
@@ -119,4 +120,7 @@ class OrganisationDetailView(OrganisationScopedMixin, DetailView):
             organisation.memberships.filter(ended_at__isnull=True).select_related("user").order_by("role")
         )
         kwargs["facilities"] = organisation.facilities.order_by("code")
+        kwargs["can_import"] = organisation.kind == Organisation.Kind.REGULATED_ENTITY and has_organisation_permission(
+            self.request.user, organisation, ACT
+        )
         return super().get_context_data(**kwargs)

@@ -16,6 +16,18 @@ class _LookupWidget(widgets.ForeignKeyWidget):
 
     columns: tuple[str, ...] = ()
     not_found = ""
+    # Set by ScopedResource: the organisations this import may write to. A row
+    # for any other organisation reads as "not found", like one that does not
+    # exist, so an import never confirms another company's data.
+    allowed_organisations = None
+
+    def scope(self, queryset, organisation_path):
+        if self.allowed_organisations is None:
+            return queryset
+        return queryset.filter(**{f"{organisation_path}__in": self.allowed_organisations})
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        return self.scope(self.model.objects.all(), self.model.organisation_lookup)
 
     def clean(self, value, row=None, **kwargs):
         if value in (None, ""):
@@ -35,7 +47,7 @@ class OrganisationWidget(_LookupWidget):
         self.not_found = _("No regulated entity has corporate number %(corporate_number)s.")
 
     def get_queryset(self, value, row, *args, **kwargs):
-        return Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY)
+        return self.scope(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY), "pk")
 
 
 class FacilityWidget(_LookupWidget):
@@ -66,7 +78,17 @@ class ProcessWidget(_LookupWidget):
         }
 
 
-class FacilityResource(resources.ModelResource):
+class ScopedResource(resources.ModelResource):
+    """A resource that, given ``allowed_organisations``, writes only to those."""
+
+    def __init__(self, allowed_organisations=None, **kwargs):
+        super().__init__(**kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, _LookupWidget):
+                field.widget.allowed_organisations = allowed_organisations
+
+
+class FacilityResource(ScopedResource):
     organisation = fields.Field("organisation", "corporate_number", widget=OrganisationWidget())
     code = fields.Field("code", "facility_code")
 
@@ -79,7 +101,7 @@ class FacilityResource(resources.ModelResource):
         report_skipped = True
 
 
-class FacilityEventResource(resources.ModelResource):
+class FacilityEventResource(ScopedResource):
     corporate_number = fields.Field(column_name="corporate_number", attribute="facility__organisation__corporate_number", readonly=True)
     facility = fields.Field("facility", "facility_code", widget=FacilityWidget())
 
@@ -90,7 +112,7 @@ class FacilityEventResource(resources.ModelResource):
         clean_model_instances = True
 
 
-class ProcessResource(resources.ModelResource):
+class ProcessResource(ScopedResource):
     corporate_number = fields.Field(column_name="corporate_number", attribute="facility__organisation__corporate_number", readonly=True)
     facility = fields.Field("facility", "facility_code", widget=FacilityWidget())
     code = fields.Field("code", "process_code")
@@ -104,7 +126,7 @@ class ProcessResource(resources.ModelResource):
         skip_unchanged = True
 
 
-class ProcessYearResource(resources.ModelResource):
+class ProcessYearResource(ScopedResource):
     corporate_number = fields.Field(column_name="corporate_number", attribute="process__facility__organisation__corporate_number", readonly=True)
     facility_code = fields.Field(column_name="facility_code", attribute="process__facility__code", readonly=True)
     process = fields.Field("process", "process_code", widget=ProcessWidget())

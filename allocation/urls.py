@@ -5,4 +5,5 @@ from allocation import views
 urlpatterns = [
     path("facilities/", views.FacilityListView.as_view(), name="facility_list"),
     path("facilities/<int:pk>/", views.FacilityDetailView.as_view(), name="facility_detail"),
+    path("organisations/<int:pk>/import/", views.FacilityDataImportView.as_view(), name="facility_import"),
 ]

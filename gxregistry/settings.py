@@ -60,7 +60,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -75,6 +74,9 @@ MIDDLEWARE = [
     # AxesMiddleware last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
 ]
+
+if PRODUCTION:  # in development runserver serves static files itself
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "gxregistry.urls"
 WSGI_APPLICATION = "gxregistry.wsgi.application"
@@ -240,6 +242,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "GX-ETS Registry API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 LOGGING = {

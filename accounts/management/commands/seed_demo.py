@@ -77,7 +77,7 @@ class Command(BaseCommand):
             f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
         ))
         if not quiet_users:
-            self.stdout.write("\nDemo sign-ins (password for all: %s)" % DEMO_PASSWORD)
+            self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD})")
             for email, role, organisation in users:
                 self.stdout.write(f"  {email:<40} {role:<28} {organisation}")
             self.stdout.write("Administrators and representatives set up a TOTP app (QR code) at first sign-in.\n")

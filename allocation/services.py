@@ -1,0 +1,71 @@
+"""Writes on facility data."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.audit import audit_context
+from accounts.importing import IMPORT_FORMATS, read_dataset
+from accounts.querysets import organisations_for
+from accounts.roles import ACT
+from allocation import resources
+
+# What a company may load, in the order it must load it.
+IMPORT_KINDS = {
+    "facilities": (_("Facilities"), resources.FacilityResource),
+    "processes": (_("Processes"), resources.ProcessResource),
+    "process_years": (_("Activity and emissions per fiscal year"), resources.ProcessYearResource),
+    "facility_events": (_("Disaster and inspection events"), resources.FacilityEventResource),
+}
+FORMATS_BY_EXTENSION = {fmt().get_extension(): fmt for fmt in IMPORT_FORMATS}
+
+
+@dataclass
+class ImportOutcome:
+    """What a user needs to see about an import, preview or real."""
+
+    dry_run: bool
+    totals: dict = field(default_factory=dict)  # new / update / skip / error / invalid
+    row_errors: list = field(default_factory=list)  # [(row number, message)]
+    rows: list = field(default_factory=list)  # [(row number, import type, object repr)] for the preview
+
+    @property
+    def ok(self):
+        return not self.row_errors
+
+
+def facility_data_import(*, acting_user, kind: str, data: bytes, extension: str, dry_run: bool,
+                         organisation=None) -> ImportOutcome:
+    """Import one file of facility data for the organisations the user may act for.
+
+    Raises accounts.importing.UnreadableFile for a file that cannot be read.
+    All rows are written or none: any row error rolls back the whole file.
+    """
+    _label, resource_class = IMPORT_KINDS[kind]
+    allowed = organisations_for(acting_user, ACT)
+    if organisation is not None:
+        allowed = allowed.filter(pk=organisation.pk)
+    dataset = read_dataset(data, FORMATS_BY_EXTENSION[extension])
+    resource = resource_class(allowed_organisations=allowed)
+    with transaction.atomic(), audit_context(acting_user, action=f"import_{kind}"):
+        result = resource.import_data(dataset, dry_run=dry_run, raise_errors=False, use_transactions=True,
+                                      rollback_on_validation_errors=True)
+    return _outcome(result, dry_run)
+
+
+def _outcome(result, dry_run) -> ImportOutcome:
+    outcome = ImportOutcome(dry_run=dry_run or result.has_errors() or result.has_validation_errors(),
+                            totals=dict(result.totals))
+    for error in result.base_errors:
+        outcome.row_errors.append((None, str(error.error)))
+    for number, errors in result.row_errors():
+        for error in errors:
+            outcome.row_errors.append((number, str(error.error)))
+    for invalid in result.invalid_rows:
+        messages = "; ".join(f"{name}: {', '.join(map(str, errs))}" for name, errs in invalid.error_dict.items())
+        outcome.row_errors.append((invalid.number, messages))
+    for number, row in enumerate(result.rows, start=1):
+        outcome.rows.append((number, row.import_type, row.object_repr or ""))
+    outcome.row_errors.sort(key=lambda e: (e[0] is not None, e[0] or 0))
+    return outcome

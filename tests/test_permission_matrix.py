@@ -1,0 +1,178 @@
+"""Every view and API endpoint, for every role, on own and foreign objects.
+
+The list of URLs comes from the URLconf, so a new view without a rule here
+fails ``test_every_view_has_a_rule``.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Organisation
+from accounts.roles import Role
+from allocation.models import Facility
+
+# Not ours to rule: Django's admin (staff-only, tested in test_admin) and i18n.
+EXCLUDED_NAMESPACES = {"admin"}
+EXCLUDED_NAMES = {"set_language", "api-root"}
+
+
+@dataclass(frozen=True)
+class Public:
+    """Anyone, signed in or not."""
+
+
+@dataclass(frozen=True)
+class Logout:
+    """POST only; signs out whoever asks and goes home."""
+
+    method: str = "post"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Any signed-in user; the page shows only what the user may see."""
+
+    method: str = "get"
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """An object of one organisation. ``own`` maps role -> status on the user's own object."""
+
+    target: str  # "organisation" or "facility"
+    own: dict
+    foreign: int = 404
+    administrator_foreign: int = 200
+    api: bool = False
+
+
+EVERY_ROLE_200 = {role: 200 for role in Role}
+ACT_ONLY = {role: 403 for role in Role} | {Role.AUTHORISED_REPRESENTATIVE: 200}
+
+RULES = {
+    "home": Public(),
+    "login": Public(),
+    "logout": Logout(),
+    "otp_enrol": SignedIn(),
+    "otp_verify": SignedIn(),
+    "dashboard": SignedIn(),
+    "facility_list": SignedIn(),
+    "api-schema": SignedIn(),
+    "api-facility-list": SignedIn(),
+    "organisation_detail": Scoped("organisation", own=EVERY_ROLE_200),
+    "facility_detail": Scoped("facility", own=EVERY_ROLE_200),
+    "api-facility-detail": Scoped("facility", own=EVERY_ROLE_200, api=True),
+    # Importing facility data is an act for the company: its authorised
+    # representatives only; administrators load data through the back office.
+    "facility_import": Scoped("organisation", own=ACT_ONLY, administrator_foreign=403),
+}
+
+
+def _url_names(patterns=None, namespace=None):
+    names = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in EXCLUDED_NAMESPACES:
+                continue
+            names |= _url_names(pattern.url_patterns, pattern.namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+    return names - EXCLUDED_NAMES
+
+
+def test_every_view_has_a_rule():
+    assert _url_names() - set(RULES) == set(), "add a rule for each new view to RULES"
+    assert set(RULES) - _url_names() == set(), "RULES names a view that no longer exists"
+
+
+def _organisation_kind(role):
+    return {
+        Role.REGISTRY_ADMINISTRATOR: Organisation.Kind.REGISTRY_ADMINISTRATION,
+        Role.MARKET_OPERATOR: Organisation.Kind.MARKET_OPERATOR,
+        Role.VERIFIER: Organisation.Kind.VERIFICATION_BODY,
+    }.get(role, Organisation.Kind.REGULATED_ENTITY)
+
+
+def _facility(organisation):
+    return Facility.objects.create(organisation=organisation, code="F1", name="Works", prefecture=13,
+                                   energy_use_kl=5000)
+
+
+def _target(rule, organisation):
+    return organisation if rule.target == "organisation" else _facility(organisation)
+
+
+def _get(client, name, rule, obj):
+    url = reverse(name, args=[obj.pk])
+    return client.get(url, HTTP_ACCEPT="application/json") if rule.api else client.get(url)
+
+
+SCOPED = sorted(name for name, rule in RULES.items() if isinstance(rule, Scoped))
+# Only regulated entities hold facilities, so other roles have no own facility to open.
+OWN_CASES = [
+    (name, role) for name in SCOPED for role in Role
+    if RULES[name].target == "organisation" or _organisation_kind(role) == Organisation.Kind.REGULATED_ENTITY
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), OWN_CASES)
+def test_scoped_view_on_own_object(name, role, make_organisation, make_user, signed_in, client):
+    rule = RULES[name]
+    own_organisation = make_organisation(_organisation_kind(role))
+    user = make_user(role, organisation=own_organisation)
+    signed_in(user)
+    response = _get(client, name, rule, _target(rule, own_organisation))
+    assert response.status_code == rule.own[role]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", SCOPED)
+@pytest.mark.parametrize("role", list(Role))
+def test_scoped_view_on_foreign_object(name, role, make_organisation, make_user, signed_in, client):
+    rule = RULES[name]
+    user = make_user(role)
+    signed_in(user)
+    foreign = _target(rule, make_organisation(Organisation.Kind.REGULATED_ENTITY))
+    expected = rule.administrator_foreign if role == Role.REGISTRY_ADMINISTRATOR else rule.foreign
+    assert _get(client, name, rule, foreign).status_code == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_anonymous_reaches_only_public_pages(name, client, make_organisation):
+    rule = RULES[name]
+    args = [_target(rule, make_organisation()).pk] if isinstance(rule, Scoped) else []
+    url = reverse(name, args=args)
+    response = client.post(url) if getattr(rule, "method", "get") == "post" else client.get(url)
+    if isinstance(rule, Public):
+        assert response.status_code == 200
+    elif isinstance(rule, Logout):
+        assert response.status_code == 302
+        assert response.url == reverse("home")
+        assert client.get(url).status_code == 405  # never by a GET a link could trigger
+    elif name.startswith("api-"):
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(Role))
+def test_lists_show_only_own_organisations_facilities(role, make_organisation, make_user, signed_in, client):
+    own_organisation = make_organisation(_organisation_kind(role))
+    user = make_user(role, organisation=own_organisation)
+    foreign = _facility(make_organisation())
+    own = _facility(own_organisation) if own_organisation.kind == Organisation.Kind.REGULATED_ENTITY else None
+    signed_in(user)
+    page = client.get(reverse("facility_list")).content.decode()
+    api = {row["id"] for row in client.get(reverse("api-facility-list")).json()["results"]}
+    sees_all = role == Role.REGISTRY_ADMINISTRATOR
+    assert (foreign.get_absolute_url() in page) is sees_all
+    assert (foreign.pk in api) is sees_all
+    if own is not None:
+        assert own.get_absolute_url() in page
+        assert own.pk in api
