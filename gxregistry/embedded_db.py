@@ -20,7 +20,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PGDATA = Path(os.environ.get("GX_PGDATA", PROJECT_ROOT / ".pgdata"))
-DATABASE_NAME = "gxregistry"
+# GX_DATABASE_NAME lets benchmarks keep the national-scale data set beside the demo.
+DATABASE_NAME = os.environ.get("GX_DATABASE_NAME", "gxregistry")
 SUPERUSER = "postgres"
 
 # The package warns when XDG_RUNTIME_DIR is unset; that is normal on servers.

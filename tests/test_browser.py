@@ -1,0 +1,91 @@
+"""End to end in Debian's Chromium: enrol TOTP, sign in, reach the dashboard in Japanese and English."""
+
+import os
+
+import pytest
+from django_otp.oath import totp
+from playwright.sync_api import expect, sync_playwright
+
+from accounts.roles import Role
+from conftest import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; Django's ORM
+    # calls made by the test itself are still synchronous and safe.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield chromium
+        chromium.close()
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(browser, settings):
+    settings.LANGUAGE_CODE = "ja"
+    # A Japanese office's browser: the registry must answer in Japanese.
+    context = browser.new_context(locale="ja-JP")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def sign_in(page, base_url, email):
+    page.goto(f"{base_url}/login/")
+    page.locator("input[name=username]").fill(email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form:has(input[name=password]) button[type=submit]").click()
+
+
+def test_representative_enrols_totp_and_reaches_the_dashboard_in_japanese_and_english(page, live_server, make_user):
+    user = make_user(Role.AUTHORISED_REPRESENTATIVE, email="rep@e2e.example.jp")
+    organisation = user.memberships.get().organisation
+
+    sign_in(page, live_server.url, user.email)
+    # No device yet: the role requires a second factor, so enrolment comes first.
+    expect(page.locator("h1")).to_have_text("二要素認証の設定")
+    expect(page.locator(".qr svg")).to_be_visible()
+    secret = bytes.fromhex(page.locator("#totp-secret").get_attribute("data-hex"))
+    page.locator("input[name=otp_token]").fill(f"{totp(secret):06d}")
+    page.locator("main form button[type=submit]").click()
+    codes = page.locator("#backup-codes li").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("link", name="続ける").click()
+
+    expect(page.locator("h1")).to_have_text("ダッシュボード")
+    expect(page.locator("main")).to_contain_text(organisation.name)
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+
+    page.locator("form.language button[value=en]").click()
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    # Sign out and back in with a backup code (the TOTP code above is spent).
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server.url, user.email)
+    expect(page.locator("input[name=otp_token]")).to_be_visible()
+    page.locator("input[name=otp_token]").fill(codes[0])
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Dashboard")
+
+
+def test_wrong_password_shows_an_error_in_japanese(page, live_server, make_user):
+    user = make_user(Role.VIEWER, email="viewer@e2e.example.jp")
+    page.goto(f"{live_server.url}/login/")
+    page.locator("input[name=username]").fill(user.email)
+    page.locator("input[name=password]").fill("wrong-password")
+    page.locator("form:has(input[name=password]) button[type=submit]").click()
+    expect(page.locator("main")).to_contain_text("メールアドレス")
+    expect(page).to_have_url(f"{live_server.url}/login/")

@@ -1,0 +1,188 @@
+"""Facility-data import: the encodings Japanese offices use, broken files, other companies' rows, preview."""
+
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.importing import UnreadableFile
+from accounts.roles import Role
+from allocation.models import Facility, ProcessYear
+from allocation.services import facility_data_import
+from conftest import enrol_totp
+
+HEADER = "corporate_number,facility_code,name,prefecture,address,energy_use_kl,opened_on,closed_on\n"
+
+
+def facilities_csv(corporate_number, *rows):
+    lines = [HEADER]
+    for code, name, energy in rows:
+        lines.append(f"{corporate_number},{code},{name},23,愛知県豊田市,{energy},2001-04-01,\n")
+    return "".join(lines)
+
+
+@pytest.fixture
+def representative(make_user):
+    return make_user(Role.AUTHORISED_REPRESENTATIVE)
+
+
+def entity_of(user):
+    return user.memberships.get().organisation
+
+
+def run(user, text_or_bytes, *, dry_run=False, kind="facilities", extension="csv", encoding="utf-8"):
+    data = text_or_bytes.encode(encoding) if isinstance(text_or_bytes, str) else text_or_bytes
+    return facility_data_import(acting_user=user, kind=kind, data=data, extension=extension, dry_run=dry_run)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
+def test_japanese_names_survive_every_encoding_excel_writes(representative, encoding):
+    entity = entity_of(representative)
+    outcome = run(representative, facilities_csv(entity.corporate_number, ("F1", "名古屋製鉄所", "2500.5")),
+                  encoding=encoding)
+    assert outcome.ok, outcome.row_errors
+    facility = Facility.objects.get(organisation=entity, code="F1")
+    assert facility.name == "名古屋製鉄所"
+    assert facility.address == "愛知県豊田市"
+    assert str(facility.energy_use_kl) == "2500.500"
+
+
+def test_dry_run_writes_nothing_and_previews_every_row(representative):
+    entity = entity_of(representative)
+    outcome = run(representative, facilities_csv(entity.corporate_number, ("F1", "A", "10"), ("F2", "B", "20")),
+                  dry_run=True)
+    assert outcome.ok and outcome.dry_run
+    assert outcome.totals["new"] == 2
+    assert [row[0] for row in outcome.rows] == [1, 2]
+    assert not Facility.objects.filter(organisation=entity).exists()
+
+
+def test_second_import_of_the_same_file_changes_nothing(representative):
+    entity = entity_of(representative)
+    text = facilities_csv(entity.corporate_number, ("F1", "A", "10"))
+    run(representative, text)
+    outcome = run(representative, text)
+    assert outcome.totals["new"] == 0 and outcome.totals["skip"] == 1
+    assert Facility.objects.filter(organisation=entity).count() == 1
+
+
+def test_a_file_in_neither_utf8_nor_cp932_is_refused_with_advice(representative):
+    with pytest.raises(UnreadableFile, match="CSV UTF-8"):
+        run(representative, HEADER.encode() + b"\x81\x20bad\n")
+
+
+def test_a_bad_row_names_the_field_and_nothing_is_written(representative):
+    entity = entity_of(representative)
+    text = facilities_csv(entity.corporate_number, ("F1", "Good", "10"), ("F2", "Negative", "-5"))
+    text += f"{entity.corporate_number},F3,Bad prefecture,99,,10,,\n"
+    outcome = run(representative, text)
+    assert not outcome.ok
+    messages = dict(outcome.row_errors)
+    assert "energy_use_kl" in messages[2] or "energy" in messages[2].lower()
+    assert "prefecture" in messages[3]
+    assert not Facility.objects.filter(organisation=entity).exists()
+
+
+def test_a_row_for_another_company_reads_as_not_found_and_rolls_back_the_file(representative, make_organisation):
+    entity = entity_of(representative)
+    other = make_organisation()
+    text = facilities_csv(entity.corporate_number, ("F1", "Mine", "10"))
+    text += facilities_csv(other.corporate_number, ("X1", "Theirs", "10")).split("\n", 1)[1]
+    outcome = run(representative, text)
+    assert not outcome.ok
+    assert any(other.corporate_number in message for _row, message in outcome.row_errors)
+    assert not Facility.objects.filter(code__in=["F1", "X1"]).exists()
+
+
+def test_a_viewer_cannot_import_anything(make_user):
+    viewer = make_user(Role.VIEWER)
+    outcome = run(viewer, facilities_csv(entity_of(viewer).corporate_number, ("F1", "A", "10")))
+    assert not outcome.ok
+    assert not Facility.objects.exists()
+
+
+def xlsx(rows):
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_with_processes_and_yearly_data(representative):
+    entity = entity_of(representative)
+    run(representative, facilities_csv(entity.corporate_number, ("F1", "高炉", "50000")))
+    processes = xlsx([
+        ["corporate_number", "facility_code", "process_code", "name", "method", "benchmark_kind",
+         "sector_benchmark", "emission_type", "activity_unit"],
+        [entity.corporate_number, "F1", "P1", "高炉一貫", "benchmark", "product", "steel.blast_furnace", "energy", "t"],
+    ])
+    assert run(representative, processes, kind="processes", extension="xlsx").ok
+    years = xlsx([
+        ["corporate_number", "facility_code", "process_code", "fiscal_year", "activity", "emissions_t"],
+        *[[entity.corporate_number, "F1", "P1", fy, 1000 + fy, 2000] for fy in (2023, 2024, 2025)],
+    ])
+    outcome = run(representative, years, kind="process_years", extension="xlsx")
+    assert outcome.ok, outcome.row_errors
+    assert list(ProcessYear.objects.filter(process__facility__organisation=entity)
+                .order_by("fiscal_year").values_list("fiscal_year", "activity")) == [
+        (2023, 3023), (2024, 3024), (2025, 3025)]
+
+
+def test_company_page_previews_then_imports_on_confirm(representative, signed_in, client):
+    entity = entity_of(representative)
+    signed_in(representative)
+    upload = SimpleUploadedFile("施設.csv", facilities_csv(entity.corporate_number, ("F1", "工場", "10")).encode("cp932"))
+    response = client.post(f"/organisations/{entity.pk}/import/", {"kind": "facilities", "import_file": upload})
+    assert response.status_code == 200
+    assert "Confirm import" in response.text
+    assert not Facility.objects.exists()
+    response = client.post(f"/organisations/{entity.pk}/import/", {"confirm": "1"})
+    assert response.status_code == 302
+    assert Facility.objects.get(organisation=entity, code="F1").name == "工場"
+
+
+def test_company_page_shows_row_errors_and_offers_no_confirm(representative, signed_in, client):
+    entity = entity_of(representative)
+    signed_in(representative)
+    upload = SimpleUploadedFile("f.csv", facilities_csv(entity.corporate_number, ("F1", "A", "-1")).encode())
+    response = client.post(f"/organisations/{entity.pk}/import/", {"kind": "facilities", "import_file": upload})
+    assert "nothing was imported" in response.text
+    assert "Confirm import" not in response.text
+    response = client.post(f"/organisations/{entity.pk}/import/", {"confirm": "1"})
+    assert not Facility.objects.exists()
+
+
+def test_company_page_refuses_other_file_types_naming_the_field(representative, signed_in, client):
+    entity = entity_of(representative)
+    signed_in(representative)
+    upload = SimpleUploadedFile("f.pdf", b"%PDF-1.4")
+    response = client.post(f"/organisations/{entity.pk}/import/", {"kind": "facilities", "import_file": upload})
+    assert response.context["form"].errors["import_file"] == ["Upload a .csv or .xlsx file."]
+
+
+def test_admin_import_shows_a_dry_run_preview_before_writing(make_user, make_organisation, signed_in, client):
+    administrator = make_user(Role.REGISTRY_ADMINISTRATOR)
+    enrol_totp(administrator)
+    entity = make_organisation()
+    signed_in(administrator)
+    upload = SimpleUploadedFile("f.csv", facilities_csv(entity.corporate_number, ("F9", "千葉工場", "10")).encode("cp932"))
+    response = client.post("/admin/allocation/facility/import/", {"format": "0", "import_file": upload,
+                                                                 "resource": "0"})
+    assert response.status_code == 200
+    assert "千葉工場" in response.text
+    assert "confirm" in response.text.lower()
+    assert not Facility.objects.exists()
+
+
+def test_admin_import_of_a_misencoded_file_says_how_to_save_it(make_user, signed_in, client):
+    administrator = make_user(Role.REGISTRY_ADMINISTRATOR)
+    enrol_totp(administrator)
+    signed_in(administrator)
+    upload = SimpleUploadedFile("f.csv", HEADER.encode() + b"\x81\x20bad\n")
+    response = client.post("/admin/allocation/facility/import/", {"format": "0", "import_file": upload,
+                                                                 "resource": "0"})
+    assert "CSV UTF-8" in response.text
+    assert not Facility.objects.exists()
