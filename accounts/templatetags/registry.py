@@ -7,6 +7,10 @@ from django.utils.html import format_html, format_html_join
 register = template.Library()
 
 
+def _coordinates(*values):
+    return [f"{value:.1f}" for value in values]
+
+
 @register.simple_tag
 def bar_chart(series, unit="t-CO2", label_prefix="FY"):
     """A small server-rendered SVG bar chart of [(label, value)]: no script, CSP-safe."""
@@ -21,17 +25,20 @@ def bar_chart(series, unit="t-CO2", label_prefix="FY"):
         bar_height = float(value / peak) * (height - pad - top)
         x = pad + index * slot + slot * 0.15
         y = height - pad - bar_height
+        shown = number_format(value, 0, force_grouping=True)
+        # Coordinates are formatted here: format_html escapes its arguments to
+        # strings, so a "{:.1f}" in its template would fail.
         bars.append(
-            (x, y, slot * 0.7, bar_height, f"{label_prefix}{label}: {number_format(value, 0, force_grouping=True)} {unit}",
-             x + slot * 0.35, height - pad + 16, f"{label_prefix}{label}",
-             x + slot * 0.35, y - 4, number_format(value, 0, force_grouping=True))
+            (f"{label_prefix}{label}: {shown} {unit}", *_coordinates(x, y, slot * 0.7, bar_height),
+             *_coordinates(x + slot * 0.35, height - pad + 16), f"{label_prefix}{label}",
+             *_coordinates(x + slot * 0.35, y - 4), shown)
         )
     body = format_html_join(
         "",
-        '<g><title>{}</title><rect class="bar" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}"></rect>'
-        '<text class="axis" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>'
-        '<text class="value" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text></g>',
-        ((b[4], b[0], b[1], b[2], b[3], b[5], b[6], b[7], b[8], b[9], b[10]) for b in bars),
+        '<g><title>{}</title><rect class="bar" x="{}" y="{}" width="{}" height="{}"></rect>'
+        '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>'
+        '<text class="value" x="{}" y="{}" text-anchor="middle">{}</text></g>',
+        bars,
     )
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">'

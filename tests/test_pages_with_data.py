@@ -1,0 +1,48 @@
+"""Every demo user's pages, filled with the demo data, render in Japanese and in English."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import User
+from allocation.models import Facility
+from conftest import PASSWORD
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", entities=3, quiet_users=True, stdout=io.StringIO())
+    for user in User.objects.all():
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_demo_user_reaches_a_dashboard_with_charts_and_every_nav_link(demo, client, signed_in, language):
+    client.cookies["django_language"] = language
+    for user in User.objects.filter(memberships__isnull=False).distinct():
+        client.logout()
+        signed_in(user)
+        response = client.get("/dashboard/")
+        assert response.status_code == 200, (user.email, language)
+        assert f'lang="{language}"' in response.text
+        nav = re.search(r'<nav class="mainnav".*?</nav>', response.text, re.S).group(0)
+        links = [href for href in re.findall(r'href="(/[^"]*)"', nav) if not href.startswith("/admin/")]
+        assert links, user.email
+        for href in links:
+            assert client.get(href).status_code == 200, (user.email, language, href)
+
+
+def test_company_dashboard_and_facility_page_draw_the_emissions_chart(demo, client, signed_in):
+    facility = Facility.objects.filter(processes__years__isnull=False).select_related("organisation").first()
+    representative = User.objects.filter(memberships__organisation=facility.organisation).first()
+    signed_in(representative)
+    dashboard = client.get("/dashboard/")
+    assert dashboard.status_code == 200
+    assert '<svg class="chart"' in dashboard.text
+    page = client.get(reverse("facility_detail", args=[facility.pk]))
+    assert page.status_code == 200
+    assert '<rect class="bar"' in page.text
