@@ -20,9 +20,9 @@ messages:
 	@$(PY) manage.py compilemessages --ignore=.venv -v 0
 
 # Debian's Chromium for the Playwright end-to-end tests (Playwright's own
-# browser download cannot work here).
+# browser download cannot work here), with a Japanese font so pages render.
 browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/opentype/ipaexfont-gothic || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipaexfont >/dev/null)
 
 run: setup
 	@bash scripts/run.sh

@@ -46,3 +46,13 @@ def test_company_dashboard_and_facility_page_draw_the_emissions_chart(demo, clie
     page = client.get(reverse("facility_detail", args=[facility.pk]))
     assert page.status_code == 200
     assert '<rect class="bar"' in page.text
+
+
+@pytest.mark.parametrize(("language", "shown"), [("ja", "2025年度"), ("en", "FY2025")])
+def test_fiscal_years_read_as_years_not_quantities(demo, client, signed_in, language, shown):
+    facility = Facility.objects.filter(processes__years__fiscal_year=2025).first()
+    signed_in(User.objects.filter(memberships__organisation=facility.organisation).first())
+    client.cookies["django_language"] = language
+    page = client.get(reverse("facility_detail", args=[facility.pk])).text
+    assert shown in page
+    assert "2,025" not in page

@@ -3,8 +3,15 @@ from decimal import Decimal
 from django import template
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 register = template.Library()
+
+
+@register.filter
+def fiscal_year(year) -> str:
+    """FY2026 in English, 2026年度 in Japanese; never digit-grouped like a quantity."""
+    return _("FY%(year)s") % {"year": str(year)}
 
 
 def _coordinates(*values):
@@ -12,8 +19,8 @@ def _coordinates(*values):
 
 
 @register.simple_tag
-def bar_chart(series, unit="t-CO2", label_prefix="FY"):
-    """A small server-rendered SVG bar chart of [(label, value)]: no script, CSP-safe."""
+def bar_chart(series, unit="t-CO2"):
+    """A small server-rendered SVG bar chart of [(fiscal year, value)]: no script, CSP-safe."""
     if not series:
         return ""
     width, height, pad, top = 480, 200, 40, 20
@@ -29,8 +36,8 @@ def bar_chart(series, unit="t-CO2", label_prefix="FY"):
         # Coordinates are formatted here: format_html escapes its arguments to
         # strings, so a "{:.1f}" in its template would fail.
         bars.append(
-            (f"{label_prefix}{label}: {shown} {unit}", *_coordinates(x, y, slot * 0.7, bar_height),
-             *_coordinates(x + slot * 0.35, height - pad + 16), f"{label_prefix}{label}",
+            (f"{fiscal_year(label)}: {shown} {unit}", *_coordinates(x, y, slot * 0.7, bar_height),
+             *_coordinates(x + slot * 0.35, height - pad + 16), fiscal_year(label),
              *_coordinates(x + slot * 0.35, y - 4), shown)
         )
     body = format_html_join(
