@@ -68,7 +68,11 @@ def test_representative_enrols_totp_and_reaches_the_dashboard_in_japanese_and_en
     expect(page.locator("main")).to_contain_text(organisation.name)
     expect(page.locator("html")).to_have_attribute("lang", "ja")
 
-    page.locator("form.language button[value=en]").click()
+    english = page.locator("form.language button[value=en]")
+    # The switcher must be readable: text colour differs from its background.
+    colours = english.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+    assert colours[0] != colours[1], colours
+    english.click()
     expect(page.locator("h1")).to_have_text("Dashboard")
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
