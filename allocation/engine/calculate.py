@@ -109,15 +109,17 @@ class Measures:
         return Measures(self.activity + other.activity, self.emissions + other.emissions, self.fuel + other.fuel,
                         self.by_product + other.by_product, self.supplied + other.supplied)
 
-    def scaled(self, k: Decimal) -> Measures:
-        return Measures(self.activity * k, self.emissions * k, self.fuel * k, self.by_product * k, self.supplied * k)
+    def times(self, numerator: Decimal, denominator: Decimal = ONE) -> Measures:
+        """Each quantity x numerator / denominator, multiplying first so exact results stay exact."""
+        return Measures(*(value * numerator / denominator for value in
+                          (self.activity, self.emissions, self.fuel, self.by_product, self.supplied)))
 
     @staticmethod
     def mean(items: list[Measures]) -> Measures:
         total = Measures()
         for item in items:
             total = total + item
-        return total.scaled(ONE / Decimal(len(items)))
+        return total.times(ONE, Decimal(len(items)))
 
 
 @dataclass
@@ -213,12 +215,12 @@ class _EntityRun:
             return Measures.of(previous), f"FY{fy} designated disaster: deemed equal to FY{fy - 1}"
         if event and event.kind == EventKind.HIGH_PRESSURE_GAS_INSPECTION:
             months = self.parameters.get("inspection_excluded_months", fy)
-            k = TWELVE / (TWELVE - months)
+            other = TWELVE - months
             m = Measures.of(data)
             adjusted = Measures(
-                (m.activity - (data.inspection_excluded_activity or ZERO)) * k,
-                (m.emissions - (data.inspection_excluded_emissions_t or ZERO)) * k,
-                (m.fuel - (data.inspection_excluded_fuel_gj or ZERO)) * k,
+                (m.activity - (data.inspection_excluded_activity or ZERO)) * TWELVE / other,
+                (m.emissions - (data.inspection_excluded_emissions_t or ZERO)) * TWELVE / other,
+                (m.fuel - (data.inspection_excluded_fuel_gj or ZERO)) * TWELVE / other,
                 m.by_product, m.supplied,
             )
             return adjusted, f"FY{fy} safety inspection: other {_fmt(TWELVE - months)} months x 12"
@@ -237,8 +239,7 @@ class _EntityRun:
             days = self._days_operated(run, J - 1, data)
             if days <= 0:
                 raise EngineInputError(f"{self._where(run, J - 1)}: no days of operation")
-            k = self.parameters.get("days_in_year", J - 1) / days
-            return _Baseline(Measures.of(data).scaled(k), J - 1, J,
+            return _Baseline(Measures.of(data).times(self.parameters.get("days_in_year", J - 1), days), J - 1, J,
                              f"opened in the last baseline year FY{J - 1}: FY{J - 1} / {_fmt(days)} days x 365")
         used = [fy for fy in period if opened is None or fy > opened]
         parts, texts = [], []
@@ -466,7 +467,7 @@ class _EntityRun:
             if fy < T or (fy == T and not (acquired.kind == SuccessionKind.MERGER and on_first_day)):
                 return [note_line(LineKind.SUCCESSION, f"FY{T} {acquired.kind}: this year's allocation stays with "
                                   "the transferor", "§5-4")]
-            if not self._covered(fy):
+            if acquired.kind != SuccessionKind.FACILITY_SALE and not self._covered(fy):
                 return [note_line(LineKind.SUCCESSION, "inheritor's three-year average emissions are below the "
                                   "coverage threshold: no allocation", "§5-4")]
 
@@ -516,8 +517,8 @@ class _EntityRun:
                 if days <= 0:
                     raise EngineInputError(f"{self._where(run, opened)}: no days of operation")
                 actual = Measures.of(data)
-                k = self.parameters.get("days_in_year", opened) / days
-                run.baseline = _Baseline(actual.scaled(k), opened, opened + 1,
+                run.baseline = _Baseline(actual.times(self.parameters.get("days_in_year", opened), days), opened,
+                                         opened + 1,
                                          f"new facility: FY{opened} actual / {_fmt(days)} days x 365")
                 factor, factor_text = self._unit_value(run, opened, opened, gf_reduced=False)
                 quantity = self._quantity(run, actual)
@@ -536,11 +537,14 @@ class _EntityRun:
                 and fy == acquired.fiscal_year + 1:
             T = acquired.fiscal_year
             held_by_us = Decimal(_days_between(acquired.executed_on, fiscal_year_end(T)) + 1)
-            share = min(held_by_us / self.parameters.get("days_in_year", T), ONE)
+            days_in_year = self.parameters.get("days_in_year", T)
+            held_by_us = min(held_by_us, days_in_year)
+            share = held_by_us / days_in_year
             factor, _t = self._unit_value(run, T, run.baseline.end_fy)
             base = self._quantity(run, run.baseline.measures) * factor
             lines.append(note_line(LineKind.SUCCESSION, f"bought on {acquired.executed_on}: FY{T} allocation for "
-                                   "the days held", "§5-4 [ref.] facility sale", base * share, baseline=base,
+                                   "the days held", "§5-4 [ref.] facility sale", base * held_by_us / days_in_year,
+                                   baseline=base,
                                    unit="t-CO2", derivation=f"FY{T} allocation on the inherited baseline",
                                    factor=share, factor_text=f"{_fmt(held_by_us)} days / 365"))
 
@@ -613,7 +617,7 @@ class _EntityRun:
         if fy not in self.totals:
             return None
         emissions = self._emissions(fy)
-        allocated = self.totals[fy].to_integral_value(rounding=ROUND_FLOOR)
+        allocated = Decimal(round_down_to_allowances(self.totals[fy]))
         return emissions - allocated, f"FY{fy} emissions {_fmt(emissions)} - allocation {_fmt(allocated)}"
 
     def _leakage(self, fy: int) -> list[AllocationLine]:
@@ -676,6 +680,18 @@ class _EntityRun:
         return lines
 
 
+# Recurring decimals (a three-year mean of 1000, 1000, 1000 is exact, but 100 / 3 is not) are
+# carried to 28 significant digits. Before rounding down, the total is settled at a milligram so
+# that 914.99999...9 from representation error still gives 915, not 914.
+SETTLE = Decimal("0.000000001")
+
+
+def round_down_to_allowances(total: Decimal) -> int:
+    """The entity total in whole allowances: rounded down once, never below zero (§5, domain.md)."""
+    settled = total.quantize(SETTLE)
+    return int(max(settled, ZERO).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def allocate(entity: Entity, fiscal_year: int, benchmarks: dict[str, SectorBenchmark],
              parameters: Parameters) -> Allocation:
     """The allocation of ``entity`` for ``fiscal_year``, line by line."""
@@ -686,7 +702,7 @@ def allocate(entity: Entity, fiscal_year: int, benchmarks: dict[str, SectorBench
     for fy in range(entity.start_fy, fiscal_year + 1):
         lines = run.year(fy)
     total = sum((line.amount for line in lines), ZERO)
-    rounded = int(max(total, ZERO).to_integral_value(rounding=ROUND_FLOOR))
+    rounded = round_down_to_allowances(total)
     notes = [n for n in run.notes if f"FY{fiscal_year}" in n]
     if total < 0:
         notes.append(f"deductions exceed the allocation by {_fmt(-total)} t; the allocation is 0")
