@@ -118,6 +118,11 @@ class Organisation(models.Model):
     )
     sector = models.CharField(_("sector"), max_length=32, choices=Sector.choices, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    first_fiscal_year = models.PositiveSmallIntegerField(
+        _("first fiscal year covered"), null=True, blank=True,
+        help_text=_("Regulated entities: the first FY of the obligation (FY2026 when blank); the baseline is the "
+                    "three FYs before it."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = RestrictedQuerySet.as_manager()

@@ -84,7 +84,20 @@ class Facility(models.Model):
         help_text=_("Annual energy use; under 1,500 kL the facility belongs to the small-facility group (§5-1)."),
     )
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
-    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    closed_on = models.DateField(
+        _("closed on"), null=True, blank=True, help_text=_("The first day the facility no longer operates."),
+    )
+    early_reduction_start_year = models.PositiveSmallIntegerField(
+        _("early reduction: start year"), null=True, blank=True,
+        help_text=_("§6-1: FY2013, or the second FY after opening for later facilities."),
+    )
+    early_reduction_start_emissions_t = models.DecimalField(
+        _("early reduction: start-year emissions (t-CO2)"), max_digits=18, decimal_places=3, null=True, blank=True,
+        help_text=_("Three-year mean around the start year, GF energy-CO2 share, from SHK reports."),
+    )
+    early_reduction_activity_coefficient = models.DecimalField(
+        _("early reduction: activity-adjustment coefficient"), max_digits=8, decimal_places=6, default=1,
+    )
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "organisation"
@@ -168,6 +181,10 @@ class Process(models.Model):
     )
     emission_type = models.CharField(_("emission type"), max_length=8, choices=EmissionType.choices)
     activity_unit = models.CharField(_("activity unit"), max_length=32, blank=True, help_text=_("e.g. t of crude steel, GJ"))
+    product_mix_factor = models.DecimalField(
+        _("product-mix adjustment factor"), max_digits=10, decimal_places=6, default=1,
+        help_text=_("§5-2: industry-mix intensity / company-mix intensity; 1 when not adjusted."),
+    )
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "facility__organisation"
@@ -205,6 +222,26 @@ class ProcessYear(models.Model):
     by_product_fuel_supplied_gj = models.DecimalField(
         _("by-product fuel supplied to others (GJ)"), max_digits=18, decimal_places=3, null=True, blank=True
     )
+    purchased_electricity_mwh = models.DecimalField(
+        _("purchased electricity (MWh)"), max_digits=18, decimal_places=3, null=True, blank=True,
+        help_text=_("For the direct-emission-share adjustment (§5-2)."),
+    )
+    energy_intensity_change = models.DecimalField(
+        _("demonstrated energy-intensity change"), max_digits=8, decimal_places=6, null=True, blank=True,
+        help_text=_("Against the baseline, with evidence: -0.08 = 8 % better. Blank = not demonstrated (§5-1(2))."),
+    )
+    inspection_excluded_activity = models.DecimalField(
+        _("activity in the 5 months before inspection completion"), max_digits=18, decimal_places=3,
+        null=True, blank=True,
+    )
+    inspection_excluded_emissions_t = models.DecimalField(
+        _("emissions in the 5 months before inspection completion (t-CO2)"), max_digits=18, decimal_places=3,
+        null=True, blank=True,
+    )
+    inspection_excluded_fuel_gj = models.DecimalField(
+        _("fuel in the 5 months before inspection completion (GJ)"), max_digits=18, decimal_places=3,
+        null=True, blank=True,
+    )
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "process__facility__organisation"
@@ -232,3 +269,96 @@ class ProcessYear(models.Model):
 
     def __str__(self):
         return f"{self.process} FY{self.fiscal_year}"
+
+
+@audited()
+class SectorBenchmark(models.Model):
+    """A sector benchmark (§5-2): levels read off the sector's data, with their provenance."""
+
+    key = models.CharField(_("key"), max_length=64, unique=True, help_text=_("e.g. steel.blast_furnace"))
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("benchmark kind"), max_length=8, choices=Process.BenchmarkKind.choices)
+    top_50 = models.DecimalField(_("top 50 % level"), max_digits=20, decimal_places=10, null=True, blank=True)
+    top_32_5 = models.DecimalField(_("top 32.5 % level"), max_digits=20, decimal_places=10, null=True, blank=True)
+    computed_at = models.DateTimeField(_("levels computed at"), null=True, blank=True)
+    provenance = models.TextField(_("provenance"), blank=True)
+    direct_share_adjusted = models.BooleanField(_("direct-emission-share adjustment"), default=False)
+    by_product_fuel_ef = models.DecimalField(
+        _("by-product fuel emission factor (t-CO2/GJ)"), max_digits=12, decimal_places=8, null=True, blank=True,
+    )
+    sector_average_fuel_ef = models.DecimalField(
+        _("sector-average fuel emission factor (t-CO2/GJ)"), max_digits=12, decimal_places=8, null=True, blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("sector benchmark")
+        verbose_name_plural = _("sector benchmarks")
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(top_50__isnull=True) & Q(top_32_5__isnull=True))
+                | (Q(top_50__gt=0) & Q(top_32_5__gt=0) & Q(top_32_5__lte=models.F("top_50"))),
+                name="sector_benchmark_levels_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.key
+
+
+@audited()
+class SectorBenchmarkOfficialValue(models.Model):
+    """An administrator's official benchmark for one FY, overriding the computed path."""
+
+    benchmark = models.ForeignKey(SectorBenchmark, on_delete=models.CASCADE, related_name="official_values",
+                                  verbose_name=_("sector benchmark"))
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=10)
+    reason = models.CharField(_("reason"), max_length=300)
+    set_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("set by"))
+    set_at = models.DateTimeField(_("set at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("official benchmark value")
+        verbose_name_plural = _("official benchmark values")
+        ordering = ["benchmark_id", "fiscal_year"]
+        constraints = [
+            models.UniqueConstraint(fields=["benchmark", "fiscal_year"], name="official_value_unique_per_fy"),
+            models.CheckConstraint(condition=FISCAL_YEAR_RANGE & Q(value__gt=0), name="official_value_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.benchmark} FY{self.fiscal_year}: {self.value}"
+
+
+@audited()
+class AllocationParameterSet(models.Model):
+    """Allocation parameters: the default set (no FY) and per-FY changes, as engine field names."""
+
+    fiscal_year = models.PositiveSmallIntegerField(
+        _("fiscal year"), null=True, blank=True, help_text=_("Blank: the default for every FY."),
+    )
+    values = models.JSONField(_("values"), default=dict,
+                              help_text=_('Parameter names and values, e.g. {"gf_process_rate": "0.010"}.'))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("allocation parameter set")
+        verbose_name_plural = _("allocation parameter sets")
+        ordering = ["fiscal_year"]
+        constraints = [
+            models.UniqueConstraint(fields=["fiscal_year"], nulls_distinct=False, name="parameter_set_one_per_fy"),
+        ]
+
+    def __str__(self):
+        return f"FY{self.fiscal_year}" if self.fiscal_year else str(_("default"))
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from allocation.engine.scenario import ScenarioError, parameter_changes
+
+        try:
+            parameter_changes(self.values, "values")
+        except ScenarioError as error:
+            raise ValidationError({"values": error.message if error.path == "values" else str(error)}) from None

@@ -69,3 +69,65 @@ def _outcome(result, dry_run) -> ImportOutcome:
         outcome.rows.append((number, row.import_type, row.object_repr or ""))
     outcome.row_errors.sort(key=lambda e: (e[0] is not None, e[0] or 0))
     return outcome
+
+
+# --- sector benchmarks and allocation (§5-2, §5, §6) --------------------------------------------
+
+BASELINE_YEARS = (2023, 2024, 2025)
+
+
+def sector_benchmark_levels_compute(*, benchmark, acting_user=None, years=BASELINE_YEARS):
+    """Read the top-50 % and top-32.5 % levels off the sector's data and store them with provenance."""
+    from django.utils import timezone
+
+    from allocation import adapter, engine
+    from allocation.engine.benchmarks import BenchmarkDataError
+
+    points = adapter.intensity_points(benchmark.key, years)
+    try:
+        top_50, top_32_5 = engine.sector_levels(points)
+    except BenchmarkDataError as error:
+        raise ValueError(f"{benchmark.key}: {error}") from None
+    benchmark.top_50, benchmark.top_32_5 = top_50.value, top_32_5.value
+    benchmark.computed_at = timezone.now()
+    benchmark.provenance = (
+        f"FY{years[0]}-FY{years[-1]}, {len(points)} entities, activity-weighted: "
+        f"top 50 % = {top_50.value:.6f} (entity {top_50.entity}, cumulative share {top_50.cumulative_share:.4f}); "
+        f"top 32.5 % = {top_32_5.value:.6f} (entity {top_32_5.entity}, cumulative share {top_32_5.cumulative_share:.4f})"
+    )
+    with transaction.atomic(), audit_context(acting_user, action="sector_benchmark_levels_compute"):
+        benchmark.save(update_fields=["top_50", "top_32_5", "computed_at", "provenance"])
+    return benchmark
+
+
+def sector_benchmark_official_value_set(*, benchmark, fiscal_year: int, value, reason: str, acting_user):
+    """An administrator's official value for one FY; overrides the computed path, audited with the reason."""
+    from allocation.models import SectorBenchmarkOfficialValue
+
+    if not reason.strip():
+        raise ValueError("reason: say why the official value differs from the computed one")
+    with transaction.atomic(), audit_context(acting_user, action="sector_benchmark_official_value_set"):
+        official, _created = SectorBenchmarkOfficialValue.objects.update_or_create(
+            benchmark=benchmark, fiscal_year=fiscal_year,
+            defaults={"value": value, "reason": reason, "set_by": acting_user},
+        )
+    return official
+
+
+def allocation_compute(*, organisations, fiscal_year: int) -> dict:
+    """{organisation pk: engine Allocation or the error that stopped it}, from the database.
+
+    Reads a fixed number of queries for any number of entities (allocation.adapter).
+    """
+    from allocation import adapter, engine
+
+    organisations = list(organisations)
+    benchmarks = adapter.sector_benchmarks()
+    parameters = adapter.parameters()
+    results = {}
+    for organisation, entity in zip(organisations, adapter.entity_inputs(organisations), strict=True):
+        try:
+            results[organisation.pk] = engine.allocate(entity, fiscal_year, benchmarks, parameters)
+        except (engine.EngineInputError, engine.ParameterMissing) as error:
+            results[organisation.pk] = error
+    return results

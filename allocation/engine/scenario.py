@@ -129,7 +129,6 @@ def _parameters(data, path: str) -> Parameters:
     if unknown:
         raise ScenarioError(f"{path}.{sorted(unknown)[0]}", "unknown field; expected default or by_year")
     default = _build(YearParameters, data.get("default", {}), f"{path}.default")
-    hints = typing.get_type_hints(YearParameters)
     by_year = {}
     for key, changes in (data.get("by_year") or {}).items():
         year_path = f"{path}.by_year.{key}"
@@ -137,15 +136,21 @@ def _parameters(data, path: str) -> Parameters:
             fy = int(key)
         except ValueError:
             raise ScenarioError(year_path, "key must be a fiscal year such as \"2027\"") from None
-        if not isinstance(changes, dict):
-            raise ScenarioError(year_path, "must be an object")
-        converted = {}
-        for name, value in changes.items():
-            if name not in hints:
-                raise ScenarioError(f"{year_path}.{name}", "unknown parameter")
-            converted[name] = _convert(value, hints[name], f"{year_path}.{name}")
-        by_year[fy] = converted
+        by_year[fy] = parameter_changes(changes, year_path)
     return Parameters(default, by_year)
+
+
+def parameter_changes(changes, path: str) -> dict:
+    """Parameter names and JSON values checked and converted (scenario files and the database)."""
+    if not isinstance(changes, dict):
+        raise ScenarioError(path, "must be an object")
+    hints = typing.get_type_hints(YearParameters)
+    converted = {}
+    for name, value in changes.items():
+        if name not in hints:
+            raise ScenarioError(f"{path}.{name}", "unknown parameter")
+        converted[name] = _convert(value, hints[name], f"{path}.{name}")
+    return converted
 
 
 def _benchmark(data, path: str) -> tuple[SectorBenchmark, str]:

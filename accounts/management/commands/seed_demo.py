@@ -72,6 +72,7 @@ class Command(BaseCommand):
             bodies = self._fixed_organisations()
             created = self._entities(rng, entities, facilities, processes)
             users = self._users(bodies)
+            self._allocation_settings()
         self.stdout.write(self.style.SUCCESS(
             f"Demo registry ready: {Organisation.objects.filter(kind='regulated_entity').count()} regulated entities "
             f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
@@ -170,7 +171,8 @@ class Command(BaseCommand):
                 years.append(ProcessYear(
                     process=process, fiscal_year=fy, emissions_t=fy_emissions,
                     activity=activity if process.method == "benchmark" else None,
-                    fuel_input_gj=(fy_emissions / Decimal("0.07")).quantize(Decimal("1")),
+                    fuel_input_gj=activity if process.benchmark_kind == "fuel"
+                    else (fy_emissions / Decimal("0.07")).quantize(Decimal("1")),
                     days_operated=365 if fy != 2024 else 366,
                 ))
         ProcessYear.objects.bulk_create(years)
@@ -181,6 +183,26 @@ class Command(BaseCommand):
             events.append(FacilityEvent(facility=facilities[0], kind="hpgsa_inspection", fiscal_year=2023,
                                         started_on=date(2023, 9, 1), completed_on=date(2023, 11, 30)))
         FacilityEvent.objects.bulk_create(events)
+
+    # --- sector benchmarks and allocation parameters ---------------------------------------------
+    def _allocation_settings(self):
+        from allocation import services as allocation_services
+        from allocation.models import AllocationParameterSet, SectorBenchmark
+
+        for templates in BENCHMARK_PROCESSES.values():
+            for name, kind, key, _unit, _intensity, _type in templates:
+                benchmark, _ = SectorBenchmark.objects.get_or_create(
+                    key=key, defaults={"name": name, "kind": kind,
+                                       "by_product_fuel_ef": Decimal("0.26") if key == "steel.blast_furnace" else None,
+                                       "sector_average_fuel_ef": Decimal("0.0561") if key == "steel.blast_furnace" else None},
+                )
+                if benchmark.top_50 is None and Process.objects.filter(sector_benchmark=key).exists():
+                    allocation_services.sector_benchmark_levels_compute(benchmark=benchmark)
+        AllocationParameterSet.objects.get_or_create(fiscal_year=None, defaults={
+            "values": {"gf_process_rate": "0.010", "national_average_ef_t_per_mwh": "0.434",
+                       "average_allowance_price_yen": "3000"},
+            "note": "Demo values: the report leaves the process-CO2 rate, the emission factor and prices open.",
+        })
 
     # --- one user for every role ----------------------------------------------------------------
     def _users(self, bodies):

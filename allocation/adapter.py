@@ -1,0 +1,120 @@
+"""The one bridge between the database and the allocation engine.
+
+Reads are done in a fixed number of queries whatever the number of entities and facilities:
+one per table, as plain rows (``values_list``), grouped in Python. The engine never sees a model.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from allocation import engine
+from allocation.engine.scenario import parameter_changes
+from allocation.models import AllocationParameterSet, Facility, FacilityEvent, Process, ProcessYear, SectorBenchmark
+
+DEFAULT_FIRST_FISCAL_YEAR = 2026
+
+_METHODS = {
+    ("benchmark", "product"): engine.Method.PRODUCT_BENCHMARK,
+    ("benchmark", "fuel"): engine.Method.FUEL_BENCHMARK,
+    ("grandfathering", ""): engine.Method.GRANDFATHERING,
+}
+_YEAR_FIELDS = ("fiscal_year", "emissions_t", "activity", "fuel_input_gj", "days_operated", "by_product_fuel_gj",
+                "by_product_fuel_supplied_gj", "purchased_electricity_mwh", "energy_intensity_change",
+                "inspection_excluded_activity", "inspection_excluded_emissions_t", "inspection_excluded_fuel_gj")
+
+
+def entity_inputs(organisations) -> list[engine.Entity]:
+    """Engine inputs for the given regulated entities (a queryset or list of Organisation)."""
+    organisations = list(organisations)
+    ids = [o.pk for o in organisations]
+    facilities = defaultdict(list)
+    for row in Facility.objects.filter(organisation_id__in=ids).order_by("organisation_id", "code").values_list(
+        "id", "organisation_id", "code", "name", "energy_use_kl", "opened_on", "closed_on",
+        "early_reduction_start_year", "early_reduction_start_emissions_t", "early_reduction_activity_coefficient",
+    ):
+        facilities[row[1]].append(row)
+    facility_ids = [row[0] for rows in facilities.values() for row in rows]
+
+    events = defaultdict(list)
+    for facility_id, kind, fiscal_year, completed_on in FacilityEvent.objects.filter(
+        facility_id__in=facility_ids
+    ).values_list("facility_id", "kind", "fiscal_year", "completed_on"):
+        events[facility_id].append(engine.FacilityEvent(engine.EventKind(kind), fiscal_year, completed_on))
+
+    processes = defaultdict(list)
+    for row in Process.objects.filter(facility_id__in=facility_ids).order_by("facility_id", "code").values_list(
+        "id", "facility_id", "code", "name", "method", "benchmark_kind", "sector_benchmark", "emission_type",
+        "product_mix_factor",
+    ):
+        processes[row[1]].append(row)
+
+    years = defaultdict(list)
+    for row in ProcessYear.objects.filter(process__facility_id__in=facility_ids).order_by(
+        "process_id", "fiscal_year"
+    ).values_list("process_id", *_YEAR_FIELDS):
+        years[row[0]].append(engine.YearData(**dict(zip(_YEAR_FIELDS, row[1:], strict=True))))
+
+    result = []
+    for organisation in organisations:
+        built = []
+        for (fid, _org, code, name, energy, opened, closed, er_year, er_emissions, er_coefficient) in facilities[
+            organisation.pk
+        ]:
+            built_processes = tuple(
+                engine.Process(
+                    pcode, pname, _METHODS[(method, bkind)], engine.EmissionType(etype), tuple(years[pid]),
+                    sector_benchmark=key or None, product_mix_factor=mix,
+                )
+                for (pid, _f, pcode, pname, method, bkind, key, etype, mix) in processes[fid]
+            )
+            early = None
+            if er_year and er_emissions is not None:
+                early = engine.EarlyReduction(er_year, er_emissions, er_coefficient)
+            built.append(engine.Facility(code, name, energy, built_processes, opened_on=opened, closed_on=closed,
+                                         events=tuple(events[fid]), early_reduction=early))
+        result.append(engine.Entity(
+            organisation.corporate_number, organisation.name,
+            organisation.first_fiscal_year or DEFAULT_FIRST_FISCAL_YEAR, tuple(built),
+        ))
+    return result
+
+
+def sector_benchmarks() -> dict[str, engine.SectorBenchmark]:
+    """Every sector benchmark with levels, with its official values (two queries)."""
+    rows = list(SectorBenchmark.objects.filter(top_50__isnull=False).prefetch_related("official_values"))
+    kinds = {"product": engine.Method.PRODUCT_BENCHMARK, "fuel": engine.Method.FUEL_BENCHMARK}
+    return {
+        b.key: engine.SectorBenchmark(
+            b.key, kinds[b.kind], b.top_50, b.top_32_5,
+            official={o.fiscal_year: o.value for o in b.official_values.all()},
+            direct_share_adjusted=b.direct_share_adjusted, sector_average_fuel_ef=b.sector_average_fuel_ef,
+            by_product_fuel_ef=b.by_product_fuel_ef,
+        )
+        for b in rows
+    }
+
+
+def parameters() -> engine.Parameters:
+    default = engine.YearParameters()
+    by_year = {}
+    for parameter_set in AllocationParameterSet.objects.all():
+        changes = parameter_changes(parameter_set.values, "values")
+        if parameter_set.fiscal_year is None:
+            default = engine.YearParameters(**{**default.__dict__, **changes})
+        else:
+            by_year[parameter_set.fiscal_year] = changes
+    return engine.Parameters(default, by_year)
+
+
+def intensity_points(key: str, years: tuple[int, ...]) -> list[engine.IntensityPoint]:
+    """Each entity's intensity for a sector benchmark over ``years``: sum of emissions / sum of activity."""
+    benchmark = SectorBenchmark.objects.get(key=key)
+    activity_field = "fuel_input_gj" if benchmark.kind == "fuel" else "activity"
+    totals = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for corporate_number, emissions, activity in ProcessYear.objects.filter(
+        process__sector_benchmark=key, fiscal_year__in=years,
+    ).values_list("process__facility__organisation__corporate_number", "emissions_t", activity_field):
+        totals[corporate_number][0] += emissions
+        totals[corporate_number][1] += activity or 0
+    return [engine.IntensityPoint(number, emissions / activity, activity)
+            for number, (emissions, activity) in sorted(totals.items()) if activity > 0]
