@@ -1,9 +1,18 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from accounts.importing import JapaneseTextImportMixin
-from allocation import resources
-from allocation.models import Facility, FacilityEvent, Process, ProcessYear
+from allocation import resources, services
+from allocation.models import (
+    AllocationParameterSet,
+    Facility,
+    FacilityEvent,
+    Process,
+    ProcessYear,
+    SectorBenchmark,
+    SectorBenchmarkOfficialValue,
+)
 
 
 class ProcessInline(admin.TabularInline):
@@ -59,3 +68,47 @@ class ProcessYearAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
     list_filter = ["fiscal_year"]
     autocomplete_fields = ["process"]
     list_select_related = ["process__facility"]
+
+
+class OfficialValueInline(admin.TabularInline):
+    model = SectorBenchmarkOfficialValue
+    extra = 0
+    fields = ["fiscal_year", "value", "reason", "set_by", "set_at"]
+    readonly_fields = ["set_by", "set_at"]
+
+
+@admin.register(SectorBenchmark)
+class SectorBenchmarkAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "kind", "top_50", "top_32_5", "computed_at"]
+    list_filter = ["kind", "direct_share_adjusted"]
+    search_fields = ["key", "name"]
+    readonly_fields = ["top_50", "top_32_5", "computed_at", "provenance"]
+    inlines = [OfficialValueInline]
+    actions = ["recompute_levels"]
+
+    def save_formset(self, request, form, formset, change):
+        # Official values go through the service so the setter and reason are recorded.
+        if formset.model is not SectorBenchmarkOfficialValue:
+            return super().save_formset(request, form, formset, change)
+        for official in formset.save(commit=False):
+            services.sector_benchmark_official_value_set(
+                benchmark=form.instance, fiscal_year=official.fiscal_year, value=official.value,
+                reason=official.reason, acting_user=request.user,
+            )
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+
+    @admin.action(description=_("Recompute the top-50 % and top-32.5 % levels from FY2023-2025 data"))
+    def recompute_levels(self, request, queryset):
+        for benchmark in queryset:
+            try:
+                services.sector_benchmark_levels_compute(benchmark=benchmark, acting_user=request.user)
+            except ValueError as error:
+                self.message_user(request, str(error), level=messages.ERROR)
+            else:
+                self.message_user(request, f"{benchmark.key}: {benchmark.provenance}")
+
+
+@admin.register(AllocationParameterSet)
+class AllocationParameterSetAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "values", "note"]

@@ -46,10 +46,15 @@ class Scoped:
     foreign: int = 404
     administrator_foreign: int = 200
     api: bool = False
+    extra_args: tuple = ()  # URL arguments after the object's pk
 
 
 EVERY_ROLE_200 = {role: 200 for role in Role}
 ACT_ONLY = {role: 403 for role in Role} | {Role.AUTHORISED_REPRESENTATIVE: 200}
+# Pages about a regulated entity: another kind of organisation has none (404).
+REGULATED_ENTITY_MEMBERS_200 = {role: 404 for role in Role} | {
+    role: 200 for role in (Role.AUTHORISED_REPRESENTATIVE, Role.APPROVING_REPRESENTATIVE, Role.VIEWER)
+}
 
 RULES = {
     "home": Public(),
@@ -67,6 +72,7 @@ RULES = {
     # Importing facility data is an act for the company: its authorised
     # representatives only; administrators load data through the back office.
     "facility_import": Scoped("organisation", own=ACT_ONLY, administrator_foreign=403),
+    "entity_allocation": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
 }
 
 
@@ -105,7 +111,7 @@ def _target(rule, organisation):
 
 
 def _get(client, name, rule, obj):
-    url = reverse(name, args=[obj.pk])
+    url = reverse(name, args=[obj.pk, *rule.extra_args])
     return client.get(url, HTTP_ACCEPT="application/json") if rule.api else client.get(url)
 
 
@@ -144,7 +150,7 @@ def test_scoped_view_on_foreign_object(name, role, make_organisation, make_user,
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_anonymous_reaches_only_public_pages(name, client, make_organisation):
     rule = RULES[name]
-    args = [_target(rule, make_organisation()).pk] if isinstance(rule, Scoped) else []
+    args = [_target(rule, make_organisation()).pk, *rule.extra_args] if isinstance(rule, Scoped) else []
     url = reverse(name, args=args)
     response = client.post(url) if getattr(rule, "method", "get") == "post" else client.get(url)
     if isinstance(rule, Public):
