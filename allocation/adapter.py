@@ -7,9 +7,21 @@ one per table, as plain rows (``values_list``), grouped in Python. The engine ne
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db.models import Q
+
 from allocation import engine
 from allocation.engine.scenario import parameter_changes
-from allocation.models import AllocationParameterSet, Facility, FacilityEvent, Process, ProcessYear, SectorBenchmark
+from allocation.models import (
+    AllocationParameterSet,
+    EntityFinancials,
+    Facility,
+    FacilityEvent,
+    FacilitySuccession,
+    Process,
+    ProcessYear,
+    SectorAllocationProfile,
+    SectorBenchmark,
+)
 
 DEFAULT_FIRST_FISCAL_YEAR = 2026
 
@@ -27,13 +39,32 @@ def entity_inputs(organisations) -> list[engine.Entity]:
     """Engine inputs for the given regulated entities (a queryset or list of Organisation)."""
     organisations = list(organisations)
     ids = [o.pk for o in organisations]
+
+    # §5-4: a facility an entity gave up still counts for it in the year it changed hands, so
+    # facilities are loaded for their current holder and for their earlier holders.
+    acquired, disposed = {}, defaultdict(dict)
+    for facility_id, kind, executed_on, transferor_id, successor_id in FacilitySuccession.objects.filter(
+        Q(transferor_id__in=ids) | Q(successor_id__in=ids) | Q(facility__organisation_id__in=ids)
+    ).order_by("executed_on").values_list("facility_id", "kind", "executed_on", "transferor_id", "successor_id"):
+        kind = engine.SuccessionKind(kind)
+        if successor_id is not None:
+            acquired[(facility_id, successor_id)] = engine.Succession(kind, executed_on, transferor_id is not None)
+        if transferor_id is not None:
+            disposed[transferor_id][facility_id] = engine.Succession(kind, executed_on, successor_id is not None)
+
     facilities = defaultdict(list)
-    for row in Facility.objects.filter(organisation_id__in=ids).order_by("organisation_id", "code").values_list(
+    former = {facility_id for by_facility in disposed.values() for facility_id in by_facility}
+    for row in Facility.objects.filter(Q(organisation_id__in=ids) | Q(id__in=former)).order_by(
+        "organisation_id", "code"
+    ).values_list(
         "id", "organisation_id", "code", "name", "energy_use_kl", "opened_on", "closed_on",
         "early_reduction_start_year", "early_reduction_start_emissions_t", "early_reduction_activity_coefficient",
     ):
         facilities[row[1]].append(row)
-    facility_ids = [row[0] for rows in facilities.values() for row in rows]
+        for holder, by_facility in disposed.items():
+            if row[0] in by_facility and holder != row[1]:
+                facilities[holder].append(row)
+    facility_ids = list({row[0] for rows in facilities.values() for row in rows})
 
     events = defaultdict(list)
     for facility_id, kind, fiscal_year, completed_on in FacilityEvent.objects.filter(
@@ -54,6 +85,14 @@ def entity_inputs(organisations) -> list[engine.Entity]:
     ).values_list("process_id", *_YEAR_FIELDS):
         years[row[0]].append(engine.YearData(**dict(zip(_YEAR_FIELDS, row[1:], strict=True))))
 
+    profiles = {p.sector: p for p in SectorAllocationProfile.objects.all()}
+    financials = defaultdict(list)
+    for row in EntityFinancials.objects.filter(organisation_id__in=ids).values_list(
+        "organisation_id", "fiscal_year", "operating_profit_yen", "sales_yen", "gx_rd_spend_yen",
+        "government_rd_support_yen", "rd_evidence_confirmed", "shortfall_t",
+    ):
+        financials[row[0]].append(engine.Financials(*row[1:]))
+
     result = []
     for organisation in organisations:
         built = []
@@ -70,11 +109,18 @@ def entity_inputs(organisations) -> list[engine.Entity]:
             early = None
             if er_year and er_emissions is not None:
                 early = engine.EarlyReduction(er_year, er_emissions, er_coefficient)
-            built.append(engine.Facility(code, name, energy, built_processes, opened_on=opened, closed_on=closed,
-                                         events=tuple(events[fid]), early_reduction=early))
+            built.append(engine.Facility(
+                code, name, energy, built_processes, opened_on=opened, closed_on=closed, events=tuple(events[fid]),
+                early_reduction=early, acquired=acquired.get((fid, organisation.pk)),
+                disposed=disposed[organisation.pk].get(fid),
+            ))
+        profile = profiles.get(organisation.sector)
         result.append(engine.Entity(
             organisation.corporate_number, organisation.name,
             organisation.first_fiscal_year or DEFAULT_FIRST_FISCAL_YEAR, tuple(built),
+            leakage_trade_share=profile.leakage_trade_share if profile else None,
+            rd_category=engine.RDCategory(profile.rd_category) if profile else engine.RDCategory.OTHER,
+            financials=tuple(financials[organisation.pk]),
         ))
     return result
 

@@ -6,10 +6,13 @@ from accounts.importing import JapaneseTextImportMixin
 from allocation import resources, services
 from allocation.models import (
     AllocationParameterSet,
+    EntityFinancials,
     Facility,
     FacilityEvent,
+    FacilitySuccession,
     Process,
     ProcessYear,
+    SectorAllocationProfile,
     SectorBenchmark,
     SectorBenchmarkOfficialValue,
 )
@@ -112,3 +115,24 @@ class SectorBenchmarkAdmin(admin.ModelAdmin):
 @admin.register(AllocationParameterSet)
 class AllocationParameterSetAdmin(admin.ModelAdmin):
     list_display = ["__str__", "values", "note"]
+
+
+@admin.register(SectorAllocationProfile)
+class SectorAllocationProfileAdmin(admin.ModelAdmin):
+    list_display = ["sector", "leakage_trade_share", "rd_category"]
+
+
+@admin.register(EntityFinancials)
+class EntityFinancialsAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "fiscal_year", "operating_profit_yen", "sales_yen", "gx_rd_spend_yen",
+                    "rd_evidence_confirmed"]
+    list_filter = ["fiscal_year", "rd_evidence_confirmed"]
+    search_fields = ["organisation__name", "organisation__corporate_number"]
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(FacilitySuccession)
+class FacilitySuccessionAdmin(admin.ModelAdmin):
+    list_display = ["facility", "kind", "executed_on", "transferor", "successor"]
+    list_filter = ["kind"]
+    autocomplete_fields = ["facility", "transferor", "successor"]

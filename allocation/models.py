@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation, audited
+from accounts.models import Organisation, Sector, audited
 from accounts.querysets import RestrictedQuerySet
 
 FISCAL_YEAR_RANGE = Q(fiscal_year__gte=2000) & Q(fiscal_year__lte=2100)
@@ -362,3 +362,111 @@ class AllocationParameterSet(models.Model):
             parameter_changes(self.values, "values")
         except ScenarioError as error:
             raise ValidationError({"values": error.message if error.path == "values" else str(error)}) from None
+
+
+@audited()
+class SectorAllocationProfile(models.Model):
+    """What §6 needs to know about an entity's main business sector."""
+
+    class RDCategory(models.TextChoices):
+        MANUFACTURING = "manufacturing", _("Manufacturing")
+        ENERGY_TRANSITION = "energy_transition", _("Energy transition")
+        TRANSPORT = "transport", _("Transport")
+        OTHER = "other", _("Other")
+
+    sector = models.CharField(_("sector"), max_length=32, choices=Sector.choices, unique=True)
+    leakage_trade_share = models.DecimalField(
+        _("trade share"), max_digits=8, decimal_places=6, null=True, blank=True,
+        help_text=_("(imports + exports) / domestic production; above 0.1 the sector is at risk of carbon leakage (§6-2)."),
+    )
+    rd_category = models.CharField(_("R&D standard category"), max_length=24, choices=RDCategory.choices,
+                                   default=RDCategory.OTHER)
+
+    class Meta:
+        verbose_name = _("sector allocation profile")
+        verbose_name_plural = _("sector allocation profiles")
+        ordering = ["sector"]
+        constraints = [
+            models.CheckConstraint(condition=Q(leakage_trade_share__isnull=True) | Q(leakage_trade_share__gte=0),
+                                   name="sector_profile_trade_share_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.get_sector_display()
+
+
+@audited()
+class EntityFinancials(models.Model):
+    """An entity's figures for one FY, read by the next FY's leakage and R&D allocations (§6-2, §6-3)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="financials",
+                                     verbose_name=_("regulated entity"),
+                                     limit_choices_to={"kind": Organisation.Kind.REGULATED_ENTITY})
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    operating_profit_yen = models.DecimalField(_("operating profit (yen)"), max_digits=18, decimal_places=0,
+                                               null=True, blank=True)
+    sales_yen = models.DecimalField(_("sales (yen)"), max_digits=18, decimal_places=0, null=True, blank=True)
+    gx_rd_spend_yen = models.DecimalField(_("GX R&D spend (yen)"), max_digits=18, decimal_places=0,
+                                          null=True, blank=True)
+    government_rd_support_yen = models.DecimalField(_("government R&D support (yen)"), max_digits=18,
+                                                    decimal_places=0, default=0)
+    rd_evidence_confirmed = models.BooleanField(
+        _("R&D spend confirmed by an independent third party"), default=False,
+    )
+    shortfall_t = models.DecimalField(
+        _("shortfall (t-CO2)"), max_digits=18, decimal_places=3, null=True, blank=True,
+        help_text=_("Verified emissions minus allocation; computed when blank."),
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "organisation"
+
+    class Meta:
+        verbose_name = _("entity financials")
+        verbose_name_plural = _("entity financials")
+        ordering = ["organisation_id", "fiscal_year"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "fiscal_year"], name="financials_unique_per_fy"),
+            models.CheckConstraint(
+                condition=FISCAL_YEAR_RANGE & Q(government_rd_support_yen__gte=0)
+                & (Q(sales_yen__isnull=True) | Q(sales_yen__gte=0))
+                & (Q(gx_rd_spend_yen__isnull=True) | Q(gx_rd_spend_yen__gte=0)),
+                name="financials_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} FY{self.fiscal_year}"
+
+
+@audited()
+class FacilitySuccession(models.Model):
+    """A facility changing hands (§5-4). ``facility.organisation`` is always the current holder."""
+
+    class Kind(models.TextChoices):
+        BUSINESS_TRANSFER = "business_transfer", _("Business transfer")
+        SPLIT = "split", _("Company split")
+        MERGER = "merger", _("Merger")
+        FACILITY_SALE = "facility_sale", _("Facility sale")
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="successions",
+                                 verbose_name=_("facility"))
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    executed_on = models.DateField(_("executed on"))
+    transferor = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                                   verbose_name=_("transferor"), help_text=_("Blank: not a regulated entity."))
+    successor = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                                  verbose_name=_("successor"), help_text=_("Blank: not a regulated entity."))
+
+    class Meta:
+        verbose_name = _("facility succession")
+        verbose_name_plural = _("facility successions")
+        ordering = ["facility_id", "executed_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(transferor__isnull=False) | Q(successor__isnull=False),
+                                   name="succession_involves_a_regulated_entity"),
+            models.UniqueConstraint(fields=["facility", "executed_on"], name="succession_one_per_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.facility} {self.get_kind_display()} {self.executed_on}"

@@ -134,7 +134,9 @@ class ProcessYearResource(ScopedResource):
     class Meta:
         model = ProcessYear
         fields = ("corporate_number", "facility_code", "process", "fiscal_year", "activity", "emissions_t",
-                  "fuel_input_gj", "days_operated", "by_product_fuel_gj", "by_product_fuel_supplied_gj")
+                  "fuel_input_gj", "days_operated", "by_product_fuel_gj", "by_product_fuel_supplied_gj",
+                  "purchased_electricity_mwh", "energy_intensity_change", "inspection_excluded_activity",
+                  "inspection_excluded_emissions_t", "inspection_excluded_fuel_gj")
         import_id_fields = ("process", "fiscal_year")
         clean_model_instances = True
         skip_unchanged = True

@@ -148,3 +148,34 @@ def test_entity_page_only_for_the_scheme_years(make_user, signed_in, client):
     signed_in(viewer)
     organisation = viewer.memberships.get().organisation
     assert client.get(reverse("entity_allocation", args=[organisation.pk, 2019])).status_code == 404
+
+
+def test_business_transfer_in_the_database_follows_section_5_4(make_organisation):
+    from allocation.models import FacilitySuccession
+
+    seller, buyer = make_organisation(), make_organisation()
+    facility = add_facility(seller, "F1", gf=False, key="cement.none")
+    Process.objects.filter(facility=facility).update(method="grandfathering", benchmark_kind="", sector_benchmark="")
+    ProcessYear.objects.filter(process__facility=facility).update(emissions_t=150000)
+    facility.organisation = buyer
+    facility.save()
+    FacilitySuccession.objects.create(facility=facility, kind="business_transfer", executed_on=date(2026, 10, 1),
+                                      transferor=seller, successor=buyer)
+    for fy, seller_total, buyer_total in ((2026, 147450, 0), (2027, 0, 144900)):
+        results = services.allocation_compute(organisations=[seller, buyer], fiscal_year=fy)
+        assert (results[seller.pk].total, results[buyer.pk].total) == (seller_total, buyer_total), fy
+
+
+def test_leakage_reads_financials_and_the_sector_profile(make_organisation):
+    from allocation.models import EntityFinancials, SectorAllocationProfile
+
+    AllocationParameterSet.objects.create(fiscal_year=2026, values={"average_allowance_price_yen": "2500"})
+    SectorAllocationProfile.objects.create(sector="steel", leakage_trade_share=D("0.3"), rd_category="manufacturing")
+    organisation = make_organisation(sector="steel")
+    add_facility(organisation, "F1", gf=False, key="cement.none")
+    Process.objects.update(method="grandfathering", benchmark_kind="", sector_benchmark="")
+    EntityFinancials.objects.create(organisation=organisation, fiscal_year=2026, operating_profit_yen=-1,
+                                    shortfall_t=1000)
+    allocation = services.allocation_compute(organisations=[organisation], fiscal_year=2027)[organisation.pk]
+    leakage = [line for line in allocation.lines if line.kind == engine.LineKind.LEAKAGE]
+    assert leakage and leakage[0].amount == 500
