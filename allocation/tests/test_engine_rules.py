@@ -338,3 +338,17 @@ def test_total_is_rounded_down_once_at_the_end():
                         gf([D("0.5") / D("0.983")] * 3, code="C")))
     allocation = allocate(e, 2026, {}, params())
     assert allocation.total == 1
+
+
+def test_the_engine_imports_nothing_from_django():
+    import ast
+    from pathlib import Path
+
+    import allocation.engine as package
+
+    for path in Path(package.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(name.split(".")[0] == "django" for name in names), path.name
