@@ -1,4 +1,5 @@
 import pghistory
+import pgtrigger
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
@@ -256,3 +257,194 @@ class OrganisationUserObjectPermission(UserObjectPermissionBase):
 
 class OrganisationGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+
+
+# --- holding accounts and the allowance ledger ----------------------------------------------------
+
+class UnitType(models.TextChoices):
+    ALLOWANCE = "allowance", _("Allowance")
+    J_CREDIT = "j_credit", _("J-Credit")
+    JCM_CREDIT = "jcm_credit", _("JCM credit")
+
+
+@audited()
+class HoldingAccount(models.Model):
+    """An account in the allowance account register (排出枠口座簿)."""
+
+    class Kind(models.TextChoices):
+        ISSUANCE = "issuance", _("Government issuance account")
+        ALLOCATION_RESERVE = "allocation_reserve", _("Allocation reserve")
+        CANCELLATION = "cancellation", _("Cancellation account")
+        RETIREMENT = "retirement", _("Surrender (retirement) account")
+        GXA_AUCTION = "gxa_auction", _("GXA reverse-auction holdings")
+        OPERATOR_HOLDING = "operator_holding", _("Corporate holding account")
+        TRADING = "trading", _("Trading account")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        BLOCKED = "blocked", _("Blocked")
+        CLOSED = "closed", _("Closed")
+
+    GOVERNMENT_KINDS = (Kind.ISSUANCE, Kind.ALLOCATION_RESERVE, Kind.CANCELLATION, Kind.RETIREMENT, Kind.GXA_AUCTION)
+
+    number = models.CharField(_("account number"), max_length=20, unique=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="holding_accounts",
+                                     null=True, blank=True, verbose_name=_("holder"))
+    name = models.CharField(_("name"), max_length=200)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.OPEN)
+    state_reason = models.CharField(_("reason for the state"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "organisation"
+
+    class Meta:
+        verbose_name = _("holding account")
+        verbose_name_plural = _("holding accounts")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind__in=["issuance", "allocation_reserve", "cancellation", "retirement", "gxa_auction"])
+                           & Q(organisation__isnull=True))
+                | (Q(kind__in=["operator_holding", "trading"]) & Q(organisation__isnull=False)),
+                name="holding_account_holder_matches_kind",
+            ),
+            models.UniqueConstraint(fields=["organisation"], condition=Q(kind="operator_holding"),
+                                    name="one_operator_holding_account_per_organisation"),
+            models.UniqueConstraint(fields=["kind"], condition=Q(organisation__isnull=True),
+                                    name="one_government_account_per_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+    @property
+    def is_government(self):
+        return self.kind in self.GOVERNMENT_KINDS
+
+
+@audited()
+class CreditBatch(models.Model):
+    """J-Credits or JCM credits held as one batch with its serial range."""
+
+    unit_type = models.CharField(_("unit type"), max_length=16,
+                                 choices=[c for c in UnitType.choices if c[0] != UnitType.ALLOWANCE])
+    serial_start = models.BigIntegerField(_("first serial number"))
+    serial_end = models.BigIntegerField(_("last serial number"))
+    vintage = models.PositiveSmallIntegerField(_("vintage"))
+    origin = models.CharField(_("origin (project)"), max_length=200)
+    eligible = models.BooleanField(
+        _("eligible for surrender"), default=True,
+        help_text=_("JCM credits from activities before 2020 are ineligible unless the SHK issuance-date rules are met."),
+    )
+
+    class Meta:
+        verbose_name = _("credit batch")
+        verbose_name_plural = _("credit batches")
+        constraints = [
+            models.CheckConstraint(condition=Q(serial_end__gte=models.F("serial_start")) & Q(serial_start__gte=0),
+                                   name="credit_batch_serial_range"),
+            models.UniqueConstraint(fields=["unit_type", "serial_start"], name="credit_batch_unique_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_unit_type_display()} {self.serial_start}-{self.serial_end}"
+
+    @property
+    def size(self):
+        return self.serial_end - self.serial_start + 1
+
+
+class LedgerTransaction(models.Model):
+    """One booking: two or more entries that sum to zero per unit. Never updated or deleted."""
+
+    class Kind(models.TextChoices):
+        ISSUANCE = "issuance", _("Issuance")
+        ALLOCATION = "allocation", _("Allocation")
+        TRANSFER = "transfer", _("Transfer")
+        SURRENDER = "surrender", _("Surrender")
+        CANCELLATION = "cancellation", _("Cancellation")
+        REVERSAL = "reversal", _("Reversal")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="reversed_by", verbose_name=_("reverses"))
+    booked_at = models.DateTimeField(_("booked at"), default=timezone.now, db_index=True)
+    booked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                  verbose_name=_("booked by"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
+        ordering = ["-booked_at", "-id"]
+        triggers = [pgtrigger.Protect(name="ledger_transaction_append_only",
+                                      operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class LedgerEntry(models.Model):
+    """One leg of a transaction: a signed quantity of one unit in one account."""
+
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries",
+                                    verbose_name=_("transaction"))
+    account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="entries",
+                                verbose_name=_("account"))
+    unit_type = models.CharField(_("unit type"), max_length=16, choices=UnitType.choices)
+    vintage = models.PositiveSmallIntegerField(_("vintage"))
+    credit_batch = models.ForeignKey(CreditBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                     verbose_name=_("credit batch"))
+    quantity = models.BigIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        indexes = [models.Index(fields=["account", "transaction"], name="ledger_entry_account_tx")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="ledger_entry_quantity_not_zero"),
+            models.CheckConstraint(
+                condition=(Q(unit_type="allowance") & Q(credit_batch__isnull=True))
+                | (~Q(unit_type="allowance") & Q(credit_batch__isnull=False)),
+                name="ledger_entry_batch_only_for_credits",
+            ),
+        ]
+        triggers = [pgtrigger.Protect(name="ledger_entry_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"#{self.transaction_id} {self.account_id} {self.unit_type} {self.vintage}: {self.quantity:+}"
+
+
+class Balance(models.Model):
+    """What an account holds of one unit. Written only by the database, from ledger entries.
+
+    A trigger on LedgerEntry adds each entry to its balance in the same transaction; another
+    refuses any other change. The CHECK keeps every non-government balance at or above zero.
+    """
+
+    account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="balances",
+                                verbose_name=_("account"))
+    unit_type = models.CharField(_("unit type"), max_length=16, choices=UnitType.choices)
+    vintage = models.PositiveSmallIntegerField(_("vintage"))
+    credit_batch = models.ForeignKey(CreditBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                     verbose_name=_("credit batch"))
+    quantity = models.BigIntegerField(_("quantity"), default=0)
+    is_government = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("balance")
+        verbose_name_plural = _("balances")
+        ordering = ["account_id", "unit_type", "vintage", "credit_batch_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "unit_type", "vintage", "credit_batch"], nulls_distinct=False,
+                                    name="balance_one_row_per_unit"),
+            models.CheckConstraint(condition=Q(quantity__gte=0) | Q(is_government=True),
+                                   name="balance_not_negative_outside_government"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.unit_type} {self.vintage}: {self.quantity}"

@@ -1,0 +1,370 @@
+"""The allowance ledger: the one way units move (services over accounts.models ledger tables).
+
+Every movement is ``book``: one LedgerTransaction with two or more entries summing to zero
+per unit. The database does the rest of the bookkeeping (accounts/migrations/0004): triggers
+add entries to balances, refuse any other change to a balance, refuse an unbalanced
+transaction at commit, and a CHECK keeps non-government balances at or above zero. This
+module adds what only the application knows: clear errors, account states, idempotency,
+lock ordering and retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q, Sum
+from django.utils.translation import gettext_lazy as _
+
+from accounts.audit import audit_context
+from accounts.models import Balance, HoldingAccount, LedgerEntry, LedgerTransaction, UnitType
+
+MAX_QUANTITY = 10**15  # far above any real holding (Japan emits ~1e9 t a year); keeps sums in bigint
+RETRY_ATTEMPTS = 8
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+class LedgerError(Exception):
+    """A booking refused, with a code and a message for the user naming what is wrong."""
+
+    code = "ledger_error"
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class InvalidQuantity(LedgerError):
+    code = "invalid_quantity"
+
+
+class InsufficientUnits(LedgerError):
+    code = "insufficient_units"
+
+
+class AccountNotUsable(LedgerError):
+    code = "account_not_usable"
+
+
+class IdempotencyConflict(LedgerError):
+    code = "idempotency_conflict"
+
+
+class AlreadyReversed(LedgerError):
+    code = "already_reversed"
+
+
+@dataclass(frozen=True, order=True)
+class Unit:
+    """What is held: a unit type and vintage, and for credits their batch."""
+
+    unit_type: str
+    vintage: int
+    credit_batch_id: int | None = None
+
+    def __post_init__(self):
+        if self.unit_type not in UnitType.values:
+            raise LedgerError(_("Unknown unit type %(type)s.") % {"type": self.unit_type}, field="unit_type")
+        if (self.unit_type == UnitType.ALLOWANCE) != (self.credit_batch_id is None):
+            raise LedgerError(_("Credits are held in batches; allowances are not."), field="unit_type")
+
+    def label(self) -> str:
+        name = UnitType(self.unit_type).label
+        return f"{name} {self.vintage}" + (f" (batch {self.credit_batch_id})" if self.credit_batch_id else "")
+
+
+@dataclass(frozen=True)
+class Move:
+    source: HoldingAccount
+    destination: HoldingAccount
+    unit: Unit
+    quantity: int
+
+
+def clean_quantity(value, field: str = "quantity") -> int:
+    """A whole, positive number of units, or InvalidQuantity naming the field."""
+    if isinstance(value, bool):
+        raise InvalidQuantity(_("Enter a whole number of units."), field)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if not text.lstrip("-").isdigit():
+            raise InvalidQuantity(_("Enter a whole number of units."), field)
+        value = int(text)
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidQuantity(_("Units are whole tonnes; enter a whole number."), field)
+        value = int(value)
+    elif not isinstance(value, int):
+        try:
+            if value != int(value):
+                raise InvalidQuantity(_("Units are whole tonnes; enter a whole number."), field)
+            value = int(value)
+        except (TypeError, ValueError):
+            raise InvalidQuantity(_("Enter a whole number of units."), field) from None
+    if value <= 0:
+        raise InvalidQuantity(_("The quantity must be at least 1."), field)
+    if value > MAX_QUANTITY:
+        raise InvalidQuantity(_("The quantity is larger than any holding can be."), field)
+    return value
+
+
+def _request_hash(kind, moves, reverses_id, note) -> str:
+    canonical = json.dumps({
+        "kind": kind, "reverses": reverses_id, "note": note,
+        "moves": [[m.source.pk, m.destination.pk, m.unit.unit_type, m.unit.vintage, m.unit.credit_batch_id,
+                   m.quantity] for m in moves],
+    }, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_accounts(moves):
+    for move in moves:
+        if move.source.pk == move.destination.pk:
+            raise LedgerError(_("The source and destination accounts are the same."), field="destination")
+        if move.source.state != HoldingAccount.State.OPEN:
+            raise AccountNotUsable(
+                _("Account %(number)s is %(state)s and cannot send units.")
+                % {"number": move.source.number, "state": move.source.get_state_display()}, field="source")
+        if move.destination.state == HoldingAccount.State.CLOSED:
+            raise AccountNotUsable(
+                _("Account %(number)s is closed and cannot receive units.") % {"number": move.destination.number},
+                field="destination")
+
+
+def _lock(moves) -> dict:
+    """Create missing balance rows, then lock every balance touched, always in the same order."""
+    keys = sorted({(a.pk, m.unit) for m in moves for a in (m.source, m.destination)},
+                  key=lambda k: (k[0], k[1].unit_type, k[1].vintage, k[1].credit_batch_id or 0))
+    with connection.cursor() as cursor:
+        for account_id, unit in keys:
+            cursor.execute(
+                "INSERT INTO accounts_balance (account_id, unit_type, vintage, credit_batch_id, quantity, is_government)"
+                " VALUES (%s, %s, %s, %s, 0, false) ON CONFLICT ON CONSTRAINT balance_one_row_per_unit DO NOTHING",
+                [account_id, unit.unit_type, unit.vintage, unit.credit_batch_id])
+        # Account rows are share-locked: many bookings may read an account at once, but a block or
+        # closure (an UPDATE) waits for them, and they for it.
+        cursor.execute("SELECT id FROM accounts_holdingaccount WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+                       [sorted({k[0] for k in keys})])
+    match = Q()
+    for account_id, unit in keys:
+        match |= Q(account_id=account_id, unit_type=unit.unit_type, vintage=unit.vintage,
+                   credit_batch_id=unit.credit_batch_id)
+    locked = Balance.objects.filter(match).order_by(
+        "account_id", "unit_type", "vintage", "credit_batch_id").select_for_update()
+    return {(b.account_id, Unit(b.unit_type, b.vintage, b.credit_batch_id)): b for b in locked}
+
+
+def _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note):
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                booked = LedgerTransaction.objects.create(
+                    kind=kind, idempotency_key=idempotency_key, request_hash=request_hash, reverses=reverses,
+                    booked_by=acting_user, note=note)
+        except IntegrityError:
+            existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is None:  # the conflict was on ``reverses``
+                raise AlreadyReversed(_("Transaction %(id)s has already been reversed.") % {"id": reverses.pk},
+                                      field="reverses") from None
+            if existing.request_hash != request_hash:
+                raise IdempotencyConflict(
+                    _("This request key was already used for a different booking."), field="idempotency_key"
+                ) from None
+            return existing
+        # Refresh states under lock: the objects passed in may be stale.
+        balances = _lock(moves)
+        states = dict(HoldingAccount.objects.filter(
+            pk__in={a.pk for m in moves for a in (m.source, m.destination)}).values_list("pk", "state"))
+        for move in moves:
+            move.source.state, move.destination.state = states[move.source.pk], states[move.destination.pk]
+        _check_accounts(moves)
+        needed = defaultdict(int)
+        for move in moves:
+            needed[(move.source.pk, move.unit)] += move.quantity
+        for (account_id, unit), quantity in needed.items():
+            balance = balances[(account_id, unit)]
+            if not balance.is_government and balance.quantity < quantity:
+                number = next(m.source.number for m in moves if m.source.pk == account_id)
+                raise InsufficientUnits(
+                    _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
+                    % {"number": number, "held": f"{balance.quantity:,}", "unit": unit.label(),
+                       "asked": f"{quantity:,}"}, field="quantity")
+        entries = []
+        for move in moves:
+            common = {"transaction": booked, "unit_type": move.unit.unit_type, "vintage": move.unit.vintage,
+                      "credit_batch_id": move.unit.credit_batch_id}
+            entries.append(LedgerEntry(account=move.source, quantity=-move.quantity, **common))
+            entries.append(LedgerEntry(account=move.destination, quantity=move.quantity, **common))
+        LedgerEntry.objects.bulk_create(entries)
+        return booked
+
+
+def _retryable(error: OperationalError) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def book(*, kind: str, moves: list[Move], idempotency_key: str, acting_user=None, reverses=None,
+         note: str = "") -> LedgerTransaction:
+    """Book ``moves`` as one transaction; a retry with the same key and content books nothing new.
+
+    Raises a LedgerError subclass with a message for the user; nothing is written then.
+    Deadlocks and serialization failures are retried here and never reach the caller.
+    """
+    if not moves:
+        raise LedgerError(_("Nothing to book."), field="quantity")
+    if not idempotency_key or len(idempotency_key) > 100:
+        raise LedgerError(_("Every booking needs a request key of at most 100 characters."), field="idempotency_key")
+    for move in moves:
+        clean_quantity(move.quantity)
+    request_hash = _request_hash(kind, moves, reverses.pk if reverses else None, note)
+    for attempt in range(RETRY_ATTEMPTS):
+        try:
+            with audit_context(acting_user, action=f"ledger_{kind}"):
+                return _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note)
+        except OperationalError as error:
+            if not _retryable(error) or attempt == RETRY_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
+    raise AssertionError("unreachable")
+
+
+def government_account(kind: str) -> HoldingAccount:
+    return HoldingAccount.objects.get(kind=kind, organisation__isnull=True)
+
+
+def reverse_transaction(*, original: LedgerTransaction, idempotency_key: str, acting_user=None,
+                        note: str = "") -> LedgerTransaction:
+    """Correct a mistake: a new transaction moving every unit of ``original`` back."""
+    moves = []
+    entries = list(original.entries.select_related("account").order_by("id"))
+    receivers = [e for e in entries if e.quantity > 0]
+    senders = [e for e in entries if e.quantity < 0]
+    for receiver in receivers:
+        sender = next(s for s in senders if (s.unit_type, s.vintage, s.credit_batch_id)
+                      == (receiver.unit_type, receiver.vintage, receiver.credit_batch_id) and s.quantity < 0)
+        senders.remove(sender)
+        moves.append(Move(receiver.account, sender.account,
+                          Unit(receiver.unit_type, receiver.vintage, receiver.credit_batch_id), receiver.quantity))
+    return book(kind=LedgerTransaction.Kind.REVERSAL, moves=moves, idempotency_key=idempotency_key,
+                acting_user=acting_user, reverses=original, note=note or f"reversal of #{original.pk}")
+
+
+# --- reconciliation ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reconciliation:
+    differences: tuple[str, ...]
+    units: dict  # unit label -> (issued, cancelled, held)
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences
+
+
+def reconcile() -> Reconciliation:
+    """Prove that entries equal balances, that every unit sums to zero, and issued - cancelled = held."""
+    differences = []
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT COALESCE(b.account_id, e.account_id), COALESCE(b.unit_type, e.unit_type),
+                   COALESCE(b.vintage, e.vintage), COALESCE(b.credit_batch_id, e.credit_batch_id),
+                   COALESCE(b.quantity, 0), COALESCE(e.total, 0)
+              FROM accounts_balance b
+              FULL OUTER JOIN (SELECT account_id, unit_type, vintage, credit_batch_id, SUM(quantity) AS total
+                                 FROM accounts_ledgerentry GROUP BY 1, 2, 3, 4) e
+                ON e.account_id = b.account_id AND e.unit_type = b.unit_type AND e.vintage = b.vintage
+               AND e.credit_batch_id IS NOT DISTINCT FROM b.credit_batch_id
+             WHERE COALESCE(b.quantity, 0) <> COALESCE(e.total, 0)
+        """)
+        for account_id, unit_type, vintage, batch, balance, total in cursor.fetchall():
+            differences.append(f"account {account_id} {unit_type} {vintage} batch {batch}: balance {balance}, "
+                               f"entries {total}")
+    kinds = dict(HoldingAccount.objects.values_list("pk", "kind"))
+    per_unit = defaultdict(lambda: [0, 0, 0, 0])  # issued, cancelled, held, sum of all
+    for balance in Balance.objects.all().values("account_id", "unit_type", "vintage", "credit_batch_id", "quantity"):
+        unit = Unit(balance["unit_type"], balance["vintage"], balance["credit_batch_id"]).label()
+        kind, quantity = kinds[balance["account_id"]], balance["quantity"]
+        per_unit[unit][3] += quantity
+        if kind == HoldingAccount.Kind.ISSUANCE:
+            per_unit[unit][0] -= quantity
+        elif kind in (HoldingAccount.Kind.CANCELLATION, HoldingAccount.Kind.RETIREMENT):
+            per_unit[unit][1] += quantity
+        else:
+            per_unit[unit][2] += quantity
+    for unit, (issued, cancelled, held, total) in per_unit.items():
+        if total != 0:
+            differences.append(f"{unit}: balances sum to {total}, not zero")
+        if issued - cancelled != held:
+            differences.append(f"{unit}: issued {issued} - cancelled {cancelled} != held {held}")
+    return Reconciliation(tuple(differences), {u: tuple(v[:3]) for u, v in per_unit.items()})
+
+
+def total_held(unit_type: str) -> int:
+    return Balance.objects.filter(unit_type=unit_type).exclude(
+        account__kind=HoldingAccount.Kind.ISSUANCE).aggregate(total=Sum("quantity"))["total"] or 0
+
+
+# --- accounts ---------------------------------------------------------------------------------------
+
+_NUMBER_PREFIX = {
+    HoldingAccount.Kind.OPERATOR_HOLDING: "OHA", HoldingAccount.Kind.TRADING: "TRA",
+}
+
+
+def holding_account_open(*, kind: str, organisation=None, name: str = "", acting_user=None) -> HoldingAccount:
+    """Open an account; numbers are derived from the holder so they are stable and unique."""
+    if kind in HoldingAccount.GOVERNMENT_KINDS:
+        number = f"JP-GOV-{kind.upper().replace('_', '-')}"[:20]
+        name = name or str(HoldingAccount.Kind(kind).label)
+    else:
+        number = f"JP-{_NUMBER_PREFIX[kind]}-{organisation.corporate_number}"
+        name = name or organisation.name
+    with transaction.atomic(), audit_context(acting_user, action="holding_account_open"):
+        account, _created = HoldingAccount.objects.get_or_create(
+            number=number, defaults={"kind": kind, "organisation": organisation, "name": name})
+    return account
+
+
+def government_accounts() -> dict[str, HoldingAccount]:
+    """The government's accounts, opened on first use."""
+    return {kind: holding_account_open(kind=kind) for kind in HoldingAccount.GOVERNMENT_KINDS}
+
+
+def allowance(vintage: int) -> Unit:
+    return Unit(UnitType.ALLOWANCE, vintage)
+
+
+def issue_allowances(*, vintage: int, quantity, idempotency_key: str, acting_user=None) -> LedgerTransaction:
+    """New allowances of ``vintage`` into the allocation reserve."""
+    accounts = government_accounts()
+    return book(kind=LedgerTransaction.Kind.ISSUANCE, idempotency_key=idempotency_key, acting_user=acting_user,
+                moves=[Move(accounts["issuance"], accounts["allocation_reserve"], allowance(vintage),
+                            clean_quantity(quantity))])
+
+
+def allocation_transfer(*, account: HoldingAccount, vintage: int, quantity, idempotency_key: str,
+                        acting_user=None) -> LedgerTransaction:
+    """Free allocation from the allocation reserve: the one function the allocation workflow calls."""
+    reserve = government_account(HoldingAccount.Kind.ALLOCATION_RESERVE)
+    return book(kind=LedgerTransaction.Kind.ALLOCATION, idempotency_key=idempotency_key, acting_user=acting_user,
+                moves=[Move(reserve, account, allowance(vintage), clean_quantity(quantity))])
+
+
+def transfer_units(*, source: HoldingAccount, destination: HoldingAccount, unit: Unit, quantity,
+                   idempotency_key: str, acting_user=None) -> LedgerTransaction:
+    return book(kind=LedgerTransaction.Kind.TRANSFER, idempotency_key=idempotency_key, acting_user=acting_user,
+                moves=[Move(source, destination, unit, clean_quantity(quantity))])
+
+
+def cancel_units(*, account: HoldingAccount, unit: Unit, quantity, idempotency_key: str,
+                 acting_user=None) -> LedgerTransaction:
+    cancellation = government_account(HoldingAccount.Kind.CANCELLATION)
+    return book(kind=LedgerTransaction.Kind.CANCELLATION, idempotency_key=idempotency_key, acting_user=acting_user,
+                moves=[Move(account, cancellation, unit, clean_quantity(quantity))])
