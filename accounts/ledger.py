@@ -125,8 +125,6 @@ def _request_hash(kind, moves, reverses_id, note) -> str:
 
 def _check_accounts(moves):
     for move in moves:
-        if move.source.pk == move.destination.pk:
-            raise LedgerError(_("The source and destination accounts are the same."), field="destination")
         if move.source.state != HoldingAccount.State.OPEN:
             raise AccountNotUsable(
                 _("Account %(number)s is %(state)s and cannot send units.")
@@ -223,6 +221,8 @@ def book(*, kind: str, moves: list[Move], idempotency_key: str, acting_user=None
         raise LedgerError(_("Every booking needs a request key of at most 100 characters."), field="idempotency_key")
     for move in moves:
         clean_quantity(move.quantity)
+        if move.source.pk == move.destination.pk:
+            raise LedgerError(_("The source and destination accounts are the same."), field="destination")
     request_hash = _request_hash(kind, moves, reverses.pk if reverses else None, note)
     for attempt in range(RETRY_ATTEMPTS):
         try:
