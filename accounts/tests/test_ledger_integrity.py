@@ -146,3 +146,33 @@ def test_reconciliation_reports_issued_cancelled_held():
     report = ledger.reconcile()
     assert report.clean
     assert report.units["Allowance 2026"] == (100, 25, 75)
+
+
+def test_reconciliation_finds_tampering_that_bypassed_the_triggers_and_alerts_administrators(make_user, mailoutbox):
+    from django.core.management import call_command
+
+    from accounts.roles import Role
+    from accounts.tasks import reconcile_and_alert
+
+    administrator = make_user(Role.REGISTRY_ADMINISTRATOR)
+    a = funded(100)
+    with connection.cursor() as cursor:  # what only someone with the database owner's rights could do
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL session_replication_role = replica")  # superuser only: triggers off
+        cursor.execute("UPDATE accounts_balance SET quantity = 150 WHERE account_id = %s", [a.pk])
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    report = reconcile_and_alert()
+    assert not report.clean
+    assert any("balance 150, entries 100" in d for d in report.differences)
+    assert any("issued 100 - cancelled 0 != held 150" in d for d in report.differences)
+    assert mailoutbox and mailoutbox[0].to == [administrator.email]
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("reconcile_ledger")
+    assert exit_status.value.code == 1
+
+
+def test_reconciliation_runs_nightly_as_a_scheduled_job():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="Nightly ledger reconciliation")
+    assert schedule.func == "accounts.tasks.reconcile_and_alert" and schedule.schedule_type == Schedule.DAILY
