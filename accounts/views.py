@@ -1,16 +1,19 @@
+import tablib
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, TemplateView
 from django_otp import login as otp_login
 
-from accounts import dashboards, two_factor
+from accounts import dashboards, holdings, two_factor
 from accounts.access import OrganisationScopedMixin, has_organisation_permission
 from accounts.forms import EmailAuthenticationForm, TokenForm
-from accounts.models import Organisation
+from accounts.models import HoldingAccount, Organisation
 from accounts.roles import ACT
 
 
@@ -120,7 +123,54 @@ class OrganisationDetailView(OrganisationScopedMixin, DetailView):
             organisation.memberships.filter(ended_at__isnull=True).select_related("user").order_by("role")
         )
         kwargs["facilities"] = organisation.facilities.order_by("code")
+        kwargs["holding_accounts"] = holdings.holding_account_list(fetched_by=self.request.user,
+                                                                   organisation=organisation)
         kwargs["can_import"] = organisation.kind == Organisation.Kind.REGULATED_ENTITY and has_organisation_permission(
             self.request.user, organisation, ACT
         )
+        return super().get_context_data(**kwargs)
+
+
+class HoldingAccountDetailView(OrganisationScopedMixin, DetailView):
+    """Holdings by unit type and vintage, with the allowance balance over time."""
+
+    model = HoldingAccount
+    template_name = "accounts/holding_account_detail.html"
+    context_object_name = "account"
+
+    def get_context_data(self, **kwargs):
+        kwargs["balances"] = holdings.balances(account=self.object)
+        kwargs["over_time"] = holdings.balance_over_time(account=self.object)
+        kwargs["recent"] = holdings.account_history(account=self.object).qs[:10]
+        return super().get_context_data(**kwargs)
+
+
+class HoldingAccountHistoryView(OrganisationScopedMixin, DetailView):
+    """Transaction history with filters; ?export=csv or xlsx downloads what the filters select."""
+
+    model = HoldingAccount
+    template_name = "accounts/holding_account_history.html"
+    context_object_name = "account"
+
+    def render_to_response(self, context, **kwargs):
+        export = self.request.GET.get("export")
+        if export in ("csv", "xlsx"):
+            history = holdings.account_history(account=self.object, params=self.request.GET)
+            dataset = tablib.Dataset(*holdings.history_rows(history.qs), headers=holdings.EXPORT_HEADERS)
+            content = dataset.export(export)
+            response = HttpResponse(
+                content.encode("utf-8-sig") if export == "csv" else content,
+                content_type="text/csv; charset=utf-8" if export == "csv"
+                else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            response["Content-Disposition"] = f'attachment; filename="{self.object.number}-transactions.{export}"'
+            return response
+        return super().render_to_response(context, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        history = holdings.account_history(account=self.object, params=self.request.GET)
+        page = Paginator(history.qs, 50).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        kwargs.update(filter=history, page_obj=page, is_paginated=page.has_other_pages(), entries=page.object_list,
+                      query=query.urlencode())
         return super().get_context_data(**kwargs)

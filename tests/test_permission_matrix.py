@@ -73,6 +73,8 @@ RULES = {
     # representatives only; administrators load data through the back office.
     "facility_import": Scoped("organisation", own=ACT_ONLY, administrator_foreign=403),
     "entity_allocation": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
+    "holding_account_detail": Scoped("holding_account", own=EVERY_ROLE_200),
+    "holding_account_history": Scoped("holding_account", own=EVERY_ROLE_200),
 }
 
 
@@ -106,8 +108,15 @@ def _facility(organisation):
                                    energy_use_kl=5000)
 
 
+def _holding_account(organisation):
+    from accounts import ledger
+
+    return ledger.holding_account_open(kind="operator_holding", organisation=organisation)
+
+
 def _target(rule, organisation):
-    return organisation if rule.target == "organisation" else _facility(organisation)
+    makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account}
+    return makers[rule.target](organisation)
 
 
 def _get(client, name, rule, obj):
@@ -116,7 +125,7 @@ def _get(client, name, rule, obj):
 
 
 SCOPED = sorted(name for name, rule in RULES.items() if isinstance(rule, Scoped))
-# Only regulated entities hold facilities, so other roles have no own facility to open.
+# Only regulated entities hold facilities and holding accounts, so other roles have none of their own to open.
 OWN_CASES = [
     (name, role) for name in SCOPED for role in Role
     if RULES[name].target == "organisation" or _organisation_kind(role) == Organisation.Kind.REGULATED_ENTITY

@@ -57,3 +57,32 @@ def bar_chart(series, unit="t-CO2"):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, key)
+
+
+@register.simple_tag
+def step_chart(series, unit="t"):
+    """An SVG step line of [(date, value)] — a balance over time; no script, CSP-safe."""
+    if not series:
+        return ""
+    width, height, pad, top = 480, 200, 40, 20
+    values = [Decimal(v) for _, v in series]
+    peak = max(max(values), Decimal(1))
+    step = (width - pad) / max(len(series) - 1, 1)
+    points = []
+    for index, value in enumerate(values):
+        x = pad + index * step
+        y = height - pad - float(value / peak) * (height - pad - top)
+        if points:
+            points.append(f"{x:.1f},{points[-1].split(',')[1]}")
+        points.append(f"{x:.1f},{y:.1f}")
+    first, last = series[0][0], series[-1][0]
+    return format_html(
+        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<line class="baseline" x1="{}" y1="{}" x2="{}" y2="{}"></line>'
+        '<polyline class="line" points="{}"></polyline>'
+        '<text class="axis" x="{}" y="{}">{}</text><text class="axis" x="{}" y="{}" text-anchor="end">{}</text>'
+        '<text class="value" x="{}" y="{}" text-anchor="end">{} {}</text></svg>',
+        width, height, unit, pad, height - pad, width, height - pad, " ".join(points),
+        pad, height - pad + 16, first, width, height - pad + 16, last,
+        width, top - 4, number_format(values[-1], 0, force_grouping=True), unit,
+    )

@@ -73,6 +73,7 @@ class Command(BaseCommand):
             created = self._entities(rng, entities, facilities, processes)
             users = self._users(bodies)
             self._allocation_settings()
+            self._holding_accounts()
         self.stdout.write(self.style.SUCCESS(
             f"Demo registry ready: {Organisation.objects.filter(kind='regulated_entity').count()} regulated entities "
             f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
@@ -203,6 +204,31 @@ class Command(BaseCommand):
                        "average_allowance_price_yen": "3000"},
             "note": "Demo values: the report leaves the process-CO2 rate, the emission factor and prices open.",
         })
+
+    # --- holding accounts with the FY2026 allocation booked -------------------------------------
+    def _holding_accounts(self):
+        from accounts import ledger
+        from accounts.models import HoldingAccount
+        from allocation.services import allocation_compute
+
+        ledger.government_accounts()
+        entities = list(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by("pk"))
+        for organisation in Organisation.objects.filter(kind=Organisation.Kind.TRADING_OPERATOR):
+            ledger.holding_account_open(kind=HoldingAccount.Kind.TRADING, organisation=organisation)
+        accounts = {o.pk: ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=o)
+                    for o in entities}
+        allocations = allocation_compute(organisations=entities, fiscal_year=2026)
+        totals = {pk: a.total for pk, a in allocations.items() if not isinstance(a, Exception) and a.total}
+        # Idempotency keys make a second run book nothing.
+        ledger.issue_allowances(vintage=2026, quantity=sum(totals.values()), idempotency_key=f"seed-issue-2026-{len(totals)}-{sum(totals.values())}")
+        for pk, total in totals.items():
+            ledger.allocation_transfer(account=accounts[pk], vintage=2026, quantity=total,
+                                       idempotency_key=f"seed-allocation-2026-{pk}")
+        if len(entities) >= 2 and totals.get(entities[0].pk, 0) > 1000:
+            for n, quantity in enumerate((500, 250, 120)):
+                ledger.transfer_units(source=accounts[entities[0].pk], destination=accounts[entities[1].pk],
+                                      unit=ledger.allowance(2026), quantity=quantity,
+                                      idempotency_key=f"seed-transfer-{n}")
 
     # --- one user for every role ----------------------------------------------------------------
     def _users(self, bodies):

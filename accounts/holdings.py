@@ -1,0 +1,59 @@
+"""Reads of holdings and ledger history, always through the user's restriction (selectors)."""
+
+from itertools import accumulate
+
+import django_filters
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Balance, HoldingAccount, LedgerEntry, LedgerTransaction, UnitType
+
+
+def holding_account_list(*, fetched_by, organisation=None):
+    qs = HoldingAccount.objects.restrict(fetched_by).select_related("organisation")
+    return qs.filter(organisation=organisation) if organisation is not None else qs
+
+
+def balances(*, account):
+    return Balance.objects.filter(account=account).exclude(quantity=0).select_related("credit_batch")
+
+
+def balance_over_time(*, account, unit_type=UnitType.ALLOWANCE):
+    """[(date, balance at the end of that day)] for one unit type, from the entries (one query)."""
+    rows = (LedgerEntry.objects.filter(account=account, unit_type=unit_type)
+            .annotate(day=TruncDate("transaction__booked_at")).values("day")
+            .annotate(change=Sum("quantity")).order_by("day"))
+    days = [row["day"] for row in rows]
+    return list(zip(days, accumulate(row["change"] for row in rows), strict=True))
+
+
+class EntryFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(field_name="transaction__kind", label=_("Kind"),
+                                       choices=LedgerTransaction.Kind.choices)
+    unit_type = django_filters.ChoiceFilter(label=_("Unit type"), choices=UnitType.choices)
+    vintage = django_filters.NumberFilter(label=_("Vintage"))
+    booked_from = django_filters.DateFilter(field_name="transaction__booked_at", lookup_expr="date__gte",
+                                            label=_("Booked from"))
+    booked_to = django_filters.DateFilter(field_name="transaction__booked_at", lookup_expr="date__lte",
+                                          label=_("Booked to"))
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["kind", "unit_type", "vintage", "booked_from", "booked_to"]
+
+
+def account_history(*, account, params=None):
+    """The account's entries, newest first, filtered by ``params`` (a FilterSet bound to them)."""
+    entries = (LedgerEntry.objects.filter(account=account)
+               .select_related("transaction").order_by("-transaction__booked_at", "-id"))
+    return EntryFilter(params or None, queryset=entries)
+
+
+EXPORT_HEADERS = ("transaction", "booked_at", "kind", "unit_type", "vintage", "quantity", "note")
+
+
+def history_rows(entries):
+    for entry in entries.iterator(chunk_size=2000):
+        yield (entry.transaction_id, entry.transaction.booked_at.isoformat(), entry.transaction.kind,
+               entry.unit_type, entry.vintage, entry.quantity, entry.transaction.note)

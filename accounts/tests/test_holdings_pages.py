@@ -1,0 +1,83 @@
+"""A company's holdings and transaction history pages."""
+
+import io
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import ledger
+from accounts.models import HoldingAccount
+from accounts.roles import Role
+from accounts.tests.ledger_fixtures import funded, key
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def viewer_with_account(make_user):
+    viewer = make_user(Role.VIEWER)
+    organisation = viewer.memberships.get().organisation
+    account = ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
+    ledger.issue_allowances(vintage=2026, quantity=1000, idempotency_key=key())
+    ledger.allocation_transfer(account=account, vintage=2026, quantity=1000, idempotency_key=key())
+    return viewer, account
+
+
+def transfers(account, count):
+    other = funded(1)
+    for _ in range(count):
+        ledger.transfer_units(source=account, destination=other, unit=ledger.allowance(2026), quantity=1,
+                              idempotency_key=key())
+
+
+def test_holdings_page_shows_balances_chart_and_recent_transactions(viewer_with_account, signed_in, client):
+    viewer, account = viewer_with_account
+    transfers(account, 3)
+    signed_in(viewer)
+    page = client.get(reverse("holding_account_detail", args=[account.pk])).text
+    assert "997" in page and "FY2026" in page
+    assert '<polyline class="line"' in page
+    assert page.count("Transfer") >= 3
+
+
+def test_history_filters_and_exports(viewer_with_account, signed_in, client):
+    viewer, account = viewer_with_account
+    transfers(account, 3)
+    signed_in(viewer)
+    url = reverse("holding_account_history", args=[account.pk])
+    only_allocation = client.get(url, {"kind": "allocation"})
+    assert only_allocation.context["entries"].__len__() == 1
+    csv = client.get(url, {"kind": "transfer", "export": "csv"})
+    assert csv["Content-Disposition"].endswith('-transactions.csv"')
+    text = csv.content.decode("utf-8-sig").splitlines()
+    assert text[0].startswith("transaction,booked_at,kind") and len(text) == 4
+    xlsx = client.get(url, {"export": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.max_row == 5  # header + allocation + 3 transfers
+
+
+def test_history_rejects_a_bad_filter_value_naming_the_field(viewer_with_account, signed_in, client):
+    viewer, account = viewer_with_account
+    signed_in(viewer)
+    response = client.get(reverse("holding_account_history", args=[account.pk]), {"vintage": "abc"})
+    assert "vintage" in response.context["filter"].form.errors
+
+
+@pytest.mark.parametrize("name", ["holding_account_detail", "holding_account_history"])
+def test_queries_per_page_do_not_grow_with_transactions(name, viewer_with_account, signed_in, client):
+    viewer, account = viewer_with_account
+    signed_in(viewer)
+    url = reverse(name, args=[account.pk])
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    transfers(account, 2)
+    few = queries()
+    transfers(account, 40)
+    assert queries() == few
