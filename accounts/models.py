@@ -225,6 +225,8 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    suspension_reason = models.CharField(_("reason for suspension"), max_length=300, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "organisation"
@@ -448,3 +450,82 @@ class Balance(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.unit_type} {self.vintage}: {self.quantity}"
+
+
+@audited()
+class TrustedAccount(models.Model):
+    """An account on another account's trusted list: transfers to it execute at once."""
+
+    account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="trusted_list",
+                                verbose_name=_("account"))
+    trusted = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("trusted account"))
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by"))
+    confirmed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                                     verbose_name=_("confirmed by"))
+    active_from = models.DateTimeField(_("active from"), null=True, blank=True)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("trusted account")
+        verbose_name_plural = _("trusted accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "trusted"], condition=Q(removed_at__isnull=True),
+                                    name="trusted_account_once"),
+            models.CheckConstraint(condition=~Q(account=models.F("trusted")), name="trusted_account_not_itself"),
+            models.CheckConstraint(condition=Q(confirmed_by__isnull=True) | ~Q(confirmed_by=models.F("proposed_by")),
+                                   name="trusted_account_two_people"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} trusts {self.trusted_id}"
+
+
+@audited()
+class TransferRequest(models.Model):
+    """A transfer between holding accounts: one representative initiates, a different one approves."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        SCHEDULED = "scheduled", _("Scheduled")
+        EXECUTED = "executed", _("Executed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+
+    source = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="outgoing_requests",
+                               verbose_name=_("from account"))
+    destination = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="incoming_requests",
+                                    verbose_name=_("to account"))
+    unit_type = models.CharField(_("unit type"), max_length=16, choices=UnitType.choices)
+    vintage = models.PositiveSmallIntegerField(_("vintage"))
+    credit_batch = models.ForeignKey(CreditBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    quantity = models.BigIntegerField(_("quantity"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.AWAITING_APPROVAL)
+    initiated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("initiated by"))
+    initiated_at = models.DateTimeField(_("initiated at"))
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                                   verbose_name=_("approved or rejected by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    execute_after = models.DateTimeField(_("executes at"), null=True, blank=True, db_index=True)
+    ledger_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
+                                              related_name="transfer_request")
+    failure = models.CharField(_("reason"), max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "source__organisation"
+
+    class Meta:
+        verbose_name = _("transfer request")
+        verbose_name_plural = _("transfer requests")
+        ordering = ["-initiated_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_request_quantity_positive"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("initiated_by")),
+                                   name="transfer_request_four_eyes"),
+            models.CheckConstraint(condition=~Q(source=models.F("destination")),
+                                   name="transfer_request_distinct_accounts"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id} -> {self.destination_id}: {self.quantity} ({self.status})"
