@@ -2,10 +2,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import HoldingAccountViewSet, TransferRequestViewSet
 from allocation.api.views import FacilityViewSet
 
 router = DefaultRouter()
 router.register("facilities", FacilityViewSet, basename="api-facility")
+router.register("holding-accounts", HoldingAccountViewSet, basename="api-holding-account")
+router.register("transfers", TransferRequestViewSet, basename="api-transfer")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

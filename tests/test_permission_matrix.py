@@ -75,6 +75,11 @@ RULES = {
     "entity_allocation": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "holding_account_detail": Scoped("holding_account", own=EVERY_ROLE_200),
     "holding_account_history": Scoped("holding_account", own=EVERY_ROLE_200),
+    "api-holding-account-list": SignedIn(),
+    "api-holding-account-detail": Scoped("holding_account", own=EVERY_ROLE_200, api=True),
+    "api-holding-account-transactions": Scoped("holding_account", own=EVERY_ROLE_200, api=True),
+    "api-transfer-list": SignedIn(),
+    "api-transfer-detail": Scoped("transfer_request", own=EVERY_ROLE_200, api=True),
 }
 
 
@@ -114,8 +119,24 @@ def _holding_account(organisation):
     return ledger.holding_account_open(kind="operator_holding", organisation=organisation)
 
 
+def _transfer_request(organisation):
+    from django.utils import timezone
+
+    from accounts.management.commands.seed_demo import corporate_number
+    from accounts.models import TransferRequest, User
+
+    source = _holding_account(organisation)
+    other = Organisation.objects.create(kind="regulated_entity", name="Other", sector="steel",
+                                        corporate_number=corporate_number(900000 + organisation.pk, 5))
+    initiator = User.objects.create_user(email=f"initiator{organisation.pk}@example.jp", full_name="I")
+    return TransferRequest.objects.create(source=source, destination=_holding_account(other), unit_type="allowance",
+                                          vintage=2026, quantity=1, initiated_by=initiator,
+                                          initiated_at=timezone.now())
+
+
 def _target(rule, organisation):
-    makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account}
+    makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account,
+              "transfer_request": _transfer_request}
     return makers[rule.target](organisation)
 
 
