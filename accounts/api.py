@@ -1,6 +1,7 @@
 """The permission mechanism for the API: the same restriction as the views."""
 
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -39,6 +40,7 @@ class HoldingAccountSerializer(serializers.ModelSerializer):
         model = HoldingAccount
         fields = ["id", "number", "kind", "name", "state", "state_reason", "organisation", "balances"]
 
+    @extend_schema_field(BalanceSerializer(many=True))
     def get_balances(self, account):
         return BalanceSerializer([b for b in account.balances.all() if b.quantity], many=True).data
 
