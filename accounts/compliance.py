@@ -24,7 +24,7 @@ from accounts.models import (
     VerifiedEmissions,
 )
 from accounts.roles import ACT
-from accounts.transfers import TOKYO, TransferRefused, _require
+from accounts.transfers import TOKYO, TransferRefused, require_representative
 
 
 class ComplianceError(ledger.LedgerError):
@@ -62,7 +62,7 @@ def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int
     organisation = account.organisation
     if account.kind != HoldingAccount.Kind.OPERATOR_HOLDING or organisation is None:
         raise ComplianceError(_("Surrender is made from the entity's corporate holding account."), field="source")
-    _require(acting_user, account, ACT, otp_token)
+    require_representative(acting_user, account, ACT, otp_token)
     terms = period(fiscal_year)
     verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
     if verified is None:
@@ -127,7 +127,7 @@ def upper_limit_payment_record(*, organisation, fiscal_year: int, quantity, amou
     account = organisation.holding_accounts.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING).first()
     if account is None:
         raise ComplianceError(_("The entity has no corporate holding account."), field="organisation")
-    _require(acting_user, account, ACT, None)
+    require_representative(acting_user, account, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="upper_limit_payment_record"):
         return UpperLimitPayment.objects.create(
             organisation=organisation, fiscal_year=fiscal_year, quantity=quantity, amount_yen=amount,

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import audit_context
@@ -304,11 +304,6 @@ def reconcile() -> Reconciliation:
         if issued - cancelled != held:
             differences.append(f"{unit}: issued {issued} - cancelled {cancelled} != held {held}")
     return Reconciliation(tuple(differences), {u: tuple(v[:3]) for u, v in per_unit.items()})
-
-
-def total_held(unit_type: str) -> int:
-    return Balance.objects.filter(unit_type=unit_type).exclude(
-        account__kind=HoldingAccount.Kind.ISSUANCE).aggregate(total=Sum("quantity"))["total"] or 0
 
 
 # --- accounts ---------------------------------------------------------------------------------------

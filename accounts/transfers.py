@@ -64,7 +64,9 @@ def working_day_noon(after: datetime, working_days: int) -> datetime:
 
 # --- who may act -----------------------------------------------------------------------------------
 
-def _require(user, account: HoldingAccount, permission: str, token: str | None):
+def require_representative(user, account: HoldingAccount, permission: str, token: str | None):
+    """Refuse unless ``user`` holds ``permission`` on the account's organisation, is not suspended and,
+    when ``token`` is given, that fresh second-factor code is right. Used by every ledger act."""
     organisation = account.organisation
     if organisation is None or not has_organisation_permission(user, organisation, permission):
         raise TransferRefused(_("You may not do this for account %(number)s.") % {"number": account.number},
@@ -96,7 +98,7 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
     if source.state != HoldingAccount.State.OPEN:
         raise TransferRefused(_("Account %(number)s is %(state)s and cannot send units.")
                               % {"number": source.number, "state": source.get_state_display()}, field="source")
-    _require(acting_user, source, ACT, otp_token)
+    require_representative(acting_user, source, ACT, otp_token)
     with transaction.atomic(), audit_context(acting_user, action="transfer_initiate"):
         return TransferRequest.objects.create(
             source=source, destination=destination, unit_type=unit.unit_type, vintage=unit.vintage,
@@ -113,7 +115,7 @@ def transfer_approve(*, request: TransferRequest, acting_user, otp_token: str,
     now = now or timezone.now()
     if request.initiated_by_id == acting_user.pk:
         raise TransferRefused(_("The person who initiated a transfer cannot approve it."), field="user")
-    _require(acting_user, request.source, APPROVE, otp_token)
+    require_representative(acting_user, request.source, APPROVE, otp_token)
     with transaction.atomic(), audit_context(acting_user, action="transfer_approve"):
         request = _locked(request)
         if request.status != TransferRequest.Status.AWAITING_APPROVAL:
@@ -132,7 +134,7 @@ def transfer_reject(*, request: TransferRequest, acting_user, now: datetime | No
     now = now or timezone.now()
     if request.initiated_by_id == acting_user.pk:
         raise TransferRefused(_("The person who initiated a transfer cannot approve it."), field="user")
-    _require(acting_user, request.source, APPROVE, None)
+    require_representative(acting_user, request.source, APPROVE, None)
     with transaction.atomic(), audit_context(acting_user, action="transfer_reject"):
         request = _locked(request)
         if request.status != TransferRequest.Status.AWAITING_APPROVAL:
@@ -145,7 +147,7 @@ def transfer_reject(*, request: TransferRequest, acting_user, now: datetime | No
 def transfer_cancel(*, request: TransferRequest, acting_user, now: datetime | None = None) -> TransferRequest:
     """Any representative of the source may cancel until the transfer executes."""
     now = now or timezone.now()
-    _require(acting_user, request.source, ACT, None)
+    require_representative(acting_user, request.source, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="transfer_cancel"):
         request = _locked(request)
         if request.status not in (TransferRequest.Status.AWAITING_APPROVAL, TransferRequest.Status.SCHEDULED):
@@ -192,7 +194,7 @@ def transfers_execute_due(now: datetime | None = None) -> int:
 
 def trusted_account_propose(*, account: HoldingAccount, trusted: HoldingAccount, acting_user,
                             now: datetime | None = None) -> TrustedAccount:
-    _require(acting_user, account, ACT, None)
+    require_representative(acting_user, account, ACT, None)
     if account.pk == trusted.pk:
         raise TransferRefused(_("An account cannot trust itself."), field="trusted")
     with transaction.atomic(), audit_context(acting_user, action="trusted_account_propose"):
@@ -204,7 +206,7 @@ def trusted_account_confirm(*, entry: TrustedAccount, acting_user, now: datetime
     now = now or timezone.now()
     if entry.proposed_by_id == acting_user.pk:
         raise TransferRefused(_("A second representative must confirm a trusted account."), field="user")
-    _require(acting_user, entry.account, ACT, None)
+    require_representative(acting_user, entry.account, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="trusted_account_confirm"):
         entry.confirmed_by = acting_user
         entry.active_from = working_day_noon(now, delays()["trusted_account_working_days"])
@@ -214,7 +216,7 @@ def trusted_account_confirm(*, entry: TrustedAccount, acting_user, now: datetime
 
 def trusted_account_remove(*, entry: TrustedAccount, acting_user, now: datetime | None = None) -> TrustedAccount:
     now = now or timezone.now()
-    _require(acting_user, entry.account, ACT, None)
+    require_representative(acting_user, entry.account, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="trusted_account_remove"):
         entry.removed_at = now
         entry.save(update_fields=["removed_at"])
