@@ -42,6 +42,13 @@ class EntryFilter(django_filters.FilterSet):
         model = LedgerEntry
         fields = ["kind", "unit_type", "vintage", "booked_from", "booked_to"]
 
+    @property
+    def qs(self):
+        # A filter the user got wrong selects nothing (and exports nothing), never everything.
+        if self.is_bound and not self.is_valid():
+            return self.queryset.none()
+        return super().qs
+
 
 def account_history(*, account, params=None):
     """The account's entries, newest first, filtered by ``params`` (a FilterSet bound to them)."""

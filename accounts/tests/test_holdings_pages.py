@@ -64,6 +64,10 @@ def test_history_rejects_a_bad_filter_value_naming_the_field(viewer_with_account
     signed_in(viewer)
     response = client.get(reverse("holding_account_history", args=[account.pk]), {"vintage": "abc"})
     assert "vintage" in response.context["filter"].form.errors
+    assert len(response.context["entries"]) == 0  # nothing selected, rather than everything
+    export = client.get(reverse("holding_account_history", args=[account.pk]),
+                        {"booked_from": "2026-13-45", "export": "csv"})
+    assert len(export.content.decode("utf-8-sig").splitlines()) == 1  # the header only
 
 
 @pytest.mark.parametrize("name", ["holding_account_detail", "holding_account_history"])
