@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test setup messages browser lint db-stop clean
+.PHONY: run test setup messages fonts browser lint db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -12,12 +12,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP) messages
+setup: $(STAMP) messages fonts
 
 # Compiled translations are build output; gettext's msgfmt makes them.
 messages:
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
 	@$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+# A Japanese font (IPAex Gothic) that account statements embed in their PDFs.
+fonts:
+	@test -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipaexfont-gothic >/dev/null)
 
 # Debian's Chromium for the Playwright end-to-end tests (Playwright's own
 # browser download cannot work here), with a Japanese font so pages render.

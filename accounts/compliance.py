@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,9 +17,12 @@ from accounts.models import (
     CompliancePeriod,
     CreditBatch,
     HoldingAccount,
+    LedgerEntry,
+    LedgerTransaction,
     Organisation,
     PenaltyAssessment,
     SurrenderRecord,
+    UnitType,
     UpperLimitPayment,
     VerifiedEmissions,
 )
@@ -29,6 +32,15 @@ from accounts.transfers import TOKYO, TransferRefused, require_representative
 
 class ComplianceError(ledger.LedgerError):
     code = "compliance_error"
+
+
+def compliance_year() -> int:
+    """The FY whose obligation is current: the latest with a compliance period, else the latest FY ended."""
+    latest = CompliancePeriod.objects.order_by("-fiscal_year").values_list("fiscal_year", flat=True).first()
+    if latest:
+        return latest
+    today = timezone.localdate()
+    return today.year - 1 if today.month < 4 else today.year
 
 
 def period(fiscal_year: int) -> CompliancePeriod:
@@ -169,19 +181,10 @@ class ComplianceCard:
         return self.STATUS_LABELS[self.status]
 
 
-def compliance_card(*, organisation, fiscal_year: int, now: datetime | None = None) -> ComplianceCard:
-    now = now or timezone.now()
-    terms = CompliancePeriod.objects.filter(fiscal_year=fiscal_year).first()
-    verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
-    surrendered = SurrenderRecord.objects.filter(organisation=organisation, fiscal_year=fiscal_year).aggregate(
-        allowances=Sum("allowances"), credits=Sum("credits"))
-    paid = UpperLimitPayment.objects.filter(organisation=organisation, fiscal_year=fiscal_year,
-                                            confirmed_at__isnull=False).aggregate(total=Sum("quantity"))["total"] or 0
-    allowances, credits = surrendered["allowances"] or 0, surrendered["credits"] or 0
-    verified_t = verified.emissions_t if verified else None
+def _card(*, fiscal_year, terms, verified_t, allowances, credits, paid, assessed, now) -> ComplianceCard:
+    """The status rule, in one place for one entity's card and for the public report."""
     shortfall = max(verified_t - allowances - credits - paid, 0) if verified_t is not None else None
     penalty = terms.penalty_factor * terms.upper_limit_price_yen * shortfall if terms and shortfall else None
-    assessed = PenaltyAssessment.objects.filter(organisation=organisation, fiscal_year=fiscal_year).exists()
     past_deadline = terms is not None and now.astimezone(TOKYO).date() > terms.surrender_deadline
     if assessed:
         status = "penalty_assessed"
@@ -196,6 +199,72 @@ def compliance_card(*, organisation, fiscal_year: int, now: datetime | None = No
         credit_cap(verified_t, terms.credit_cap_share) if terms and verified_t is not None else None,
         terms.surrender_deadline if terms else None, shortfall,
         penalty.quantize(Decimal(1)) if penalty is not None else None, status)
+
+
+def compliance_card(*, organisation, fiscal_year: int, now: datetime | None = None) -> ComplianceCard:
+    verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
+    surrendered = SurrenderRecord.objects.filter(organisation=organisation, fiscal_year=fiscal_year).aggregate(
+        allowances=Sum("allowances"), credits=Sum("credits"))
+    paid = UpperLimitPayment.objects.filter(organisation=organisation, fiscal_year=fiscal_year,
+                                            confirmed_at__isnull=False).aggregate(total=Sum("quantity"))["total"] or 0
+    return _card(
+        fiscal_year=fiscal_year, terms=CompliancePeriod.objects.filter(fiscal_year=fiscal_year).first(),
+        verified_t=verified.emissions_t if verified else None, allowances=surrendered["allowances"] or 0,
+        credits=surrendered["credits"] or 0, paid=paid,
+        assessed=PenaltyAssessment.objects.filter(organisation=organisation, fiscal_year=fiscal_year).exists(),
+        now=now or timezone.now())
+
+
+@dataclass(frozen=True)
+class RegistryReportRow:
+    organisation: Organisation
+    account_number: str
+    allocated: int
+    card: ComplianceCard
+
+
+def registry_report(*, fiscal_year: int, now: datetime | None = None) -> list[RegistryReportRow]:
+    """The public report (like the EU Transaction Log): per regulated entity, for one FY, the free
+    allocation of that vintage, verified emissions, what was surrendered and the status. Six queries,
+    whatever the number of entities."""
+    now = now or timezone.now()
+    allocation = Q(transaction__kind=LedgerTransaction.Kind.ALLOCATION) | Q(
+        transaction__kind=LedgerTransaction.Kind.REVERSAL,
+        transaction__reverses__kind=LedgerTransaction.Kind.ALLOCATION)
+    allocated = dict(LedgerEntry.objects.filter(
+        allocation, account__kind=HoldingAccount.Kind.OPERATOR_HOLDING, unit_type=UnitType.ALLOWANCE,
+        vintage=fiscal_year).values_list("account__organisation").annotate(total=Sum("quantity")).order_by())
+    verified = dict(VerifiedEmissions.objects.filter(fiscal_year=fiscal_year)
+                    .values_list("organisation", "emissions_t"))
+    surrendered = {row["organisation"]: row for row in SurrenderRecord.objects.filter(fiscal_year=fiscal_year)
+                   .values("organisation").annotate(allowances=Sum("allowances"), credits=Sum("credits"))
+                   .order_by()}
+    paid = dict(UpperLimitPayment.objects.filter(fiscal_year=fiscal_year, confirmed_at__isnull=False)
+                .values_list("organisation").annotate(total=Sum("quantity")).order_by())
+    assessed = set(PenaltyAssessment.objects.filter(fiscal_year=fiscal_year).values_list("organisation", flat=True))
+    terms = CompliancePeriod.objects.filter(fiscal_year=fiscal_year).first()
+    rows = []
+    for account in (HoldingAccount.objects.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING)
+                    .select_related("organisation").order_by("organisation__name")):
+        pk = account.organisation_id
+        given = surrendered.get(pk, {})
+        rows.append(RegistryReportRow(account.organisation, account.number, allocated.get(pk, 0), _card(
+            fiscal_year=fiscal_year, terms=terms, verified_t=verified.get(pk), allowances=given.get("allowances") or 0,
+            credits=given.get("credits") or 0, paid=paid.get(pk, 0), assessed=pk in assessed, now=now)))
+    return rows
+
+
+REGISTRY_REPORT_HEADERS = ("corporate_number", "entity", "account", "fiscal_year", "allocated_t",
+                           "verified_emissions_t", "surrendered_allowances_t", "surrendered_credits_t",
+                           "upper_limit_payments_t", "status")
+
+
+def registry_report_rows(rows: list[RegistryReportRow]):
+    for row in rows:
+        card = row.card
+        yield (row.organisation.corporate_number, row.organisation.name, row.account_number, card.fiscal_year,
+               row.allocated, card.verified_t if card.verified_t is not None else "", card.surrendered_allowances,
+               card.surrendered_credits, card.paid_t, card.status)
 
 
 def penalty_assess(*, organisation, fiscal_year: int, acting_user, now: datetime | None = None) -> PenaltyAssessment:

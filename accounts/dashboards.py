@@ -2,7 +2,7 @@
 
 from django.db.models import Count
 
-from accounts.models import Membership, Organisation, User
+from accounts.models import BookingRequest, Membership, Organisation, User
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
 
@@ -38,6 +38,8 @@ def context_for(user) -> dict:
         context["membership_count"] = Membership.objects.filter(ended_at__isnull=True).count()
         context["emissions"] = emissions_by_fiscal_year(fetched_by=user)
         context["facility_count"] = facility_list(fetched_by=user).count()
+        context["pending_approvals"] = BookingRequest.objects.filter(
+            status=BookingRequest.Status.AWAITING_APPROVAL).count()
     elif role == Role.MARKET_OPERATOR:
         context["participant_count"] = Organisation.objects.filter(
             kind__in=[Organisation.Kind.REGULATED_ENTITY, Organisation.Kind.TRADING_OPERATOR]

@@ -468,6 +468,9 @@ class TrustedAccount(models.Model):
     active_from = models.DateTimeField(_("active from"), null=True, blank=True)
     removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
 
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "account__organisation"
+
     class Meta:
         verbose_name = _("trusted account")
         verbose_name_plural = _("trusted accounts")
@@ -531,6 +534,59 @@ class TransferRequest(models.Model):
 
     def __str__(self):
         return f"{self.source_id} -> {self.destination_id}: {self.quantity} ({self.status})"
+
+
+@audited()
+class BookingRequest(models.Model):
+    """Issuance or cancellation asked for by one registry administrator and booked only when a
+    second administrator approves it (four eyes; the database refuses self-approval too)."""
+
+    class Kind(models.TextChoices):
+        ISSUANCE = "issuance", _("Issuance")
+        CANCELLATION = "cancellation", _("Cancellation")
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        EXECUTED = "executed", _("Executed")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="booking_requests",
+                                verbose_name=_("account"),
+                                help_text=_("Issuance: the allocation reserve. Cancellation: the account whose "
+                                            "units are cancelled."))
+    unit_type = models.CharField(_("unit type"), max_length=16, choices=UnitType.choices)
+    vintage = models.PositiveSmallIntegerField(_("vintage"))
+    credit_batch = models.ForeignKey(CreditBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                     verbose_name=_("credit batch"))
+    quantity = models.BigIntegerField(_("quantity"))
+    reason = models.CharField(_("reason"), max_length=300)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.AWAITING_APPROVAL)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                                   verbose_name=_("approved or rejected by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    ledger_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
+                                              related_name="booking_request")
+    failure = models.CharField(_("reason for failure"), max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "account__organisation"
+
+    class Meta:
+        verbose_name = _("issuance or cancellation request")
+        verbose_name_plural = _("issuance and cancellation requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="booking_request_quantity_positive"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                                   name="booking_request_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.quantity} ({self.get_status_display()})"
 
 
 # --- compliance -------------------------------------------------------------------------------------

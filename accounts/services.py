@@ -114,3 +114,26 @@ def membership_end(*, membership: Membership, acting_user=None) -> Membership:
             user.is_staff = user.is_superuser
             user.save(update_fields=["is_staff"])
     return membership
+
+
+# --- API tokens for companies' own systems (django-rest-knox: only a hash is stored) ---------------------
+
+def api_token_create(*, user: User, acting_user=None):
+    """A new token for ``user``; the clear text is returned once and never stored."""
+    from knox.models import AuthToken
+    from knox.settings import knox_settings
+
+    with transaction.atomic(), audit_context(acting_user or user, action="api_token_create"):
+        limit = knox_settings.TOKEN_LIMIT_PER_USER
+        if limit and AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).count() >= limit:
+            raise ValidationError({"token": _("You already have %(limit)s tokens; revoke one first.")
+                                   % {"limit": limit}}, code="token_limit")
+        return AuthToken.objects.create(user=user)
+
+
+def api_token_revoke(*, user: User, token_key: str, acting_user=None) -> int:
+    from knox.models import AuthToken
+
+    with transaction.atomic(), audit_context(acting_user or user, action="api_token_revoke"):
+        deleted, _rows = AuthToken.objects.filter(user=user, token_key=token_key).delete()
+    return deleted

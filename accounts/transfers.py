@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import ledger, two_factor
 from accounts.access import has_organisation_permission
+from accounts.administration import require_administrator
 from accounts.audit import audit_context
 from accounts.models import HoldingAccount, Membership, TransferRequest, TrustedAccount
 from accounts.roles import ACT, APPROVE
@@ -226,6 +227,7 @@ def trusted_account_remove(*, entry: TrustedAccount, acting_user, now: datetime 
 # --- administrators: suspensions and blocks -----------------------------------------------------------
 
 def membership_suspend(*, membership: Membership, reason: str, acting_user, now: datetime | None = None):
+    require_administrator(acting_user, "accounts.change_membership")
     if not reason.strip():
         raise TransferRefused(_("Give the reason; it is shown to the person suspended."), field="reason")
     with transaction.atomic(), audit_context(acting_user, action="membership_suspend"):
@@ -235,9 +237,28 @@ def membership_suspend(*, membership: Membership, reason: str, acting_user, now:
 
 
 def account_block(*, account: HoldingAccount, reason: str, acting_user) -> HoldingAccount:
+    require_administrator(acting_user, "accounts.change_holdingaccount")
     if not reason.strip():
         raise TransferRefused(_("Give the reason; it is shown to the account holder."), field="reason")
     with transaction.atomic(), audit_context(acting_user, action="account_block"):
         account.state, account.state_reason = HoldingAccount.State.BLOCKED, reason
+        account.save(update_fields=["state", "state_reason"])
+    return account
+
+
+def membership_reinstate(*, membership: Membership, acting_user) -> Membership:
+    require_administrator(acting_user, "accounts.change_membership")
+    with transaction.atomic(), audit_context(acting_user, action="membership_reinstate"):
+        membership.suspended_at, membership.suspension_reason = None, ""
+        membership.save(update_fields=["suspended_at", "suspension_reason"])
+    return membership
+
+
+def account_unblock(*, account: HoldingAccount, acting_user) -> HoldingAccount:
+    require_administrator(acting_user, "accounts.change_holdingaccount")
+    if account.state != HoldingAccount.State.BLOCKED:
+        raise TransferRefused(_("Only a blocked account can be unblocked."), field="state")
+    with transaction.atomic(), audit_context(acting_user, action="account_unblock"):
+        account.state, account.state_reason = HoldingAccount.State.OPEN, ""
         account.save(update_fields=["state", "state_reason"])
     return account

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, TemplateView
 from django_otp import login as otp_login
 
-from accounts import dashboards, holdings, two_factor
+from accounts import dashboards, holdings, services, two_factor
 from accounts.access import OrganisationScopedMixin, has_organisation_permission
+from accounts.compliance import compliance_year
 from accounts.forms import EmailAuthenticationForm, TokenForm
 from accounts.models import HoldingAccount, Organisation
 from accounts.roles import ACT
@@ -125,6 +126,8 @@ class OrganisationDetailView(OrganisationScopedMixin, DetailView):
         kwargs["facilities"] = organisation.facilities.order_by("code")
         kwargs["holding_accounts"] = holdings.holding_account_list(fetched_by=self.request.user,
                                                                    organisation=organisation)
+        kwargs["is_administrator"] = self.request.user.has_perm("accounts.change_membership")
+        kwargs["compliance_year"] = compliance_year()
         kwargs["can_import"] = organisation.kind == Organisation.Kind.REGULATED_ENTITY and has_organisation_permission(
             self.request.user, organisation, ACT
         )
@@ -142,6 +145,7 @@ class HoldingAccountDetailView(OrganisationScopedMixin, DetailView):
         kwargs["balances"] = holdings.balances(account=self.object)
         kwargs["over_time"] = holdings.balance_over_time(account=self.object)
         kwargs["recent"] = holdings.account_history(account=self.object).qs[:10]
+        kwargs["is_administrator"] = self.request.user.has_perm("accounts.change_holdingaccount")
         return super().get_context_data(**kwargs)
 
 
@@ -173,4 +177,33 @@ class HoldingAccountHistoryView(OrganisationScopedMixin, DetailView):
         query.pop("page", None)
         kwargs.update(filter=history, page_obj=page, is_paginated=page.has_other_pages(), entries=page.object_list,
                       query=query.urlencode())
+        return super().get_context_data(**kwargs)
+
+
+class APITokenListView(LoginRequiredMixin, TemplateView):
+    """A person's tokens for the REST API: create one (shown once) or revoke one."""
+
+    template_name = "accounts/api_tokens.html"
+
+    def post(self, request):
+        from django.core.exceptions import ValidationError
+
+        context = {}
+        if "revoke" in request.POST:
+            if services.api_token_revoke(user=request.user, token_key=request.POST["revoke"]):
+                messages.success(request, _("Token revoked; systems using it are refused from now on."))
+            return redirect("api_token_list")
+        try:
+            _instance, context["new_token"] = services.api_token_create(user=request.user)
+        except ValidationError as error:
+            messages.error(request, error.message_dict["token"][0])
+            return redirect("api_token_list")
+        return self.render_to_response(self.get_context_data(**context))
+
+    def get_context_data(self, **kwargs):
+        from django.utils import timezone
+        from knox.models import AuthToken
+
+        kwargs["tokens"] = AuthToken.objects.filter(user=self.request.user, expiry__gt=timezone.now()).order_by(
+            "-created")
         return super().get_context_data(**kwargs)

@@ -49,7 +49,26 @@ class Scoped:
     extra_args: tuple = ()  # URL arguments after the object's pk
 
 
+@dataclass(frozen=True)
+class ScopedAction(Scoped):
+    """A POST act on an object of one organisation: the service decides and the page redirects (302)
+    with its message; another organisation's object is 404 before anything happens."""
+
+    method: str = "post"
+    administrator_foreign: int = 302
+
+
+@dataclass(frozen=True)
+class AdministratorOnly:
+    """Registry administrators only; every other role gets 403."""
+
+    target: str | None = None
+    extra_args: tuple = ()
+    method: str = "get"
+
+
 EVERY_ROLE_200 = {role: 200 for role in Role}
+EVERY_ROLE_302 = {role: 302 for role in Role}
 ACT_ONLY = {role: 403 for role in Role} | {Role.AUTHORISED_REPRESENTATIVE: 200}
 # Pages about a regulated entity: another kind of organisation has none (404).
 REGULATED_ENTITY_MEMBERS_200 = {role: 404 for role in Role} | {
@@ -80,6 +99,22 @@ RULES = {
     "api-holding-account-transactions": Scoped("holding_account", own=EVERY_ROLE_200, api=True),
     "api-transfer-list": SignedIn(),
     "api-transfer-detail": Scoped("transfer_request", own=EVERY_ROLE_200, api=True),
+    "api_token_list": SignedIn(),
+    "registry_report": Public(),
+    "compliance": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
+    "holding_account_statement": Scoped("holding_account", own=EVERY_ROLE_200),
+    "transfer_list": Scoped("holding_account", own=EVERY_ROLE_200),
+    "trusted_account_list": Scoped("holding_account", own=EVERY_ROLE_200),
+    # Which role may act is the services' rule (tested in accounts/tests); here: nobody reaches another's.
+    "transfer_decision": ScopedAction("transfer_request", own=EVERY_ROLE_302, extra_args=("cancel",)),
+    "trusted_account_decision": ScopedAction("trusted_account", own=EVERY_ROLE_302, extra_args=("remove",)),
+    "registry_search": AdministratorOnly(),
+    "four_eyes_queue": AdministratorOnly(),
+    "restriction_list": AdministratorOnly(),
+    "booking_request_decision": AdministratorOnly("booking_request", ("reject",), "post"),
+    "upper_limit_payment_decision": AdministratorOnly("upper_limit_payment", ("confirm",), "post"),
+    "holding_account_state": AdministratorOnly("holding_account", ("unblock",), "post"),
+    "membership_state": AdministratorOnly("membership", ("reinstate",), "post"),
 }
 
 
@@ -134,15 +169,56 @@ def _transfer_request(organisation):
                                           initiated_at=timezone.now())
 
 
+def _someone(organisation):
+    from accounts.models import User
+
+    return User.objects.create_user(email=f"someone{organisation.pk}@example.jp", full_name="S")
+
+
+def _trusted_account(organisation):
+    from accounts.models import TrustedAccount
+
+    request = _transfer_request(organisation)
+    return TrustedAccount.objects.create(account=request.source, trusted=request.destination,
+                                         proposed_by=request.initiated_by)
+
+
+def _booking_request(organisation):
+    from accounts import ledger
+    from accounts.models import BookingRequest
+
+    reserve = ledger.government_accounts()["allocation_reserve"]
+    return BookingRequest.objects.create(kind="issuance", account=reserve, unit_type="allowance", vintage=2026,
+                                         quantity=1, reason="r", requested_by=_someone(organisation))
+
+
+def _upper_limit_payment(organisation):
+    from accounts.models import UpperLimitPayment
+
+    return UpperLimitPayment.objects.create(organisation=organisation, fiscal_year=2026, quantity=1, amount_yen=1,
+                                            payment_reference=f"P{organisation.pk}",
+                                            recorded_by=_someone(organisation))
+
+
+def _membership(organisation):
+    from accounts import services
+
+    return services.membership_create(user=_someone(organisation), organisation=organisation, role=Role.VIEWER)
+
+
 def _target(rule, organisation):
     makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account,
-              "transfer_request": _transfer_request}
+              "transfer_request": _transfer_request, "trusted_account": _trusted_account,
+              "booking_request": _booking_request, "upper_limit_payment": _upper_limit_payment,
+              "membership": _membership}
     return makers[rule.target](organisation)
 
 
 def _get(client, name, rule, obj):
-    url = reverse(name, args=[obj.pk, *rule.extra_args])
-    return client.get(url, HTTP_ACCEPT="application/json") if rule.api else client.get(url)
+    url = reverse(name, args=[obj.pk, *rule.extra_args]) if obj is not None else reverse(name)
+    if getattr(rule, "method", "get") == "post":
+        return client.post(url)
+    return client.get(url, HTTP_ACCEPT="application/json") if getattr(rule, "api", False) else client.get(url)
 
 
 SCOPED = sorted(name for name, rule in RULES.items() if isinstance(rule, Scoped))
@@ -180,7 +256,7 @@ def test_scoped_view_on_foreign_object(name, role, make_organisation, make_user,
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_anonymous_reaches_only_public_pages(name, client, make_organisation):
     rule = RULES[name]
-    args = [_target(rule, make_organisation()).pk, *rule.extra_args] if isinstance(rule, Scoped) else []
+    args = [_target(rule, make_organisation()).pk, *rule.extra_args] if getattr(rule, "target", None) else []
     url = reverse(name, args=args)
     response = client.post(url) if getattr(rule, "method", "get") == "post" else client.get(url)
     if isinstance(rule, Public):
@@ -194,6 +270,21 @@ def test_anonymous_reaches_only_public_pages(name, client, make_organisation):
     else:
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
+
+
+ADMINISTRATOR_ONLY = sorted(name for name, rule in RULES.items() if isinstance(rule, AdministratorOnly))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ADMINISTRATOR_ONLY)
+@pytest.mark.parametrize("role", list(Role))
+def test_administrator_pages(name, role, make_organisation, make_user, signed_in, client):
+    rule = RULES[name]
+    signed_in(make_user(role))
+    target = _target(rule, make_organisation(Organisation.Kind.REGULATED_ENTITY)) if rule.target else None
+    allowed = 302 if rule.method == "post" else 200
+    expected = allowed if role == Role.REGISTRY_ADMINISTRATOR else 403
+    assert _get(client, name, rule, target).status_code == expected
 
 
 @pytest.mark.django_db

@@ -120,7 +120,10 @@ def test_trusted_account_is_active_from_noon_on_the_fourth_working_day_across_a_
 
 def test_a_suspended_representative_is_refused_with_the_reason(company, make_user):
     membership = company["initiator"].memberships.get()
-    transfers.membership_suspend(membership=membership, reason="Under investigation", acting_user=company["approver"])
+    with pytest.raises(transfers.ledger.LedgerError, match="registry administrator"):
+        transfers.membership_suspend(membership=membership, reason="Fake", acting_user=company["approver"])
+    transfers.membership_suspend(membership=membership, reason="Under investigation",
+                                 acting_user=make_user(Role.REGISTRY_ADMINISTRATOR))
     with pytest.raises(transfers.TransferRefused, match="Under investigation"):
         initiate(company)
 
