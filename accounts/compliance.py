@@ -107,7 +107,9 @@ def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int
         already = SurrenderRecord.objects.filter(organisation=organisation, fiscal_year=fiscal_year).aggregate(
             total=Sum("credits"))["total"] or 0
         cap = credit_cap(verified.emissions_t, terms.credit_cap_share)
-        if already + credit_total > cap:
+        # A replay of a booked request (same key) is answered by the ledger's idempotency, not re-capped.
+        replay = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).exists()
+        if not replay and already + credit_total > cap:
             raise ComplianceError(
                 _("Credits may cover at most %(cap)s t for FY%(fy)s (%(share)s %% of verified emissions); "
                   "%(fit)s more still fit.")

@@ -1,8 +1,9 @@
 """What each role sees first after signing in."""
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
-from accounts.models import BookingRequest, Membership, Organisation, User
+from accounts.compliance import compliance_year
+from accounts.models import BookingRequest, HoldingAccount, Membership, Organisation, TransferRequest, User
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
 
@@ -46,6 +47,10 @@ def context_for(user) -> dict:
         ).count()
     else:
         context["organisations"] = organisations
+        context["holding_accounts"] = HoldingAccount.objects.restrict(user).filter(
+            organisation__in=organisations).annotate(awaiting=Count(
+                "outgoing_requests", filter=Q(outgoing_requests__status=TransferRequest.Status.AWAITING_APPROVAL)))
+        context["compliance_year"] = compliance_year()
         context["facilities"] = facility_list(fetched_by=user, organisation=None)[:50]
         context["emissions"] = emissions_by_fiscal_year(fetched_by=user, organisations=organisations)
     return context

@@ -209,7 +209,9 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
 
     def build_form(self, name, data=None):
         if name == "surrender":
-            balances = holdings.balances(account=self.account) if self.account else []
+            # Every unit the account has held (zero rows too), so a double submit still validates.
+            balances = self.account.balances.select_related("credit_batch").order_by(
+                "unit_type", "vintage", "credit_batch") if self.account else []
             return SurrenderForm(data, balances=balances, fiscal_year=self.kwargs["fiscal_year"])
         return UpperLimitPaymentForm(data)
 

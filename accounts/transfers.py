@@ -23,7 +23,7 @@ from accounts import ledger, two_factor
 from accounts.access import has_organisation_permission
 from accounts.administration import require_administrator
 from accounts.audit import audit_context
-from accounts.models import HoldingAccount, Membership, TransferRequest, TrustedAccount
+from accounts.models import Balance, HoldingAccount, Membership, TransferRequest, TrustedAccount
 from accounts.roles import ACT, APPROVE
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -100,6 +100,14 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
         raise TransferRefused(_("Account %(number)s is %(state)s and cannot send units.")
                               % {"number": source.number, "state": source.get_state_display()}, field="source")
     require_representative(acting_user, source, ACT, otp_token)
+    # Checked again, under lock, when the transfer executes; here so nobody approves what cannot happen.
+    held = Balance.objects.filter(account=source, unit_type=unit.unit_type, vintage=unit.vintage,
+                                  credit_batch_id=unit.credit_batch_id).values_list("quantity", flat=True).first() or 0
+    if held < quantity:
+        raise ledger.InsufficientUnits(
+            _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
+            % {"number": source.number, "held": f"{held:,}", "unit": unit.label(), "asked": f"{quantity:,}"},
+            field="quantity")
     with transaction.atomic(), audit_context(acting_user, action="transfer_initiate"):
         return TransferRequest.objects.create(
             source=source, destination=destination, unit_type=unit.unit_type, vintage=unit.vintage,

@@ -266,7 +266,7 @@ def test_anonymous_reaches_only_public_pages(name, client, make_organisation):
         assert response.url == reverse("home")
         assert client.get(url).status_code == 405  # never by a GET a link could trigger
     elif name.startswith("api-"):
-        assert response.status_code == 403
+        assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
     else:
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))

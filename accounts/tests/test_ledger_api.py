@@ -69,3 +69,13 @@ def test_unknown_destination_wrong_unit_and_foreign_source(representative, clien
                     quantity="1", otp_token=otp(user))
     assert response.status_code == 404
     assert not TransferRequest.objects.exists()
+
+
+def test_a_closed_destination_is_refused_by_field(representative, client):
+    user, account = representative
+    closed = funded(1)
+    HoldingAccount.objects.filter(pk=closed.pk).update(state=HoldingAccount.State.CLOSED)
+    response = post(client, source=account.pk, destination=closed.number, unit_type="allowance", vintage=2026,
+                    quantity="1", otp_token=otp(user))
+    assert response.status_code == 400 and "is closed" in response.json()["destination"][0]
+    assert not TransferRequest.objects.exists() and held(account) == 100

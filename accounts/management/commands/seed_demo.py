@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from stdnum.jp import cn
 
 from accounts import services
@@ -74,6 +75,7 @@ class Command(BaseCommand):
             users = self._users(bodies)
             self._allocation_settings()
             self._holding_accounts()
+            self._ledger_work()
         self.stdout.write(self.style.SUCCESS(
             f"Demo registry ready: {Organisation.objects.filter(kind='regulated_entity').count()} regulated entities "
             f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
@@ -229,6 +231,30 @@ class Command(BaseCommand):
                 ledger.transfer_units(source=accounts[entities[0].pk], destination=accounts[entities[1].pk],
                                       unit=ledger.allowance(2026), quantity=quantity,
                                       idempotency_key=f"seed-transfer-{n}")
+
+    # --- something for each role to act on: a compliance period, approvals waiting --------------
+    def _ledger_work(self):
+        from accounts import administration
+        from accounts.models import BookingRequest, CompliancePeriod, HoldingAccount, TransferRequest
+
+        # Demo values; the real ones are set per FY by the government.
+        CompliancePeriod.objects.get_or_create(fiscal_year=2026, defaults={
+            "surrender_deadline": date(2027, 11, 30), "upper_limit_price_yen": Decimal(4300),
+            "lower_limit_price_yen": Decimal(1700)})
+        first, second = Organisation.objects.filter(kind="regulated_entity").order_by("corporate_number")[:2]
+        representative = User.objects.filter(email="rep@entity1.example.jp").first()
+        source = HoldingAccount.objects.filter(organisation=first, kind=HoldingAccount.Kind.OPERATOR_HOLDING).first()
+        destination = HoldingAccount.objects.filter(organisation=second,
+                                                    kind=HoldingAccount.Kind.OPERATOR_HOLDING).first()
+        if representative and source and destination and not TransferRequest.objects.filter(source=source).exists():
+            # Seeded as if initiated (a seed has no second factor to give); the demo approver approves it.
+            TransferRequest.objects.create(source=source, destination=destination, unit_type="allowance",
+                                           vintage=2026, quantity=100, initiated_by=representative,
+                                           initiated_at=timezone.now())
+        administrator = User.objects.filter(email="admin@meti.example.jp").first()
+        if administrator and not BookingRequest.objects.exists():
+            administration.booking_request_create(kind="issuance", vintage=2027, quantity=1_000_000,
+                                                  reason="FY2027 allocation (demo)", acting_user=administrator)
 
     # --- one user for every role ----------------------------------------------------------------
     def _users(self, bodies):
