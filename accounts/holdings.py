@@ -4,10 +4,9 @@ from itertools import accumulate
 
 import django_filters
 from django.db.models import Sum
-from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Balance, HoldingAccount, LedgerEntry, LedgerTransaction, UnitType
+from accounts.models import Balance, DailyBalanceChange, HoldingAccount, LedgerEntry, LedgerTransaction, UnitType
 
 
 def holding_account_list(*, fetched_by, organisation=None):
@@ -20,10 +19,10 @@ def balances(*, account):
 
 
 def balance_over_time(*, account, unit_type=UnitType.ALLOWANCE):
-    """[(date, balance at the end of that day)] for one unit type, from the entries (one query)."""
-    rows = (LedgerEntry.objects.filter(account=account, unit_type=unit_type)
-            .annotate(day=TruncDate("transaction__booked_at")).values("day")
-            .annotate(change=Sum("quantity")).order_by("day"))
+    """[(date, balance at the end of that day)] for one unit type, from the daily rollup the entry
+    trigger keeps (one query, one row per day however many entries)."""
+    rows = (DailyBalanceChange.objects.filter(balance__account=account, balance__unit_type=unit_type)
+            .values("day").annotate(change=Sum("change")).order_by("day"))
     days = [row["day"] for row in rows]
     return list(zip(days, accumulate(row["change"] for row in rows), strict=True))
 
@@ -52,8 +51,10 @@ class EntryFilter(django_filters.FilterSet):
 
 def account_history(*, account, params=None):
     """The account's entries, newest first, filtered by ``params`` (a FilterSet bound to them)."""
+    # Transaction ids follow booking order; ordering by them walks the (account, transaction) index
+    # backwards instead of sorting every entry of a busy account by date.
     entries = (LedgerEntry.objects.filter(account=account)
-               .select_related("transaction").order_by("-transaction__booked_at", "-id"))
+               .select_related("transaction").order_by("-transaction_id", "-id"))
     return EntryFilter(params or None, queryset=entries)
 
 

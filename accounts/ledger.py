@@ -17,12 +17,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import audit_context
-from accounts.models import Balance, HoldingAccount, LedgerEntry, LedgerTransaction, UnitType
+from accounts.models import Balance, HoldingAccount, LedgerTransaction, UnitType
 
 MAX_QUANTITY = 10**15  # far above any real holding (Japan emits ~1e9 t a year); keeps sums in bigint
 RETRY_ATTEMPTS = 8
@@ -123,84 +122,55 @@ def _request_hash(kind, moves, reverses_id, note) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _check_accounts(moves):
-    for move in moves:
-        if move.source.state != HoldingAccount.State.OPEN:
-            raise AccountNotUsable(
-                _("Account %(number)s is %(state)s and cannot send units.")
-                % {"number": move.source.number, "state": move.source.get_state_display()}, field="source")
-        if move.destination.state == HoldingAccount.State.CLOSED:
-            raise AccountNotUsable(
-                _("Account %(number)s is closed and cannot receive units.") % {"number": move.destination.number},
-                field="destination")
-
-
-def _lock(moves) -> dict:
-    """Create missing balance rows, then lock every balance touched, always in the same order."""
-    keys = sorted({(a.pk, m.unit) for m in moves for a in (m.source, m.destination)},
-                  key=lambda k: (k[0], k[1].unit_type, k[1].vintage, k[1].credit_batch_id or 0))
-    with connection.cursor() as cursor:
-        for account_id, unit in keys:
-            cursor.execute(
-                "INSERT INTO accounts_balance (account_id, unit_type, vintage, credit_batch_id, quantity, is_government)"
-                " VALUES (%s, %s, %s, %s, 0, false) ON CONFLICT ON CONSTRAINT balance_one_row_per_unit DO NOTHING",
-                [account_id, unit.unit_type, unit.vintage, unit.credit_batch_id])
-        # Account rows are share-locked: many bookings may read an account at once, but a block or
-        # closure (an UPDATE) waits for them, and they for it.
-        cursor.execute("SELECT id FROM accounts_holdingaccount WHERE id = ANY(%s) ORDER BY id FOR SHARE",
-                       [sorted({k[0] for k in keys})])
-    match = Q()
-    for account_id, unit in keys:
-        match |= Q(account_id=account_id, unit_type=unit.unit_type, vintage=unit.vintage,
-                   credit_batch_id=unit.credit_batch_id)
-    locked = Balance.objects.filter(match).order_by(
-        "account_id", "unit_type", "vintage", "credit_batch_id").select_for_update()
-    return {(b.account_id, Unit(b.unit_type, b.vintage, b.credit_batch_id)): b for b in locked}
+def _refusal(error: DatabaseError, reverses) -> LedgerError | None:
+    """The LedgerError for a refusal raised by gx_ledger_book (SQLSTATE class GX), or None."""
+    cause = error.__cause__
+    state = getattr(cause, "sqlstate", None)
+    detail = json.loads(cause.diag.message_detail) if state in ("GX001", "GX002") else {}
+    if state == "GX001":
+        unit = Unit(detail["unit_type"], detail["vintage"], detail["batch"])
+        return InsufficientUnits(
+            _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
+            % {"number": detail["number"], "held": f"{detail['held']:,}", "unit": unit.label(),
+               "asked": f"{detail['asked']:,}"}, field="quantity")
+    if state == "GX002" and detail["field"] == "source":
+        return AccountNotUsable(
+            _("Account %(number)s is %(state)s and cannot send units.")
+            % {"number": detail["number"], "state": HoldingAccount.State(detail["state"]).label}, field="source")
+    if state == "GX002":
+        return AccountNotUsable(_("Account %(number)s is closed and cannot receive units.")
+                                % {"number": detail["number"]}, field="destination")
+    if state == "GX003":
+        return IdempotencyConflict(_("This request key was already used for a different booking."),
+                                   field="idempotency_key")
+    if state == "23505" and "reverses" in (getattr(cause.diag, "constraint_name", "") or ""):
+        return AlreadyReversed(_("Transaction %(id)s has already been reversed.") % {"id": reverses.pk},
+                               field="reverses")
+    return None
 
 
 def _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note):
-    with transaction.atomic():
+    """One call to gx_ledger_book (accounts/migrations/0010): every check, lock and insert in one round trip."""
+    with transaction.atomic(), connection.cursor() as cursor:
         try:
-            with transaction.atomic():
-                booked = LedgerTransaction.objects.create(
-                    kind=kind, idempotency_key=idempotency_key, request_hash=request_hash, reverses=reverses,
-                    booked_by=acting_user, note=note)
-        except IntegrityError:
-            existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is None:  # the conflict was on ``reverses``
-                raise AlreadyReversed(_("Transaction %(id)s has already been reversed.") % {"id": reverses.pk},
-                                      field="reverses") from None
-            if existing.request_hash != request_hash:
-                raise IdempotencyConflict(
-                    _("This request key was already used for a different booking."), field="idempotency_key"
-                ) from None
-            return existing
-        # Refresh states under lock: the objects passed in may be stale.
-        balances = _lock(moves)
-        states = dict(HoldingAccount.objects.filter(
-            pk__in={a.pk for m in moves for a in (m.source, m.destination)}).values_list("pk", "state"))
-        for move in moves:
-            move.source.state, move.destination.state = states[move.source.pk], states[move.destination.pk]
-        _check_accounts(moves)
-        needed = defaultdict(int)
-        for move in moves:
-            needed[(move.source.pk, move.unit)] += move.quantity
-        for (account_id, unit), quantity in needed.items():
-            balance = balances[(account_id, unit)]
-            if not balance.is_government and balance.quantity < quantity:
-                number = next(m.source.number for m in moves if m.source.pk == account_id)
-                raise InsufficientUnits(
-                    _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
-                    % {"number": number, "held": f"{balance.quantity:,}", "unit": unit.label(),
-                       "asked": f"{quantity:,}"}, field="quantity")
-        entries = []
-        for move in moves:
-            common = {"transaction": booked, "unit_type": move.unit.unit_type, "vintage": move.unit.vintage,
-                      "credit_batch_id": move.unit.credit_batch_id}
-            entries.append(LedgerEntry(account=move.source, quantity=-move.quantity, **common))
-            entries.append(LedgerEntry(account=move.destination, quantity=move.quantity, **common))
-        LedgerEntry.objects.bulk_create(entries)
-        return booked
+            cursor.execute(
+                "SELECT o_transaction_id, o_booked_at FROM gx_ledger_book(%s, %s, %s, %s, %s, %s, %s::bigint[], "
+                "%s::bigint[], %s::text[], %s::int[], %s::bigint[], %s::bigint[])",
+                [kind, idempotency_key, request_hash, note, acting_user.pk if acting_user else None,
+                 reverses.pk if reverses else None, [m.source.pk for m in moves], [m.destination.pk for m in moves],
+                 [m.unit.unit_type for m in moves], [m.unit.vintage for m in moves],
+                 [m.unit.credit_batch_id for m in moves], [m.quantity for m in moves]])
+        except DatabaseError as error:
+            refusal = _refusal(error, reverses)
+            if refusal is None:
+                raise
+            raise refusal from None
+        transaction_id, booked_at = cursor.fetchone()
+    booked = LedgerTransaction(pk=transaction_id, kind=kind, idempotency_key=idempotency_key,
+                               request_hash=request_hash, reverses=reverses, booked_at=booked_at,
+                               booked_by=acting_user, note=note)
+    booked._state.adding, booked._state.db = False, connection.alias  # as if read: it is the stored row
+    return booked
 
 
 def _retryable(error: OperationalError) -> bool:
@@ -286,6 +256,15 @@ def reconcile() -> Reconciliation:
         for account_id, unit_type, vintage, batch, balance, total in cursor.fetchall():
             differences.append(f"account {account_id} {unit_type} {vintage} batch {batch}: balance {balance}, "
                                f"entries {total}")
+        cursor.execute("""
+            SELECT b.id, b.quantity, COALESCE(d.total, 0)
+              FROM accounts_balance b
+              LEFT JOIN (SELECT balance_id, SUM(change) AS total FROM accounts_dailybalancechange GROUP BY 1) d
+                ON d.balance_id = b.id
+             WHERE b.quantity <> COALESCE(d.total, 0)
+        """)
+        for balance_id, balance, total in cursor.fetchall():
+            differences.append(f"balance {balance_id}: {balance}, but its daily changes sum to {total}")
     kinds = dict(HoldingAccount.objects.values_list("pk", "kind"))
     per_unit = defaultdict(lambda: [0, 0, 0, 0])  # issued, cancelled, held, sum of all
     for balance in Balance.objects.all().values("account_id", "unit_type", "vintage", "credit_batch_id", "quantity"):

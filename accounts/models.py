@@ -454,6 +454,21 @@ class Balance(models.Model):
         return f"{self.account_id} {self.unit_type} {self.vintage}: {self.quantity}"
 
 
+class DailyBalanceChange(models.Model):
+    """The net change of one balance on one day (JST): a rollup the entry trigger keeps, so the balance
+    chart reads one row per day instead of every entry. Reconciliation checks it against the balances."""
+
+    balance = models.ForeignKey(Balance, on_delete=models.PROTECT, related_name="daily_changes")
+    day = models.DateField()
+    change = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["balance", "day"], name="daily_balance_change_once")]
+
+    def __str__(self):
+        return f"{self.balance_id} {self.day}: {self.change:+}"
+
+
 @audited()
 class TrustedAccount(models.Model):
     """An account on another account's trusted list: transfers to it execute at once."""

@@ -11,7 +11,7 @@ It measures, on the national data set with 1,000,000 historical transactions:
   4. SQL queries per page for an account with a few and with ~200,000 entries (must not grow).
 
 The history is loaded once with COPY while triggers are off (session_replication_role = replica);
-balances are then set from the entries and the reconciliation must come out clean before any
+balances and their daily rollup are then set from the entries, and the reconciliation must come out clean before any
 measurement. A transfer here is ``ledger.transfer_units``: the booking that executes an approved
 transfer (idempotency key, ordered locks, audit context, triggers), i.e. the ledger's unit of work.
 """
@@ -105,6 +105,16 @@ def load_history(target: int):
                              WHERE transaction_id >= %s GROUP BY account_id) d
                      WHERE b.account_id = d.account_id AND b.unit_type = 'allowance' AND b.vintage = 2026
                        AND b.credit_batch_id IS NULL""", [first_tx])
+                pg.execute("""
+                    INSERT INTO accounts_dailybalancechange (balance_id, day, change)
+                    SELECT b.id, (t.booked_at AT TIME ZONE 'Asia/Tokyo')::date, SUM(e.quantity)
+                      FROM accounts_ledgerentry e
+                      JOIN accounts_ledgertransaction t ON t.id = e.transaction_id
+                      JOIN accounts_balance b ON b.account_id = e.account_id AND b.unit_type = e.unit_type
+                                             AND b.vintage = e.vintage AND b.credit_batch_id IS NULL
+                     WHERE e.transaction_id >= %s GROUP BY 1, 2
+                    ON CONFLICT ON CONSTRAINT daily_balance_change_once
+                    DO UPDATE SET change = accounts_dailybalancechange.change + EXCLUDED.change""", [first_tx])
                 for table in ("accounts_ledgertransaction", "accounts_ledgerentry"):
                     pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                                f"(SELECT MAX(id) FROM {table}))")

@@ -49,7 +49,23 @@ def test_raw_sql_cannot_update_or_delete_an_entry_or_a_transaction():
     assert ledger.reconcile().clean
 
 
-def test_an_unbalanced_transaction_is_refused_at_commit():
+def test_the_daily_rollup_follows_the_entries_and_refuses_direct_writes():
+    from accounts.models import DailyBalanceChange
+
+    a, b = funded(100), holding_account()
+    ledger.transfer_units(source=a, destination=b, unit=ledger.allowance(2026), quantity=30, idempotency_key=key())
+    ledger.transfer_units(source=b, destination=a, unit=ledger.allowance(2026), quantity=5, idempotency_key=key())
+    days = DailyBalanceChange.objects.filter(balance__account=b)
+    assert days.count() == 1 and days.get().change == 25
+    with pytest.raises(DATABASE_REFUSALS):
+        raw("UPDATE accounts_dailybalancechange SET change = 0 WHERE id = %s", [days.get().pk])
+    with pytest.raises(DATABASE_REFUSALS):
+        raw("INSERT INTO accounts_dailybalancechange (balance_id, day, change) VALUES (%s, '2020-01-01', 5)",
+            [days.get().balance_id])
+    assert ledger.reconcile().clean
+
+
+def test_an_unbalanced_transaction_is_refused_by_the_database():
     a = funded(10)
     booked = LedgerTransaction.objects.create(kind="transfer", idempotency_key=key(), request_hash="x")
     with pytest.raises(DATABASE_REFUSALS, match="does not sum to zero"):
@@ -165,6 +181,7 @@ def test_reconciliation_finds_tampering_that_bypassed_the_triggers_and_alerts_ad
     assert not report.clean
     assert any("balance 150, entries 100" in d for d in report.differences)
     assert any("issued 100 - cancelled 0 != held 150" in d for d in report.differences)
+    assert any("150, but its daily changes sum to 100" in d for d in report.differences)
     assert mailoutbox and mailoutbox[0].to == [administrator.email]
     with pytest.raises(SystemExit) as exit_status:
         call_command("reconcile_ledger")
