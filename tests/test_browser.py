@@ -93,3 +93,60 @@ def test_wrong_password_shows_an_error_in_japanese(page, live_server, make_user)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("メールアドレス")
     expect(page).to_have_url(f"{live_server.url}/login/")
+
+
+def verified(page, base_url, user):
+    """Signed in with the user's TOTP device (enrolled here) at the code the app shows now."""
+    from conftest import current_code, enrol_totp
+
+    device = enrol_totp(user)
+    sign_in(page, base_url, user.email)
+    page.locator("input[name=otp_token]").fill(current_code(device))
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("ダッシュボード")
+
+
+def test_a_transfer_is_initiated_and_approved_by_two_representatives_in_japanese(browser, live_server, make_user,
+                                                                                settings):
+    from accounts import ledger
+    from accounts.models import HoldingAccount, TransferRequest
+    from accounts.tests.ledger_fixtures import funded, key
+    from accounts.tests.test_transfer_workflow import otp
+
+    settings.LANGUAGE_CODE = "ja"
+    initiator = make_user(Role.AUTHORISED_REPRESENTATIVE, email="init@e2e.example.jp")
+    organisation = initiator.memberships.get().organisation
+    approver = make_user(Role.APPROVING_REPRESENTATIVE, organisation=organisation, email="appr@e2e.example.jp")
+    account = ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
+    ledger.issue_allowances(vintage=2026, quantity=500, idempotency_key=key())
+    ledger.allocation_transfer(account=account, vintage=2026, quantity=500, idempotency_key=key())
+    destination = funded(1)
+    transfers_url = f"{live_server.url}/holding-accounts/{account.pk}/transfers/"
+
+    first = browser.new_context(locale="ja-JP").new_page()
+    verified(first, live_server.url, initiator)
+    first.goto(transfers_url)
+    form = first.locator("form#initiate")
+    form.locator("input[name=destination]").fill(destination.number)
+    form.locator("input[name=quantity]").fill("0")
+    form.locator("input[name=otp_token]").fill(otp(initiator))
+    form.locator("button[type=submit]").click()
+    expect(first.locator("form#initiate .error")).to_contain_text("数量")  # the field is named, in Japanese
+    form = first.locator("form#initiate")
+    form.locator("input[name=quantity]").fill("120")
+    form.locator("input[name=otp_token]").fill(otp(initiator))
+    form.locator("button[type=submit]").click()
+    expect(first.locator("#awaiting")).to_contain_text(destination.number)
+    expect(first.locator("#awaiting")).to_contain_text("別の代表者が承認する必要があります。")
+
+    second = browser.new_context(locale="ja-JP").new_page()
+    verified(second, live_server.url, approver)
+    second.goto(transfers_url)
+    row = second.locator("#awaiting tr", has_text=destination.number)
+    row.locator("input[name=otp_token]").fill(otp(approver))
+    row.get_by_role("button", name="承認").click()
+    expect(second.locator(".messages")).to_contain_text("承認しました")
+    expect(second.locator("#scheduled")).to_contain_text(destination.number)
+    assert TransferRequest.objects.get().status == TransferRequest.Status.SCHEDULED
+    first.context.close()
+    second.context.close()
