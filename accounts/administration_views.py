@@ -1,5 +1,6 @@
 """Registry administrators' pages: search, the four-eyes queue, suspensions and blocks."""
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
@@ -49,8 +50,6 @@ class FourEyesQueueView(FormPageMixin, AdministratorRequiredMixin, TemplateView)
         return BookingRequestForm(data)
 
     def form_valid_request(self, form):
-        from django.contrib import messages
-
         data = form.cleaned_data
         administration.booking_request_create(
             kind=data["kind"], vintage=data["vintage"], quantity=data["quantity"], account=data["account"],

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, TemplateView
@@ -124,11 +125,11 @@ class TransferDecisionView(ObjectActionView):
     model = TransferRequest
     actions = {"approve": "approve", "reject": "reject", "cancel": "cancel"}
 
-    def return_url(self, request):
-        return reverse("transfer_list", args=[request.source_id])
+    def return_url(self, transfer):
+        return reverse("transfer_list", args=[transfer.source_id])
 
-    def approve(self, request, data):
-        done = transfers.transfer_approve(request=request, acting_user=self.request.user,
+    def approve(self, transfer, data):
+        done = transfers.transfer_approve(request=transfer, acting_user=self.request.user,
                                           otp_token=data.get("otp_token", "").strip())
         if done.status == TransferRequest.Status.EXECUTED:
             return _("Approved and executed.")
@@ -137,12 +138,12 @@ class TransferDecisionView(ObjectActionView):
         return _("Approved; it executes at %(when)s unless cancelled.") % {
             "when": timezone.localtime(done.execute_after, transfers.TOKYO).strftime("%Y-%m-%d %H:%M JST")}
 
-    def reject(self, request, data):
-        transfers.transfer_reject(request=request, acting_user=self.request.user)
+    def reject(self, transfer, data):
+        transfers.transfer_reject(request=transfer, acting_user=self.request.user)
         return _("Rejected.")
 
-    def cancel(self, request, data):
-        transfers.transfer_cancel(request=request, acting_user=self.request.user)
+    def cancel(self, transfer, data):
+        transfers.transfer_cancel(request=transfer, acting_user=self.request.user)
         return _("Cancelled.")
 
 
@@ -203,7 +204,7 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
             raise Http404
         return organisation
 
-    @property
+    @cached_property
     def account(self):
         return self.object.holding_accounts.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING).first()
 
