@@ -10,6 +10,7 @@ lock ordering and retries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -151,7 +152,10 @@ def _refusal(error: DatabaseError, reverses) -> LedgerError | None:
 
 def _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note):
     """One call to gx_ledger_book (accounts/migrations/0010): every check, lock and insert in one round trip."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Outside a transaction the one statement is its own transaction (no BEGIN/COMMIT round trips);
+    # inside one, a savepoint keeps a refusal from spoiling the caller's transaction.
+    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with scope, connection.cursor() as cursor:
         try:
             cursor.execute(
                 "SELECT o_transaction_id, o_booked_at FROM gx_ledger_book(%s, %s, %s, %s, %s, %s, %s::bigint[], "
@@ -196,8 +200,9 @@ def book(*, kind: str, moves: list[Move], idempotency_key: str, acting_user=None
     request_hash = _request_hash(kind, moves, reverses.pk if reverses else None, note)
     for attempt in range(RETRY_ATTEMPTS):
         try:
-            with audit_context(acting_user, action=f"ledger_{kind}"):
-                return _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note)
+            # No audit context here: the ledger is append-only, records who booked (booked_by) and
+            # writes no history-tracked table, so the context would cost a statement and record nothing.
+            return _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note)
         except OperationalError as error:
             if not _retryable(error) or attempt == RETRY_ATTEMPTS - 1:
                 raise
