@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from accounts.models import HoldingAccount, LedgerTransaction
+from accounts.models import HoldingAccount, LedgerEntry, LedgerTransaction
 
 RESULT_LIMIT = 50
 
@@ -24,11 +24,18 @@ def registry_search(query: str) -> SearchResults:
         Q(number__icontains=query) | Q(name__icontains=query) | Q(organisation__name__icontains=query)
         | Q(organisation__name_en__icontains=query) | Q(organisation__corporate_number=query.replace("-", "")))
         .select_related("organisation").order_by("number")[:RESULT_LIMIT])
-    match = Q(idempotency_key=query) | Q(note__icontains=query) | Q(entries__account__number__iexact=query)
+    # Separate indexed lookups, newest first, rather than one OR over a join (which scans everything).
+    ids = set(LedgerTransaction.objects.filter(idempotency_key=query).values_list("pk", flat=True))
     if number.isdigit() and len(number) < 19:
-        match |= Q(pk=int(number))
-    transaction_ids = (LedgerTransaction.objects.filter(match).order_by("-booked_at", "-pk")
-                       .values_list("pk", flat=True).distinct()[:RESULT_LIMIT])
-    transactions = list(LedgerTransaction.objects.filter(pk__in=list(transaction_ids))
-                        .prefetch_related("entries__account").order_by("-booked_at", "-pk"))
+        ids |= set(LedgerTransaction.objects.filter(pk=int(number)).values_list("pk", flat=True))
+    account = HoldingAccount.objects.filter(number__iexact=query).first()
+    if account is not None:
+        ids |= set(LedgerEntry.objects.filter(account=account).order_by("-transaction_id")
+                   .values_list("transaction_id", flat=True)[:RESULT_LIMIT])
+    # A note search reads every note (no trigram index): only for words that named nothing exactly.
+    if not ids and not accounts and len(query) >= 3:
+        ids |= set(LedgerTransaction.objects.filter(note__icontains=query).order_by("-pk")
+                   .values_list("pk", flat=True)[:RESULT_LIMIT])
+    transactions = list(LedgerTransaction.objects.filter(pk__in=ids).prefetch_related("entries__account")
+                        .order_by("-booked_at", "-pk")[:RESULT_LIMIT])
     return SearchResults(accounts, transactions)
