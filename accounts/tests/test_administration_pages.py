@@ -130,6 +130,13 @@ def test_block_and_suspension_are_shown_to_those_affected(administrators, make_u
     admin.post(reverse("membership_state", args=[membership.pk, "suspend"]), {"reason": "Left the company"})
     restrictions = admin.get(reverse("restriction_list")).text
     assert "Suspected fraud" in restrictions and "Left the company" in restrictions
+    blocked = account.history.filter(pgh_label="update").latest("pgh_id")  # audited, with who and why
+    assert blocked.state == "blocked" and blocked.state_reason == "Suspected fraud"
+    assert blocked.pgh_context.metadata["user"] == administrators["first"].pk
+    assert blocked.pgh_context.metadata["action"] == "account_block"
+    suspended = membership.history.filter(pgh_label="update").latest("pgh_id")
+    assert suspended.suspension_reason == "Left the company"
+    assert suspended.pgh_context.metadata["action"] == "membership_suspend"
 
     client = signed_in(representative, Client())
     assert "Suspected fraud" in client.get(reverse("holding_account_detail", args=[account.pk])).text
