@@ -133,6 +133,10 @@ class SurrenderForm(OTPTokenMixin):
         self.fields["allowance_vintage"].choices = [("", "—")] + [
             (b.vintage, f"{b.vintage} — {b.quantity:,}") for b in balances
             if b.unit_type == "allowance" and b.vintage <= fiscal_year]
+        # Most surrenders use the FY's own vintage: offer it first so nobody trips on "choose the vintage".
+        held = [value for value, _label in self.fields["allowance_vintage"].choices if value != ""]
+        if held:
+            self.initial.setdefault("allowance_vintage", fiscal_year if fiscal_year in held else max(held))
         self.fields["credit_batch"].choices = [("", "—")] + [
             (b.credit_batch_id, f"{b.credit_batch} — {b.quantity:,}") for b in balances
             if b.credit_batch_id and b.credit_batch.eligible]

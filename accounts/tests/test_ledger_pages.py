@@ -147,6 +147,7 @@ def test_compliance_page_surrenders_once_and_states_the_credit_cap(entity, signe
     url = reverse("compliance", args=[entity["organisation"].pk, 2026])
     page = client.get(url)
     assert page.status_code == 200 and "at most 100 t" in page.text and "Open" in page.text
+    assert '<option value="2026" selected>' in page.text  # the FY's own vintage is offered first
     over_cap = client.post(url, {"form": "surrender", "credit_batch": entity["good"].pk, "credits": "101",
                                  "otp_token": otp(entity["rep"]), "request_key": "k1"})
     assert over_cap.status_code == 400 and "100 more still fit" in over_cap.text
