@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import ledger, two_factor
+from accounts import ledger
 from accounts.audit import audit_context
 from accounts.models import BookingRequest, CreditBatch, HoldingAccount, UnitType
 
@@ -27,8 +27,8 @@ def require_administrator(user, permission: str, token: str | None = None):
     ``token`` is given, that fresh second-factor code is right."""
     if user is None or not user.is_authenticated or not user.has_perm(permission):
         raise AdministrationRefused(_("Only a registry administrator may do this."), field="user")
-    if token is not None and two_factor.verify(user, token) is None:
-        raise AdministrationRefused(_("The second-factor code is wrong or was already used."), field="otp_token")
+    if token is not None:
+        ledger.require_fresh_code(user, token, AdministrationRefused)
 
 
 def booking_request_create(*, kind: str, quantity, vintage, reason: str, acting_user, account: HoldingAccount | None = None,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from accounts import administration, compliance, transfers
-from accounts.forms import ApprovalForm, BookingRequestForm, ReasonForm
+from accounts.forms import ApprovalForm, BookingRequestForm
 from accounts.ledger_views import FormPageMixin, ObjectActionView
 from accounts.models import BookingRequest, HoldingAccount, Membership, UpperLimitPayment
 from accounts.search import registry_search
@@ -112,13 +112,6 @@ class RestrictionListView(AdministratorRequiredMixin, TemplateView):
         return super().get_context_data(**kwargs)
 
 
-def _reason(data) -> str:
-    form = ReasonForm(data)
-    if not form.is_valid():
-        raise transfers.TransferRefused(_("Give the reason (at most 300 characters)."), field="reason")
-    return form.cleaned_data["reason"]
-
-
 class HoldingAccountStateView(AdministratorActionView):
     model = HoldingAccount
     actions = {"block": "block", "unblock": "unblock"}
@@ -127,7 +120,7 @@ class HoldingAccountStateView(AdministratorActionView):
         return reverse("holding_account_detail", args=[account.pk])
 
     def block(self, account, data):
-        transfers.account_block(account=account, reason=_reason(data), acting_user=self.request.user)
+        transfers.account_block(account=account, reason=data.get("reason", ""), acting_user=self.request.user)
         return _("Account %(number)s blocked: it can receive but not send units.") % {"number": account.number}
 
     def unblock(self, account, data):
@@ -143,7 +136,7 @@ class MembershipStateView(AdministratorActionView):
         return reverse("organisation_detail", args=[membership.organisation_id])
 
     def suspend(self, membership, data):
-        transfers.membership_suspend(membership=membership, reason=_reason(data), acting_user=self.request.user)
+        transfers.membership_suspend(membership=membership, reason=data.get("reason", ""), acting_user=self.request.user)
         return _("%(name)s's access is suspended.") % {"name": membership.user.full_name}
 
     def reinstate(self, membership, data):

@@ -114,11 +114,6 @@ class TrustedAccountProposeForm(forms.Form):
     trusted = AccountNumberField(label=_("Account to trust"))
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300,
-                             help_text=_("Shown to the people affected and kept in the audit trail."))
-
-
 class SurrenderForm(OTPTokenMixin):
     allowance_vintage = forms.TypedChoiceField(label=_("Allowances of vintage"), coerce=int, required=False)
     allowances = forms.CharField(label=_("Allowances to surrender"), max_length=30, required=False)

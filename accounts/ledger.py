@@ -87,6 +87,15 @@ class Move:
     quantity: int
 
 
+def require_fresh_code(user, token: str, refusal: type[LedgerError] = LedgerError) -> None:
+    """A fresh second-factor code confirms each act on the ledger (not the sign-in session);
+    ``refusal`` is the caller's own LedgerError subclass."""
+    from accounts import two_factor
+
+    if two_factor.verify(user, token) is None:
+        raise refusal(_("The second-factor code is wrong or was already used."), field="otp_token")
+
+
 def clean_quantity(value, field: str = "quantity") -> int:
     """A whole, positive number of units, or InvalidQuantity naming the field."""
     if isinstance(value, bool):

@@ -136,7 +136,7 @@ class TransferDecisionView(ObjectActionView):
         if done.status == TransferRequest.Status.FAILED:
             raise ledger.LedgerError(_("Approved, but the transfer failed: %(reason)s") % {"reason": done.failure})
         return _("Approved; it executes at %(when)s unless cancelled.") % {
-            "when": timezone.localtime(done.execute_after, transfers.TOKYO).strftime("%Y-%m-%d %H:%M JST")}
+            "when": transfers.jst_label(done.execute_after)}
 
     def reject(self, transfer, data):
         transfers.transfer_reject(request=transfer, acting_user=self.request.user)
@@ -184,7 +184,7 @@ class TrustedAccountDecisionView(ObjectActionView):
         entry = transfers.trusted_account_confirm(entry=entry, acting_user=self.request.user)
         return _("Confirmed; transfers to %(number)s execute at once from %(when)s.") % {
             "number": entry.trusted.number,
-            "when": timezone.localtime(entry.active_from, transfers.TOKYO).strftime("%Y-%m-%d %H:%M JST")}
+            "when": transfers.jst_label(entry.active_from)}
 
     def remove(self, entry, data):
         transfers.trusted_account_remove(entry=entry, acting_user=self.request.user)

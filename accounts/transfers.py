@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import ledger, two_factor
+from accounts import ledger
 from accounts.access import has_organisation_permission
 from accounts.administration import require_administrator
 from accounts.audit import audit_context
@@ -44,6 +44,11 @@ class TransferRefused(ledger.LedgerError):
 
 
 # --- the Japanese working-day calendar --------------------------------------------------------------
+
+def jst_label(moment: datetime) -> str:
+    """A moment as people in the scheme read it: 2026-11-24 12:00 JST."""
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST")
+
 
 def is_working_day(day: date) -> bool:
     if day.weekday() >= 5 or jpholiday.is_holiday(day):
@@ -76,8 +81,8 @@ def require_representative(user, account: HoldingAccount, permission: str, token
     if membership and membership.suspended_at:
         raise TransferRefused(_("Your access has been suspended: %(reason)s")
                               % {"reason": membership.suspension_reason}, field="user")
-    if token is not None and two_factor.verify(user, token) is None:
-        raise TransferRefused(_("The second-factor code is wrong or was already used."), field="otp_token")
+    if token is not None:
+        ledger.require_fresh_code(user, token, TransferRefused)
 
 
 def is_trusted(source: HoldingAccount, destination: HoldingAccount, now: datetime) -> bool:
@@ -234,10 +239,17 @@ def trusted_account_remove(*, entry: TrustedAccount, acting_user, now: datetime 
 
 # --- administrators: suspensions and blocks -----------------------------------------------------------
 
+def clean_reason(reason: str, shown_to) -> str:
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 300:
+        raise TransferRefused(_("Give the reason in at most 300 characters; it is shown to %(whom)s.")
+                              % {"whom": shown_to}, field="reason")
+    return reason
+
+
 def membership_suspend(*, membership: Membership, reason: str, acting_user, now: datetime | None = None):
     require_administrator(acting_user, "accounts.change_membership")
-    if not reason.strip():
-        raise TransferRefused(_("Give the reason; it is shown to the person suspended."), field="reason")
+    reason = clean_reason(reason, _("the person suspended"))
     with transaction.atomic(), audit_context(acting_user, action="membership_suspend"):
         membership.suspended_at, membership.suspension_reason = now or timezone.now(), reason
         membership.save(update_fields=["suspended_at", "suspension_reason"])
@@ -246,8 +258,7 @@ def membership_suspend(*, membership: Membership, reason: str, acting_user, now:
 
 def account_block(*, account: HoldingAccount, reason: str, acting_user) -> HoldingAccount:
     require_administrator(acting_user, "accounts.change_holdingaccount")
-    if not reason.strip():
-        raise TransferRefused(_("Give the reason; it is shown to the account holder."), field="reason")
+    reason = clean_reason(reason, _("the account holder"))
     with transaction.atomic(), audit_context(acting_user, action="account_block"):
         account.state, account.state_reason = HoldingAccount.State.BLOCKED, reason
         account.save(update_fields=["state", "state_reason"])
