@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from accounts import administration, compliance, transfers
-from accounts.forms import ApprovalForm, BookingRequestForm
+from accounts.forms import ApprovalForm, BookingRequestForm, CreditIssuanceForm
 from accounts.ledger_views import FormPageMixin, ObjectActionView
 from accounts.models import BookingRequest, HoldingAccount, Membership, UpperLimitPayment
 from accounts.search import registry_search
@@ -44,20 +44,30 @@ class FourEyesQueueView(FormPageMixin, AdministratorRequiredMixin, TemplateView)
     """Issuance and cancellation requests and upper-limit payments waiting for a second administrator."""
 
     template_name = "administration/four_eyes.html"
-    forms = {"request": BookingRequestForm}
+    forms = {"request": BookingRequestForm, "credits": CreditIssuanceForm}
 
     def build_form(self, name, data=None):
-        return BookingRequestForm(data)
+        return self.forms[name](data, auto_id=f"id_{name}_%s")  # two forms on one page: distinct ids
 
     def form_valid_request(self, form):
         data = form.cleaned_data
         administration.booking_request_create(
-            kind=data["kind"], vintage=data["vintage"], quantity=data["quantity"], account=data["account"],
+            kind=data["kind"], unit_type=data["unit_type"], vintage=data["vintage"], quantity=data["quantity"],
+            account=data["account"], credit_batch=data["credit_batch"], reason=data["reason"],
+            acting_user=self.request.user)
+        messages.success(self.request, _("Request recorded; a second administrator must approve it."))
+
+    def form_valid_credits(self, form):
+        data = form.cleaned_data
+        administration.credit_issuance_request_create(
+            unit_type=data["unit_type"], serial_start=data["serial_start"], serial_end=data["serial_end"],
+            vintage=data["vintage"], origin=data["origin"], eligible=data["eligible"], account=data["account"],
             reason=data["reason"], acting_user=self.request.user)
         messages.success(self.request, _("Request recorded; a second administrator must approve it."))
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("request_form", self.build_form("request"))
+        kwargs.setdefault("credits_form", self.build_form("credits"))
         kwargs.update(
             approval_form=ApprovalForm(),
             pending=BookingRequest.objects.filter(status=BookingRequest.Status.AWAITING_APPROVAL)

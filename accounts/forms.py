@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import BookingRequest, HoldingAccount, Organisation
+from accounts.models import BookingRequest, CreditBatch, HoldingAccount, Organisation, UnitType
 from accounts.validators import normalise_corporate_number
 
 
@@ -155,8 +155,42 @@ class UpperLimitPaymentForm(forms.Form):
 
 class BookingRequestForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=BookingRequest.Kind.choices)
-    vintage = forms.IntegerField(label=_("Vintage"), min_value=2000, max_value=2100)
+    unit_type = forms.ChoiceField(label=_("Units"), choices=UnitType.choices, initial=UnitType.ALLOWANCE,
+                                  required=False)
+    vintage = forms.IntegerField(label=_("Vintage"), min_value=2000, max_value=2100, required=False,
+                                 help_text=_("Allowances only; a credit batch has its own."))
+    credit_batch = forms.IntegerField(label=_("Credit batch (first serial number)"), min_value=0, required=False,
+                                      help_text=_("Cancellation of credits only."))
     quantity = forms.CharField(label=_("Quantity"), max_length=30)
     account = AccountNumberField(label=_("Account (cancellation only)"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
+    def clean(self):
+        data = super().clean()
+        data["unit_type"] = data.get("unit_type") or UnitType.ALLOWANCE
+        first_serial = data.get("credit_batch")
+        data["credit_batch"] = None
+        if first_serial is not None and data.get("unit_type") in (UnitType.J_CREDIT, UnitType.JCM_CREDIT):
+            data["credit_batch"] = CreditBatch.objects.filter(unit_type=data["unit_type"],
+                                                              serial_start=first_serial).first()
+            if data["credit_batch"] is None:
+                self.add_error("credit_batch", _("No batch of these credits starts at serial %(serial)s.")
+                               % {"serial": first_serial})
+        return data
+
+
+class CreditIssuanceForm(forms.Form):
+    """A batch of credits brought in from the J-Credit or JCM registry (the service decides)."""
+
+    unit_type = forms.ChoiceField(label=_("Credits"), choices=[(UnitType.J_CREDIT, UnitType.J_CREDIT.label),
+                                                               (UnitType.JCM_CREDIT, UnitType.JCM_CREDIT.label)])
+    serial_start = forms.IntegerField(label=_("First serial number"), min_value=0)
+    serial_end = forms.IntegerField(label=_("Last serial number"), min_value=0)
+    vintage = forms.IntegerField(label=_("Vintage"), min_value=2000, max_value=2100)
+    origin = forms.CharField(label=_("Origin (project)"), max_length=200)
+    eligible = forms.TypedChoiceField(
+        label=_("Eligible for surrender"), coerce=lambda value: value == "yes", empty_value=None,
+        choices=[("", "—"), ("yes", _("Eligible")), ("no", _("Not eligible"))],
+        help_text=_("JCM credits from activities before 2020 are ineligible unless the SHK issuance-date rules are met."))
+    account = AccountNumberField(label=_("Credited to account"))
+    reason = forms.CharField(label=_("Reason"), max_length=300)

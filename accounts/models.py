@@ -3,8 +3,10 @@ from decimal import Decimal
 import pghistory
 import pgtrigger
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -350,6 +352,12 @@ class CreditBatch(models.Model):
             models.CheckConstraint(condition=Q(serial_end__gte=models.F("serial_start")) & Q(serial_start__gte=0),
                                    name="credit_batch_serial_range"),
             models.UniqueConstraint(fields=["unit_type", "serial_start"], name="credit_batch_unique_start"),
+            # A serial number is one tonne: no two batches of a credit type may share one.
+            ExclusionConstraint(
+                name="credit_batch_serials_do_not_overlap",
+                expressions=[("unit_type", RangeOperators.EQUAL),
+                             (Func(F("serial_start"), F("serial_end"), Value("[]"), function="int8range"),
+                              RangeOperators.OVERLAPS)]),
         ]
 
     def __str__(self):
@@ -592,6 +600,11 @@ class BookingRequest(models.Model):
     ledger_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
                                               related_name="booking_request")
     failure = models.CharField(_("reason for failure"), max_length=300, blank=True)
+    # Credits brought in from the J-Credit or JCM registry: the batch is created when approved.
+    serial_start = models.BigIntegerField(_("first serial number"), null=True, blank=True)
+    serial_end = models.BigIntegerField(_("last serial number"), null=True, blank=True)
+    origin = models.CharField(_("origin (project)"), max_length=200, blank=True)
+    credit_eligible = models.BooleanField(_("eligible for surrender"), null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "account__organisation"
@@ -604,7 +617,17 @@ class BookingRequest(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="booking_request_quantity_positive"),
             models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
                                    name="booking_request_four_eyes"),
+            # Credits enter only as a whole batch: its serial range is the quantity.
+            models.CheckConstraint(
+                condition=~Q(kind="issuance", unit_type__in=["j_credit", "jcm_credit"])
+                | (Q(serial_start__isnull=False, serial_end__isnull=False, credit_eligible__isnull=False)
+                   & Q(serial_start__gte=0) & Q(quantity=F("serial_end") - F("serial_start") + 1)),
+                name="booking_request_credit_issuance_is_a_batch"),
         ]
+
+    @property
+    def is_credit_issuance(self) -> bool:
+        return self.kind == self.Kind.ISSUANCE and self.unit_type != UnitType.ALLOWANCE
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.quantity} ({self.get_status_display()})"

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -114,6 +115,9 @@ if DATABASES["default"]["ENGINE"] not in (
     raise environ.ImproperlyConfigured("The registry runs on PostgreSQL only.")
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# psycopg prepares nothing while this is None (Django's default), not even on request. Django's own
+# client-side cursors never prepare; only the ledger's booking call asks to (accounts.ledger).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identities ----------------------------------------------------------------

@@ -10,21 +10,7 @@ from django.db import migrations
 
 GOVERNMENT_KINDS = "('issuance', 'allocation_reserve', 'cancellation', 'retirement', 'gxa_auction')"
 
-FORWARD = f"""
-CREATE OR REPLACE FUNCTION gx_ledger_entry_apply() RETURNS trigger AS $$
-BEGIN
-  INSERT INTO accounts_balance (account_id, unit_type, vintage, credit_batch_id, quantity, is_government)
-  VALUES (NEW.account_id, NEW.unit_type, NEW.vintage, NEW.credit_batch_id, 0, false)
-  ON CONFLICT ON CONSTRAINT balance_one_row_per_unit DO NOTHING;
-  UPDATE accounts_balance SET quantity = quantity + NEW.quantity
-   WHERE account_id = NEW.account_id AND unit_type = NEW.unit_type AND vintage = NEW.vintage
-     AND credit_batch_id IS NOT DISTINCT FROM NEW.credit_batch_id;
-  RETURN NULL;
-END $$ LANGUAGE plpgsql;
-
-CREATE TRIGGER gx_ledger_entry_apply AFTER INSERT ON accounts_ledgerentry
-  FOR EACH ROW EXECUTE FUNCTION gx_ledger_entry_apply();
-
+BALANCE_GUARD = f"""
 CREATE OR REPLACE FUNCTION gx_balance_guard() RETURNS trigger AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
@@ -46,6 +32,24 @@ BEGIN
   RETURN NEW;
 END $$ LANGUAGE plpgsql;
 
+"""
+
+FORWARD = f"""
+CREATE OR REPLACE FUNCTION gx_ledger_entry_apply() RETURNS trigger AS $$
+BEGIN
+  INSERT INTO accounts_balance (account_id, unit_type, vintage, credit_batch_id, quantity, is_government)
+  VALUES (NEW.account_id, NEW.unit_type, NEW.vintage, NEW.credit_batch_id, 0, false)
+  ON CONFLICT ON CONSTRAINT balance_one_row_per_unit DO NOTHING;
+  UPDATE accounts_balance SET quantity = quantity + NEW.quantity
+   WHERE account_id = NEW.account_id AND unit_type = NEW.unit_type AND vintage = NEW.vintage
+     AND credit_batch_id IS NOT DISTINCT FROM NEW.credit_batch_id;
+  RETURN NULL;
+END $$ LANGUAGE plpgsql;
+
+CREATE TRIGGER gx_ledger_entry_apply AFTER INSERT ON accounts_ledgerentry
+  FOR EACH ROW EXECUTE FUNCTION gx_ledger_entry_apply();
+
+""" + BALANCE_GUARD + f"""
 CREATE TRIGGER gx_balance_guard BEFORE INSERT OR UPDATE OR DELETE ON accounts_balance
   FOR EACH ROW EXECUTE FUNCTION gx_balance_guard();
 

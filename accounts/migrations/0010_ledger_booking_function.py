@@ -18,10 +18,7 @@ a balance per JST day), which only that trigger may write; the balance chart rea
 import django.db.models.deletion
 from django.db import migrations, models
 
-FORWARD = """
-DROP TRIGGER IF EXISTS gx_ledger_entry_apply ON accounts_ledgerentry;
-DROP TRIGGER IF EXISTS gx_ledger_transaction_balanced ON accounts_ledgerentry;
-
+ENTRIES_APPLY = """
 CREATE OR REPLACE FUNCTION gx_ledger_entries_apply() RETURNS trigger AS $$
 DECLARE
   v_unbalanced bigint;
@@ -58,32 +55,9 @@ BEGIN
   RETURN NULL;
 END $$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
 
-CREATE TRIGGER gx_ledger_entries_apply AFTER INSERT ON accounts_ledgerentry
-  REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION gx_ledger_entries_apply();
+"""
 
-INSERT INTO accounts_dailybalancechange (balance_id, day, change)
-SELECT b.id, (t.booked_at AT TIME ZONE 'Asia/Tokyo')::date, SUM(e.quantity)
-  FROM accounts_ledgerentry e
-  JOIN accounts_ledgertransaction t ON t.id = e.transaction_id
-  JOIN accounts_balance b ON b.account_id = e.account_id AND b.unit_type = e.unit_type AND b.vintage = e.vintage
-                         AND b.credit_batch_id IS NOT DISTINCT FROM e.credit_batch_id
- GROUP BY 1, 2;
-
-CREATE OR REPLACE FUNCTION gx_daily_balance_change_guard() RETURNS trigger AS $$
-BEGIN
-  IF pg_trigger_depth() < 2 THEN
-    RAISE EXCEPTION 'daily balance changes are written only from ledger entries'
-      USING ERRCODE = 'integrity_constraint_violation';
-  END IF;
-  IF TG_OP = 'DELETE' THEN
-    RETURN OLD;
-  END IF;
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
-
-CREATE TRIGGER gx_daily_balance_change_guard BEFORE INSERT OR UPDATE OR DELETE ON accounts_dailybalancechange
-  FOR EACH ROW EXECUTE FUNCTION gx_daily_balance_change_guard();
-
+BOOK = """
 CREATE OR REPLACE FUNCTION gx_ledger_book(
   p_kind text, p_key text, p_hash text, p_note text, p_booked_by bigint, p_reverses bigint,
   p_sources bigint[], p_destinations bigint[], p_types text[], p_vintages int[], p_batches bigint[],
@@ -172,6 +146,39 @@ BEGIN
    ORDER BY m.i, side.n;
 END $$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;  -- no re-planning per call
 """
+
+FORWARD = """
+DROP TRIGGER IF EXISTS gx_ledger_entry_apply ON accounts_ledgerentry;
+DROP TRIGGER IF EXISTS gx_ledger_transaction_balanced ON accounts_ledgerentry;
+
+""" + ENTRIES_APPLY + """
+CREATE TRIGGER gx_ledger_entries_apply AFTER INSERT ON accounts_ledgerentry
+  REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION gx_ledger_entries_apply();
+
+INSERT INTO accounts_dailybalancechange (balance_id, day, change)
+SELECT b.id, (t.booked_at AT TIME ZONE 'Asia/Tokyo')::date, SUM(e.quantity)
+  FROM accounts_ledgerentry e
+  JOIN accounts_ledgertransaction t ON t.id = e.transaction_id
+  JOIN accounts_balance b ON b.account_id = e.account_id AND b.unit_type = e.unit_type AND b.vintage = e.vintage
+                         AND b.credit_batch_id IS NOT DISTINCT FROM e.credit_batch_id
+ GROUP BY 1, 2;
+
+CREATE OR REPLACE FUNCTION gx_daily_balance_change_guard() RETURNS trigger AS $$
+BEGIN
+  IF pg_trigger_depth() < 2 THEN
+    RAISE EXCEPTION 'daily balance changes are written only from ledger entries'
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+
+CREATE TRIGGER gx_daily_balance_change_guard BEFORE INSERT OR UPDATE OR DELETE ON accounts_dailybalancechange
+  FOR EACH ROW EXECUTE FUNCTION gx_daily_balance_change_guard();
+
+""" + BOOK
 
 BACKWARD = """
 DROP FUNCTION IF EXISTS gx_ledger_book(text, text, text, text, bigint, bigint, bigint[], bigint[], text[], int[],
