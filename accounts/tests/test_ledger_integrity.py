@@ -84,6 +84,40 @@ def test_a_raw_entry_that_would_overdraw_is_refused():
     assert (held(a), held(b)) == (10, 0)
 
 
+def test_raw_entries_for_units_nobody_held_create_their_balances():
+    """The entry trigger's path for a unit without a balance row (a booking creates the row first)."""
+    issuance = ledger.government_account(HoldingAccount.Kind.ISSUANCE)
+    a = holding_account()
+    booked = LedgerTransaction.objects.create(kind="issuance", idempotency_key=key(), request_hash="x")
+    raw("INSERT INTO accounts_ledgerentry (transaction_id, account_id, unit_type, vintage, quantity) VALUES "
+        "(%s, %s, 'allowance', 2031, -7), (%s, %s, 'allowance', 2031, 7)", [booked.pk, issuance.pk, booked.pk, a.pk])
+    assert held(a, 2031) == 7 and held(issuance, 2031) == -7
+    assert ledger.reconcile().clean
+
+
+def test_raw_entries_cannot_open_a_balance_below_zero_or_start_one_above_it():
+    a, b = holding_account(), holding_account()
+    booked = LedgerTransaction.objects.create(kind="transfer", idempotency_key=key(), request_hash="x")
+    with pytest.raises(DATABASE_REFUSALS):
+        raw("INSERT INTO accounts_ledgerentry (transaction_id, account_id, unit_type, vintage, quantity) VALUES "
+            "(%s, %s, 'allowance', 2031, -1), (%s, %s, 'allowance', 2031, 1)", [booked.pk, a.pk, booked.pk, b.pk])
+    with pytest.raises(DATABASE_REFUSALS, match="starts at zero"):
+        raw("INSERT INTO accounts_balance (account_id, unit_type, vintage, quantity, is_government) "
+            "VALUES (%s, 'allowance', 2031, 5, false)", [a.pk])
+    assert not a.balances.exists() and not b.balances.exists()
+
+
+def test_one_unbalanced_transaction_spoils_the_whole_statement():
+    a, b = funded(10), holding_account()
+    good = LedgerTransaction.objects.create(kind="transfer", idempotency_key=key(), request_hash="x")
+    bad = LedgerTransaction.objects.create(kind="transfer", idempotency_key=key(), request_hash="y")
+    with pytest.raises(DATABASE_REFUSALS, match=f"ledger transaction {bad.pk} does not sum to zero"):
+        raw("INSERT INTO accounts_ledgerentry (transaction_id, account_id, unit_type, vintage, quantity) VALUES "
+            "(%s, %s, 'allowance', 2026, -2), (%s, %s, 'allowance', 2026, 2), (%s, %s, 'allowance', 2026, 3)",
+            [good.pk, a.pk, good.pk, b.pk, bad.pk, b.pk])
+    assert (held(a), held(b)) == (10, 0)
+
+
 def test_an_accounts_kind_cannot_change():
     a = holding_account()
     with pytest.raises(DATABASE_REFUSALS):
