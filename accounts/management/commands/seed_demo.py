@@ -234,8 +234,8 @@ class Command(BaseCommand):
 
     # --- something for each role to act on: a compliance period, approvals waiting --------------
     def _ledger_work(self):
-        from accounts import administration
-        from accounts.models import BookingRequest, CompliancePeriod, HoldingAccount, TransferRequest
+        from accounts import administration, ledger
+        from accounts.models import BookingRequest, CompliancePeriod, CreditBatch, HoldingAccount, TransferRequest
 
         # Demo values; the real ones are set per FY by the government.
         CompliancePeriod.objects.get_or_create(fiscal_year=2026, defaults={
@@ -255,6 +255,16 @@ class Command(BaseCommand):
         if administrator and not BookingRequest.objects.exists():
             administration.booking_request_create(kind="issuance", vintage=2027, quantity=1_000_000,
                                                   reason="FY2027 allocation (demo)", acting_user=administrator)
+        # Credits: a J-Credit batch already brought in (seeded as if approved), a JCM batch awaiting approval.
+        if source and not CreditBatch.objects.exists():
+            batch = CreditBatch.objects.create(unit_type="j_credit", serial_start=100_001, serial_end=102_000,
+                                               vintage=2024, origin="JCR demo: biomass boiler (Hokkaido)")
+            ledger.issue_credits(batch=batch, account=source, idempotency_key=f"seed-credits-{batch.pk}")
+        if administrator and destination and not BookingRequest.objects.filter(unit_type="jcm_credit").exists():
+            administration.credit_issuance_request_create(
+                unit_type="jcm_credit", serial_start=1, serial_end=5_000, vintage=2019, eligible=False,
+                origin="JCM demo: solar PV (Indonesia)", account=destination,
+                reason="Transfer in from the JCM registry (demo)", acting_user=administrator)
 
     # --- one user for every role ----------------------------------------------------------------
     def _users(self, bodies):
