@@ -9,7 +9,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.querysets import organisations_for
+from accounts.querysets import holds_globally, organisations_for
 from accounts.roles import VIEW
 
 
@@ -24,6 +24,8 @@ def organisation_of(obj):
 
 
 def has_organisation_permission(user, organisation, perm: str) -> bool:
+    if organisation is None:  # the government's own accounts: only a global permission reaches them
+        return holds_globally(user, perm)
     return organisations_for(user, perm).filter(pk=organisation.pk).exists()
 
 

@@ -124,7 +124,7 @@ class RestrictionListView(AdministratorRequiredMixin, TemplateView):
 
 class HoldingAccountStateView(AdministratorActionView):
     model = HoldingAccount
-    actions = {"block": "block", "unblock": "unblock"}
+    actions = {"block": "block", "unblock": "unblock", "close": "close"}
 
     def return_url(self, account):
         return reverse("holding_account_detail", args=[account.pk])
@@ -132,6 +132,10 @@ class HoldingAccountStateView(AdministratorActionView):
     def block(self, account, data):
         transfers.account_block(account=account, reason=data.get("reason", ""), acting_user=self.request.user)
         return _("Account %(number)s blocked: it can receive but not send units.") % {"number": account.number}
+
+    def close(self, account, data):
+        transfers.account_close(account=account, reason=data.get("reason", ""), acting_user=self.request.user)
+        return _("Account %(number)s is closed: it can neither send nor receive units.") % {"number": account.number}
 
     def unblock(self, account, data):
         transfers.account_unblock(account=account, acting_user=self.request.user)

@@ -91,8 +91,7 @@ class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
             can_act=can_act, can_approve=can_approve,
             awaiting=requests.filter(status=TransferRequest.Status.AWAITING_APPROVAL).order_by("initiated_at"),
             scheduled=requests.filter(status=TransferRequest.Status.SCHEDULED).order_by("execute_after"),
-            finished=requests.exclude(status__in=[TransferRequest.Status.AWAITING_APPROVAL,
-                                                  TransferRequest.Status.SCHEDULED])[:20],
+            finished=requests.exclude(status__in=TransferRequest.PENDING)[:20],
             approval_form=ApprovalForm())
         if can_act and "initiate_form" not in kwargs and account.state == HoldingAccount.State.OPEN:
             kwargs["initiate_form"] = self.build_form("initiate")

@@ -527,6 +527,8 @@ class TransferRequest(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         FAILED = "failed", _("Failed")
 
+    PENDING = (Status.AWAITING_APPROVAL, Status.SCHEDULED)  # may still execute
+
     source = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="outgoing_requests",
                                verbose_name=_("from account"))
     destination = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="incoming_requests",

@@ -164,7 +164,7 @@ def transfer_cancel(*, request: TransferRequest, acting_user, now: datetime | No
     require_representative(acting_user, request.source, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="transfer_cancel"):
         request = _locked(request)
-        if request.status not in (TransferRequest.Status.AWAITING_APPROVAL, TransferRequest.Status.SCHEDULED):
+        if request.status not in TransferRequest.PENDING:
             raise TransferRefused(_("This transfer can no longer be cancelled."), field="status")
         request.status, request.failure = TransferRequest.Status.CANCELLED, f"cancelled by {acting_user.email}"
         request.save()
@@ -261,6 +261,30 @@ def account_block(*, account: HoldingAccount, reason: str, acting_user) -> Holdi
     reason = clean_reason(reason, _("the account holder"))
     with transaction.atomic(), audit_context(acting_user, action="account_block"):
         account.state, account.state_reason = HoldingAccount.State.BLOCKED, reason
+        account.save(update_fields=["state", "state_reason"])
+    return account
+
+
+def account_close(*, account: HoldingAccount, reason: str, acting_user) -> HoldingAccount:
+    """Close an account for good: it then neither sends nor receives. As in the EU Union Registry, only
+    an account that holds nothing and has no transfer pending out of it can be closed."""
+    require_administrator(acting_user, "accounts.change_holdingaccount")
+    if account.is_government:
+        raise TransferRefused(_("The government's accounts are never closed."), field="state")
+    reason = clean_reason(reason, _("the account holder"))
+    with transaction.atomic(), audit_context(acting_user, action="account_close"):
+        # The row lock waits for bookings in flight (they share-lock the account), so none lands after the check.
+        account = HoldingAccount.objects.select_for_update().get(pk=account.pk)
+        if account.state == HoldingAccount.State.CLOSED:
+            raise TransferRefused(_("Account %(number)s is already closed.") % {"number": account.number},
+                                  field="state")
+        if Balance.objects.filter(account=account).exclude(quantity=0).exists():
+            raise TransferRefused(_("Account %(number)s still holds units: transfer or cancel them first.")
+                                  % {"number": account.number}, field="state")
+        if account.outgoing_requests.filter(status__in=TransferRequest.PENDING).exists():
+            raise TransferRefused(_("Transfers out of account %(number)s are still pending: reject or cancel them "
+                                    "first.") % {"number": account.number}, field="state")
+        account.state, account.state_reason = HoldingAccount.State.CLOSED, reason
         account.save(update_fields=["state", "state_reason"])
     return account
 

@@ -9,11 +9,12 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import administration, compliance, ledger
 from accounts.models import BookingRequest, CompliancePeriod, HoldingAccount, LedgerTransaction, TransferRequest
 from accounts.roles import Role
-from accounts.tests.ledger_fixtures import funded, held, key
+from accounts.tests.ledger_fixtures import funded, held, holding_account, key
 from accounts.tests.test_transfer_workflow import otp
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,76 @@ def test_block_and_suspension_are_shown_to_those_affected(administrators, make_u
     account.refresh_from_db()
     membership.refresh_from_db()
     assert account.state == HoldingAccount.State.OPEN and membership.suspended_at is None
+
+
+def test_an_account_is_closed_only_when_empty_and_then_neither_sends_nor_receives(administrators, make_user,
+                                                                                  signed_in):
+    account, other = funded(50), funded(10)
+    representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=account.organisation)
+    close = reverse("holding_account_state", args=[account.pk, "close"])
+    admin = administrators["first_client"]
+    holds = admin.post(close, {"reason": "Company dissolved"}, follow=True)
+    assert f"Account {account.number} still holds units: transfer or cancel them first." in holds.text
+    pending = TransferRequest.objects.create(source=account, destination=other, unit_type="allowance", vintage=2026,
+                                             quantity=50, initiated_by=representative, initiated_at=timezone.now())
+    ledger.transfer_units(source=account, destination=other, unit=ledger.allowance(2026), quantity=50,
+                          idempotency_key=key())
+    waiting = admin.post(close, {"reason": "Company dissolved"}, follow=True)
+    assert "are still pending: reject or cancel them first" in waiting.text
+    TransferRequest.objects.filter(pk=pending.pk).update(status=TransferRequest.Status.CANCELLED)
+    assert "Give the reason" in admin.post(close, {"reason": " "}, follow=True).text
+    account.refresh_from_db()
+    assert account.state == HoldingAccount.State.OPEN
+
+    closed = admin.post(close, {"reason": "Company dissolved"}, follow=True)
+    assert "is closed: it can neither send nor receive units" in closed.text
+    account.refresh_from_db()
+    assert (account.state, account.state_reason) == (HoldingAccount.State.CLOSED, "Company dissolved")
+    assert account.history.latest("pgh_id").pgh_context.metadata["action"] == "account_close"
+    with pytest.raises(ledger.AccountNotUsable, match="closed and cannot receive"):
+        ledger.transfer_units(source=other, destination=account, unit=ledger.allowance(2026), quantity=1,
+                              idempotency_key=key())
+    page = signed_in(representative, Client()).get(reverse("holding_account_detail", args=[account.pk])).text
+    assert "This account is closed: it can neither send nor receive units." in page and "Company dissolved" in page
+    assert "already closed" in admin.post(close, {"reason": "again"}, follow=True).text
+    assert (held(account), held(other)) == (0, 60) and ledger.reconcile().clean
+
+
+def test_government_accounts_are_never_closed_and_only_administrators_close(administrators, make_user, signed_in):
+    reserve = ledger.government_accounts()[HoldingAccount.Kind.ALLOCATION_RESERVE]
+    refused = administrators["first_client"].post(reverse("holding_account_state", args=[reserve.pk, "close"]),
+                                                  {"reason": "r"}, follow=True)
+    assert refused.status_code == 200 and "never closed" in refused.text
+    account = holding_account()
+    representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=account.organisation)
+    response = signed_in(representative, Client()).post(
+        reverse("holding_account_state", args=[account.pk, "close"]), {"reason": "r"})
+    assert response.status_code == 403
+    reserve.refresh_from_db()
+    account.refresh_from_db()
+    assert reserve.state == account.state == HoldingAccount.State.OPEN
+
+
+def test_administrators_see_the_governments_accounts_and_companies_do_not(administrators, make_user, signed_in):
+    funded(25)  # issued into the allocation reserve, then allocated
+    reserve = ledger.government_accounts()[HoldingAccount.Kind.ALLOCATION_RESERVE]
+    found = administrators["first_client"].get(reverse("registry_search"), {"q": reserve.number}).text
+    assert reverse("holding_account_detail", args=[reserve.pk]) in found
+    page = administrators["first_client"].get(reverse("holding_account_detail", args=[reserve.pk]))
+    assert page.status_code == 200 and reserve.name in page.text
+    history = administrators["first_client"].get(reverse("holding_account_history", args=[reserve.pk]))
+    assert history.status_code == 200 and "Allocation" in history.text
+    representative = make_user(Role.AUTHORISED_REPRESENTATIVE)
+    company = signed_in(representative, Client())
+    assert company.get(reverse("holding_account_detail", args=[reserve.pk])).status_code == 404
+    # Seeing is not acting: administrators hold no right to move the government's units from the page.
+    ledger.issue_allowances(vintage=2026, quantity=100, idempotency_key=key())
+    destination = funded(1)
+    moved = administrators["first_client"].post(reverse("transfer_list", args=[reserve.pk]), {
+        "form": "initiate", "destination": destination.number, "unit": "allowance:2026:", "quantity": "1",
+        "otp_token": otp(administrators["first"])})
+    assert moved.status_code == 400 and f"You may not do this for account {reserve.number}" in moved.text
+    assert not TransferRequest.objects.exists() and held(reserve) == 100
 
 
 def test_search_finds_accounts_and_transactions(administrators):
