@@ -75,6 +75,8 @@ def step_chart(series, unit="t"):
         if points:
             points.append(f"{x:.1f},{points[-1].split(',')[1]}")
         points.append(f"{x:.1f},{y:.1f}")
+    if len(points) == 1:  # one day of history: the balance held since, a level line (one point draws nothing)
+        points.append(f"{width:.1f},{points[0].split(',')[1]}")
     first, last = series[0][0], series[-1][0]
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">'

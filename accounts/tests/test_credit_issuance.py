@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.test import Client
 from django.urls import reverse
 
 from accounts import administration, compliance, ledger
@@ -37,7 +38,7 @@ def test_a_credit_batch_enters_whole_only_when_a_second_administrator_approves(a
     asked = administrators["first_client"].post(reverse("four_eyes_queue"), credits_form(account), follow=True)
     assert "a second administrator must approve it" in asked.text
     request = BookingRequest.objects.get()
-    assert request.quantity == 500 and "serials 1001–1500" in asked.text
+    assert request.quantity == 500 and "serials 1001–1500" in asked.text and "Credits brought in" in asked.text
     assert not CreditBatch.objects.exists(), "no batch before approval"
 
     done = approve(administrators, request)
@@ -154,7 +155,8 @@ def test_credits_are_cancelled_from_the_page_by_their_batch(administrators):  # 
     assert ledger.reconcile().units[ledger.Unit("j_credit", 2024, batch.pk).label()] == (500, 100, 400)
 
 
-def test_credits_brought_in_as_ineligible_cannot_be_surrendered(administrators, make_user):  # noqa: F811
+def test_credits_brought_in_as_ineligible_are_marked_and_cannot_be_surrendered(administrators, make_user,  # noqa: F811
+                                                                               signed_in):
     account = holding_account()
     administrators["first_client"].post(reverse("four_eyes_queue"), credits_form(
         account, unit_type="jcm_credit", vintage="2018", eligible="no"))
@@ -166,6 +168,8 @@ def test_credits_brought_in_as_ineligible_cannot_be_surrendered(administrators, 
     representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=account.organisation)
     compliance.verified_emissions_record(organisation=account.organisation, fiscal_year=2026, emissions_t=10_000,
                                          acting_user=administrators["first"])
+    page = signed_in(representative, Client()).get(reverse("holding_account_detail", args=[account.pk])).text
+    assert "JCM credit 1001-1500 <strong" in page and "not eligible for surrender" in page
     with pytest.raises(compliance.ComplianceError, match="not eligible"):
         compliance.surrender(account=account, fiscal_year=2026, credits={batch.pk: 10}, acting_user=representative,
                              otp_token=otp(representative), idempotency_key="s-1")

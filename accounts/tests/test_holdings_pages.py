@@ -85,3 +85,14 @@ def test_queries_per_page_do_not_grow_with_transactions(name, viewer_with_accoun
     few = queries()
     transfers(account, 40)
     assert queries() == few
+
+
+def test_a_balance_with_one_day_of_history_is_drawn_as_a_level_line():
+    from datetime import date
+
+    from accounts.templatetags.registry import step_chart
+
+    svg = str(step_chart([(date(2026, 11, 24), 1500)]))
+    points = svg.split('points="')[1].split('"')[0].split()
+    assert len(points) == 2 and points[0].split(",")[1] == points[1].split(",")[1]
+    assert "1,500 t" in svg
