@@ -103,7 +103,7 @@ def verified(page, base_url, user):
     sign_in(page, base_url, user.email)
     page.locator("input[name=otp_token]").fill(current_code(device))
     page.locator("main form button[type=submit]").click()
-    expect(page.locator("h1")).to_have_text("ダッシュボード")
+    expect(page.locator("h1")).to_contain_text("ダッシュボード")  # 管理者ダッシュボード for administrators
 
 
 def test_a_transfer_is_initiated_and_approved_by_two_representatives_in_japanese(browser, live_server, make_user,
@@ -148,5 +148,53 @@ def test_a_transfer_is_initiated_and_approved_by_two_representatives_in_japanese
     expect(second.locator(".messages")).to_contain_text("承認しました")
     expect(second.locator("#scheduled")).to_contain_text(destination.number)
     assert TransferRequest.objects.get().status == TransferRequest.Status.SCHEDULED
+    first.context.close()
+    second.context.close()
+
+
+def test_a_credit_batch_is_brought_in_and_approved_by_two_administrators_in_japanese(browser, live_server, make_user,
+                                                                                    settings):
+    from accounts.models import CreditBatch
+    from accounts.tests.ledger_fixtures import holding_account
+    from accounts.tests.test_transfer_workflow import otp
+
+    settings.LANGUAGE_CODE = "ja"
+    first_admin = make_user(Role.REGISTRY_ADMINISTRATOR, email="admin1@e2e.example.jp")
+    second_admin = make_user(Role.REGISTRY_ADMINISTRATOR, email="admin2@e2e.example.jp")
+    account = holding_account("北海道バイオマス株式会社")
+    CreditBatch.objects.create(unit_type="j_credit", serial_start=1, serial_end=1000, vintage=2024, origin="既存")
+    queue_url = f"{live_server.url}/administration/four-eyes/"
+
+    first = browser.new_context(locale="ja-JP").new_page()
+    verified(first, live_server.url, first_admin)
+    first.goto(queue_url)
+    form = first.locator("form#credit-issuance")
+    form.locator("select[name=unit_type]").select_option("j_credit")
+    form.locator("input[name=serial_start]").fill("900")  # inside the batch already in the registry
+    form.locator("input[name=serial_end]").fill("1100")
+    form.locator("input[name=vintage]").fill("2024")
+    form.locator("input[name=origin]").fill("JCR-0042 バイオマスボイラー")
+    form.locator("select[name=eligible]").select_option("yes")
+    form.locator("input[name=account]").fill(account.number)
+    form.locator("input[name=reason]").fill("J-クレジット登録簿からの移転")
+    form.locator("button[type=submit]").click()
+    expect(first.locator("form#credit-issuance .error")).to_contain_text("開始シリアル番号: このシリアル番号は")
+    form = first.locator("form#credit-issuance")
+    form.locator("input[name=serial_start]").fill("1001")
+    form.locator("button[type=submit]").click()
+    expect(first.locator(".messages")).to_contain_text("別の管理者の承認が必要です")
+    expect(first.locator("#pending")).to_contain_text("クレジット受入")
+    expect(first.locator("#pending")).to_contain_text("シリアル番号 1001–1100")
+
+    second = browser.new_context(locale="ja-JP").new_page()
+    verified(second, live_server.url, second_admin)
+    second.goto(queue_url)
+    row = second.locator("#pending tr", has_text="1001–1100")
+    row.locator("input[name=otp_token]").fill(otp(second_admin))
+    row.get_by_role("button", name="承認").click()
+    expect(second.locator(".messages")).to_contain_text("承認")
+    second.goto(f"{live_server.url}/holding-accounts/{account.pk}/")
+    expect(second.locator("#holdings")).to_contain_text("J-クレジット 1001-1100")
+    assert account.balances.get(credit_batch__serial_start=1001).quantity == 100
     first.context.close()
     second.context.close()
