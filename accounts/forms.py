@@ -56,7 +56,8 @@ def unit_choices(balances) -> list[tuple[str, str]]:
     from accounts.ledger import Unit
 
     return [(unit_value(b.unit_type, b.vintage, b.credit_batch_id),
-             f"{Unit(b.unit_type, b.vintage, b.credit_batch_id).label()} — {b.quantity:,}") for b in balances]
+             f"{Unit(b.unit_type, b.vintage, b.credit_batch_id).label(b.credit_batch)} — {b.quantity:,}")
+            for b in balances]
 
 
 def parse_unit(value: str):

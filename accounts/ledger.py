@@ -75,8 +75,12 @@ class Unit:
         if (self.unit_type == UnitType.ALLOWANCE) != (self.credit_batch_id is None):
             raise LedgerError(_("Credits are held in batches; allowances are not."), field="unit_type")
 
-    def label(self) -> str:
+    def label(self, batch: CreditBatch | None = None) -> str:
+        """The unit's name; with its ``batch``, credits are named by serial range, as their holders know them."""
         name = UnitType(self.unit_type).label
+        if batch is not None:
+            return _("%(unit)s %(vintage)s, serials %(start)s-%(end)s") % {
+                "unit": name, "vintage": self.vintage, "start": batch.serial_start, "end": batch.serial_end}
         return f"{name} {self.vintage}" + (f" (batch {self.credit_batch_id})" if self.credit_batch_id else "")
 
 
@@ -133,17 +137,22 @@ def _request_hash(kind, moves, reverses_id, note) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def insufficient_units(*, number: str, held: int, asked: int, unit: Unit) -> InsufficientUnits:
+    """The refusal of a booking or transfer asking for more than the account holds."""
+    batch = CreditBatch.objects.filter(pk=unit.credit_batch_id).first() if unit.credit_batch_id else None
+    return InsufficientUnits(_("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
+                             % {"number": number, "held": f"{held:,}", "unit": unit.label(batch),
+                                "asked": f"{asked:,}"}, field="quantity")
+
+
 def _refusal(error: DatabaseError, reverses) -> LedgerError | None:
     """The LedgerError for a refusal raised by gx_ledger_book (SQLSTATE class GX), or None."""
     cause = error.__cause__
     state = getattr(cause, "sqlstate", None)
     detail = json.loads(cause.diag.message_detail) if state in ("GX001", "GX002") else {}
     if state == "GX001":
-        unit = Unit(detail["unit_type"], detail["vintage"], detail["batch"])
-        return InsufficientUnits(
-            _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
-            % {"number": detail["number"], "held": f"{detail['held']:,}", "unit": unit.label(),
-               "asked": f"{detail['asked']:,}"}, field="quantity")
+        return insufficient_units(number=detail["number"], held=detail["held"], asked=detail["asked"],
+                                  unit=Unit(detail["unit_type"], detail["vintage"], detail["batch"]))
     if state == "GX002" and detail["field"] == "source":
         return AccountNotUsable(
             _("Account %(number)s is %(state)s and cannot send units.")
@@ -175,19 +184,20 @@ def _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses
     # Outside a transaction the one statement is its own transaction (no BEGIN/COMMIT round trips);
     # inside one, a savepoint keeps a refusal from spoiling the caller's transaction.
     scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    with scope, connection.cursor() as django_cursor:
-        # A server-side prepared statement: Django's cursors bind client-side and never prepare,
-        # and parsing and planning the call cost ~45 µs of the booking's ~350 µs (benchmarks/README.md).
-        logged = django_cursor.debug_sql(BOOK_SQL, params) if connection.queries_logged else contextlib.nullcontext()
-        try:
+    try:
+        with scope, connection.cursor() as django_cursor:
+            # A server-side prepared statement: Django's cursors bind client-side and never prepare,
+            # and parsing and planning the call cost ~45 µs of the booking's ~350 µs (benchmarks/README.md).
+            logged = django_cursor.debug_sql(BOOK_SQL, params) if connection.queries_logged else contextlib.nullcontext()
             with logged, connection.wrap_database_errors, ServerBindingCursor(connection.connection) as cursor:
                 cursor.execute(BOOK_SQL, params, prepare=True)
                 transaction_id, booked_at = cursor.fetchone()
-        except DatabaseError as error:
-            refusal = _refusal(error, reverses)
-            if refusal is None:
-                raise
-            raise refusal from None
+    except DatabaseError as error:
+        # Out here the savepoint is rolled back (or the autocommit statement over), so the refusal may read.
+        refusal = _refusal(error, reverses)
+        if refusal is None:
+            raise
+        raise refusal from None
     booked = LedgerTransaction(pk=transaction_id, kind=kind, idempotency_key=idempotency_key,
                                request_hash=request_hash, reverses=reverses, booked_at=booked_at,
                                booked_by=acting_user, note=note)

@@ -109,10 +109,7 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
     held = Balance.objects.filter(account=source, unit_type=unit.unit_type, vintage=unit.vintage,
                                   credit_batch_id=unit.credit_batch_id).values_list("quantity", flat=True).first() or 0
     if held < quantity:
-        raise ledger.InsufficientUnits(
-            _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
-            % {"number": source.number, "held": f"{held:,}", "unit": unit.label(), "asked": f"{quantity:,}"},
-            field="quantity")
+        raise ledger.insufficient_units(number=source.number, held=held, asked=quantity, unit=unit)
     with transaction.atomic(), audit_context(acting_user, action="transfer_initiate"):
         return TransferRequest.objects.create(
             source=source, destination=destination, unit_type=unit.unit_type, vintage=unit.vintage,

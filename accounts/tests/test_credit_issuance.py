@@ -174,3 +174,24 @@ def test_credits_brought_in_as_ineligible_are_marked_and_cannot_be_surrendered(a
         compliance.surrender(account=account, fiscal_year=2026, credits={batch.pk: 10}, acting_user=representative,
                              otp_token=otp(representative), idempotency_key="s-1")
     assert credits_held(account, batch) == 500
+
+
+def test_credits_are_named_by_their_serials_where_holders_choose_and_are_refused_them(administrators, make_user,  # noqa: F811
+                                                                                       signed_in):
+    account, other = holding_account(), holding_account()
+    administrators["first_client"].post(reverse("four_eyes_queue"), credits_form(account))
+    approve(administrators, BookingRequest.objects.get())
+    batch = CreditBatch.objects.get()
+    representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=account.organisation)
+    client = signed_in(representative, Client())
+    page = client.get(reverse("transfer_list", args=[account.pk])).text
+    assert "J-Credit 2024, serials 1001-1500 — 500" in page
+    refused = client.post(reverse("transfer_list", args=[account.pk]), {
+        "form": "initiate", "destination": other.number, "unit": f"j_credit:2024:{batch.pk}", "quantity": "600",
+        "otp_token": otp(representative)})
+    named = f"Account {account.number} holds 500 of J-Credit 2024, serials 1001-1500; 600 were asked for."
+    assert refused.status_code == 400 and named in refused.text
+    with pytest.raises(ledger.InsufficientUnits) as booked:  # the same words when the database refuses
+        ledger.transfer_units(source=account, destination=other, unit=ledger.Unit("j_credit", 2024, batch.pk),
+                              quantity=600, idempotency_key="too-many")
+    assert str(booked.value.message) == named
