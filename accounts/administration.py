@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import ledger
 from accounts.audit import audit_context
-from accounts.models import BookingRequest, CreditBatch, HoldingAccount, UnitType
+from accounts.models import CREDIT_TYPES, BookingRequest, CreditBatch, HoldingAccount, UnitType
 
 
 class AdministrationRefused(ledger.LedgerError):
@@ -78,7 +78,6 @@ def booking_request_create(*, kind: str, quantity, vintage, reason: str, acting_
             quantity=quantity, reason=reason, requested_by=acting_user, requested_at=now or timezone.now())
 
 
-CREDIT_TYPES = (UnitType.J_CREDIT, UnitType.JCM_CREDIT)
 CREDIT_HOLDER_KINDS = (HoldingAccount.Kind.OPERATOR_HOLDING, HoldingAccount.Kind.TRADING)
 
 
@@ -130,8 +129,7 @@ def credit_issuance_request_create(*, unit_type: str, serial_start, serial_end, 
         raise AdministrationRefused(_("Credits go to an operator holding account or a trading account."),
                                     field="account")
     if account.state == HoldingAccount.State.CLOSED:
-        raise AdministrationRefused(_("Account %(number)s is closed and cannot receive units.")
-                                    % {"number": account.number}, field="account")
+        raise ledger.account_closed(account.number, field="account")
     reason = _clean_reason(reason)
     with transaction.atomic(), audit_context(acting_user, action="credit_issuance_request_create"):
         # Serialise requests for one credit type, so two cannot claim the same serials at once.

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import BookingRequest, CreditBatch, HoldingAccount, Organisation, UnitType
+from accounts.models import CREDIT_TYPES, BookingRequest, CreditBatch, HoldingAccount, Organisation, UnitType
 from accounts.validators import normalise_corporate_number
 
 
@@ -171,7 +171,7 @@ class BookingRequestForm(forms.Form):
         data["unit_type"] = data.get("unit_type") or UnitType.ALLOWANCE
         first_serial = data.get("credit_batch")
         data["credit_batch"] = None
-        if first_serial is not None and data.get("unit_type") in (UnitType.J_CREDIT, UnitType.JCM_CREDIT):
+        if first_serial is not None and data.get("unit_type") in CREDIT_TYPES:
             data["credit_batch"] = CreditBatch.objects.filter(unit_type=data["unit_type"],
                                                               serial_start=first_serial).first()
             if data["credit_batch"] is None:
@@ -183,8 +183,7 @@ class BookingRequestForm(forms.Form):
 class CreditIssuanceForm(forms.Form):
     """A batch of credits brought in from the J-Credit or JCM registry (the service decides)."""
 
-    unit_type = forms.ChoiceField(label=_("Credits"), choices=[(UnitType.J_CREDIT, UnitType.J_CREDIT.label),
-                                                               (UnitType.JCM_CREDIT, UnitType.JCM_CREDIT.label)])
+    unit_type = forms.ChoiceField(label=_("Credits"), choices=[(t.value, t.label) for t in CREDIT_TYPES])
     serial_start = forms.IntegerField(label=_("First serial number"), min_value=0)
     serial_end = forms.IntegerField(label=_("Last serial number"), min_value=0)
     vintage = forms.IntegerField(label=_("Vintage"), min_value=2000, max_value=2100)

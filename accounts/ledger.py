@@ -137,6 +137,12 @@ def _request_hash(kind, moves, reverses_id, note) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def account_closed(number: str, field: str = "destination") -> AccountNotUsable:
+    """The refusal of units sent to a closed account (the booking function refuses it too, GX002)."""
+    return AccountNotUsable(_("Account %(number)s is closed and cannot receive units.") % {"number": number},
+                            field=field)
+
+
 def insufficient_units(*, number: str, held: int, asked: int, unit: Unit) -> InsufficientUnits:
     """The refusal of a booking or transfer asking for more than the account holds."""
     batch = CreditBatch.objects.filter(pk=unit.credit_batch_id).first() if unit.credit_batch_id else None
@@ -158,8 +164,7 @@ def _refusal(error: DatabaseError, reverses) -> LedgerError | None:
             _("Account %(number)s is %(state)s and cannot send units.")
             % {"number": detail["number"], "state": HoldingAccount.State(detail["state"]).label}, field="source")
     if state == "GX002":
-        return AccountNotUsable(_("Account %(number)s is closed and cannot receive units.")
-                                % {"number": detail["number"]}, field="destination")
+        return account_closed(detail["number"])
     if state == "GX003":
         return IdempotencyConflict(_("This request key was already used for a different booking."),
                                    field="idempotency_key")

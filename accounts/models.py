@@ -273,6 +273,9 @@ class UnitType(models.TextChoices):
     JCM_CREDIT = "jcm_credit", _("JCM credit")
 
 
+CREDIT_TYPES = (UnitType.J_CREDIT, UnitType.JCM_CREDIT)  # held in batches with serial numbers
+
+
 @audited()
 class HoldingAccount(models.Model):
     """An account in the allowance account register (排出枠口座簿)."""
@@ -335,7 +338,7 @@ class CreditBatch(models.Model):
     """J-Credits or JCM credits held as one batch with its serial range."""
 
     unit_type = models.CharField(_("unit type"), max_length=16,
-                                 choices=[c for c in UnitType.choices if c[0] != UnitType.ALLOWANCE])
+                                 choices=[(t.value, t.label) for t in CREDIT_TYPES])
     serial_start = models.BigIntegerField(_("first serial number"))
     serial_end = models.BigIntegerField(_("last serial number"))
     vintage = models.PositiveSmallIntegerField(_("vintage"))
@@ -585,8 +588,9 @@ class BookingRequest(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="booking_requests",
                                 verbose_name=_("account"),
-                                help_text=_("Issuance: the allocation reserve. Cancellation: the account whose "
-                                            "units are cancelled."))
+                                help_text=_("Issuance of allowances: the allocation reserve. Credits brought in: "
+                                            "the holder's account. Cancellation: the account whose units are "
+                                            "cancelled."))
     unit_type = models.CharField(_("unit type"), max_length=16, choices=UnitType.choices)
     vintage = models.PositiveSmallIntegerField(_("vintage"))
     credit_batch = models.ForeignKey(CreditBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
@@ -621,7 +625,7 @@ class BookingRequest(models.Model):
                                    name="booking_request_four_eyes"),
             # Credits enter only as a whole batch: its serial range is the quantity.
             models.CheckConstraint(
-                condition=~Q(kind="issuance", unit_type__in=["j_credit", "jcm_credit"])
+                condition=~Q(kind="issuance", unit_type__in=CREDIT_TYPES)
                 | (Q(serial_start__isnull=False, serial_end__isnull=False, credit_eligible__isnull=False)
                    & Q(serial_start__gte=0) & Q(quantity=F("serial_end") - F("serial_start") + 1)),
                 name="booking_request_credit_issuance_is_a_batch"),

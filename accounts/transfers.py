@@ -99,8 +99,7 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
     if source.pk == destination.pk:
         raise TransferRefused(_("The source and destination accounts are the same."), field="destination")
     if destination.state == HoldingAccount.State.CLOSED:
-        raise TransferRefused(_("Account %(number)s is closed and cannot receive units.")
-                              % {"number": destination.number}, field="destination")
+        raise ledger.account_closed(destination.number)
     if source.state != HoldingAccount.State.OPEN:
         raise TransferRefused(_("Account %(number)s is %(state)s and cannot send units.")
                               % {"number": source.number, "state": source.get_state_display()}, field="source")
