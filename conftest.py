@@ -28,7 +28,7 @@ def make_organisation(db):
         fields.setdefault("corporate_number", corporate_number(n, 9))
         if kind == Organisation.Kind.REGULATED_ENTITY:
             fields.setdefault("sector", "steel")
-        return services.organisation_create(kind=kind, **fields)
+        return services.organisation_create(kind=kind, acting_user=services.system_actor(), **fields)
 
     return make
 
@@ -46,8 +46,10 @@ def make_user(db, make_organisation):
     def make(role=Role.VIEWER, organisation=None, email=None):
         n = next(_numbers)
         organisation = organisation or make_organisation(kinds.get(role, Organisation.Kind.REGULATED_ENTITY))
-        user = services.user_create(email=email or f"user{n}@example.jp", full_name=f"User {n}", password=PASSWORD)
-        services.membership_create(user=user, organisation=organisation, role=role)
+        system = services.system_actor()
+        user = services.user_create(email=email or f"user{n}@example.jp", full_name=f"User {n}", password=PASSWORD,
+                                    acting_user=system)
+        services.membership_create(user=user, organisation=organisation, role=role, acting_user=system)
         return user
 
     return make

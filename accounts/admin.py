@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
@@ -7,6 +7,7 @@ from accounts import services
 from accounts.forms import OrganisationAdminForm
 from accounts.importing import JapaneseTextImportMixin
 from accounts.models import CloseStakeholder, JointNotificationGroup, Membership, Organisation, User
+from gxregistry.errors import RegistryError
 
 
 @admin.register(User)
@@ -79,5 +80,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("End the selected memberships"))
     def end_memberships(self, request, queryset):
-        for membership in queryset:
-            services.membership_end(membership=membership, acting_user=request.user)
+        for membership in queryset.filter(ended_at__isnull=True):
+            try:
+                services.membership_end(membership=membership, acting_user=request.user)
+            except RegistryError as refusal:
+                self.message_user(request, f"{membership}: {refusal.message}", level=messages.ERROR)

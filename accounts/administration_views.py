@@ -9,10 +9,11 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from accounts import administration, compliance, transfers
-from accounts.forms import ApprovalForm, BookingRequestForm, CreditIssuanceForm
+from accounts.forms import ApprovalForm, BookingRequestForm, CreditIssuanceForm, ReversalRequestForm
 from accounts.ledger_views import FormPageMixin, ObjectActionView
 from accounts.models import BookingRequest, HoldingAccount, Membership, UpperLimitPayment
 from accounts.search import registry_search
+from gxregistry.authorization import may
 
 
 class AdministratorRequiredMixin(LoginRequiredMixin):
@@ -21,7 +22,7 @@ class AdministratorRequiredMixin(LoginRequiredMixin):
     administrator_permission = "accounts.view_ledgertransaction"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not request.user.has_perm(self.administrator_permission):
+        if request.user.is_authenticated and not may(request.user, self.administrator_permission):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -44,7 +45,7 @@ class FourEyesQueueView(FormPageMixin, AdministratorRequiredMixin, TemplateView)
     """Issuance and cancellation requests and upper-limit payments waiting for a second administrator."""
 
     template_name = "administration/four_eyes.html"
-    forms = {"request": BookingRequestForm, "credits": CreditIssuanceForm}
+    forms = {"request": BookingRequestForm, "credits": CreditIssuanceForm, "reversal": ReversalRequestForm}
 
     def build_form(self, name, data=None):
         return self.forms[name](data, auto_id=f"id_{name}_%s")  # two forms on one page: distinct ids
@@ -65,9 +66,17 @@ class FourEyesQueueView(FormPageMixin, AdministratorRequiredMixin, TemplateView)
             reason=data["reason"], acting_user=self.request.user)
         messages.success(self.request, _("Request recorded; a second administrator must approve it."))
 
+    def form_valid_reversal(self, form):
+        data = form.cleaned_data
+        administration.reversal_request_create(original=data["transaction"], reason=data["reason"],
+                                               acting_user=self.request.user)
+        messages.success(self.request, _("Reversal of transaction #%(id)s asked for; a second administrator must "
+                                         "approve it.") % {"id": data["transaction"].pk})
+
     def get_context_data(self, **kwargs):
         kwargs.setdefault("request_form", self.build_form("request"))
         kwargs.setdefault("credits_form", self.build_form("credits"))
+        kwargs.setdefault("reversal_form", self.build_form("reversal"))
         kwargs.update(
             approval_form=ApprovalForm(),
             pending=BookingRequest.objects.filter(status=BookingRequest.Status.AWAITING_APPROVAL)
@@ -90,8 +99,8 @@ class BookingRequestDecisionView(AdministratorActionView):
         done = administration.booking_request_approve(request=request, acting_user=self.request.user,
                                                       otp_token=data.get("otp_token", "").strip())
         if done.status == BookingRequest.Status.FAILED:
-            raise administration.AdministrationRefused(
-                _("Approved, but the ledger refused it: %(reason)s") % {"reason": done.failure})
+            messages.error(self.request, _("Approved, but the ledger refused it: %(reason)s") % {"reason": done.failure})
+            return _("Approved.")
         return _("Approved and booked as transaction #%(id)s.") % {"id": done.ledger_transaction_id}
 
     def reject(self, request, data):

@@ -1,4 +1,4 @@
-"""The permission mechanism for the API: the same restriction as the views."""
+"""The ledger's API for companies' own systems: holdings, transactions and transfer initiation."""
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema_field
@@ -9,21 +9,7 @@ from rest_framework.response import Response
 
 from accounts import holdings, ledger, transfers
 from accounts.models import Balance, HoldingAccount, LedgerEntry, TransferRequest
-from accounts.roles import VIEW
-
-
-class RestrictedViewSetMixin:
-    """Scopes every API queryset with RestrictedQuerySet.restrict (404 outside scope)."""
-
-    permission = VIEW
-
-    def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, self.permission)
-
-
-class RestrictedReadOnlyViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    pass
-
+from gxregistry.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 
 # --- holdings, transactions and transfer initiation for companies' own systems ------------------------
 
@@ -99,12 +85,9 @@ class TransferRequestViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixi
         source = HoldingAccount.objects.restrict(request.user).filter(pk=data["source"].pk).first()
         if source is None:
             raise NotFound
-        try:
-            unit = ledger.Unit(data["unit_type"], data["vintage"], data.get("credit_batch") and data["credit_batch"].pk)
-            created = transfers.transfer_initiate(source=source, destination=data["destination"], unit=unit,
-                                                  quantity=data["quantity"], acting_user=request.user,
-                                                  otp_token=data["otp_token"])
-        except ledger.LedgerError as refusal:
-            return Response({refusal.field or "non_field_errors": [str(refusal.message)]},
-                            status=status.HTTP_400_BAD_REQUEST)
+        # A refusal (RegistryError) is answered by gxregistry.api.exception_handler with its code and field.
+        unit = ledger.Unit(data["unit_type"], data["vintage"], data.get("credit_batch") and data["credit_batch"].pk)
+        created = transfers.transfer_initiate(source=source, destination=data["destination"], unit=unit,
+                                              quantity=data["quantity"], acting_user=request.user,
+                                              otp_token=data["otp_token"])
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import ledger
-from accounts.audit import audit_context
 from accounts.models import (
     CompliancePeriod,
     CreditBatch,
@@ -27,11 +26,14 @@ from accounts.models import (
     VerifiedEmissions,
 )
 from accounts.roles import ACT
-from accounts.transfers import TOKYO, TransferRefused, require_representative
+from accounts.transfers import TOKYO
+from gxregistry.audit import audit_context
+from gxregistry.authorization import authorize, state_change
+from gxregistry.errors import ErrorCode, RegistryError
 
 
-class ComplianceError(ledger.LedgerError):
-    code = "compliance_error"
+def _refuse(message, field, code=ErrorCode.COMPLIANCE):
+    raise RegistryError(code, message, field)
 
 
 def compliance_year() -> int:
@@ -46,8 +48,7 @@ def compliance_year() -> int:
 def period(fiscal_year: int) -> CompliancePeriod:
     found = CompliancePeriod.objects.filter(fiscal_year=fiscal_year).first()
     if found is None:
-        raise ComplianceError(_("FY%(fy)s has no compliance period set yet.") % {"fy": fiscal_year},
-                              field="fiscal_year")
+        _refuse(_("FY%(fy)s has no compliance period set yet.") % {"fy": fiscal_year}, "fiscal_year")
     return found
 
 
@@ -56,68 +57,72 @@ def credit_cap(verified_t: int, share: Decimal) -> int:
     return int((Decimal(verified_t) * share).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def verified_emissions_record(*, organisation, fiscal_year: int, emissions_t: int, acting_user) -> VerifiedEmissions:
-    emissions_t = ledger.clean_quantity(emissions_t, "emissions_t") if emissions_t else 0
+@state_change
+def verified_emissions_record(*, organisation, fiscal_year: int, emissions_t, acting_user) -> VerifiedEmissions:
+    """An administrator records an entity's verified emissions for a FY (the verification app will supply them)."""
+    emissions_t = 0 if emissions_t in (0, "0") else ledger.clean_quantity(emissions_t, "emissions_t")
     with transaction.atomic(), audit_context(acting_user, action="verified_emissions_record"):
+        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        authorize(acting_user, "accounts.add_verifiedemissions")
+        if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
+            _refuse(_("Only a regulated entity has verified emissions."), "organisation", ErrorCode.INVALID_INPUT)
         record, _created = VerifiedEmissions.objects.update_or_create(
             organisation=organisation, fiscal_year=fiscal_year,
             defaults={"emissions_t": emissions_t, "entered_by": acting_user, "entered_at": timezone.now()})
     return record
 
 
+@state_change
 def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int, int] | None = None,
               credits: dict[int, int] | None = None, acting_user, otp_token: str, idempotency_key: str,
               now: datetime | None = None) -> SurrenderRecord:
     """Surrender allowances ({vintage: quantity}) and credits ({batch id: quantity}) for ``fiscal_year``."""
-    now = now or timezone.now()
     allowances, credits = allowances or {}, credits or {}
     organisation = account.organisation
     if account.kind != HoldingAccount.Kind.OPERATOR_HOLDING or organisation is None:
-        raise ComplianceError(_("Surrender is made from the entity's corporate holding account."), field="source")
-    require_representative(acting_user, account, ACT, otp_token)
-    terms = period(fiscal_year)
-    verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
-    if verified is None:
-        raise ComplianceError(_("FY%(fy)s has no verified emissions yet; surrender after they are recorded.")
-                              % {"fy": fiscal_year}, field="fiscal_year")
+        _refuse(_("Surrender is made from the entity's corporate holding account."), "source")
     moves = []
     retirement = ledger.government_account(HoldingAccount.Kind.RETIREMENT)
     for vintage, quantity in sorted(allowances.items()):
         if vintage > fiscal_year:
-            raise ComplianceError(_("Allowances of FY%(vintage)s cannot cover FY%(fy)s emissions.")
-                                  % {"vintage": vintage, "fy": fiscal_year}, field="vintage")
+            _refuse(_("Allowances of FY%(vintage)s cannot cover FY%(fy)s emissions.")
+                    % {"vintage": vintage, "fy": fiscal_year}, "vintage")
         moves.append(ledger.Move(account, retirement, ledger.allowance(vintage),
                                  ledger.clean_quantity(quantity, f"allowances[{vintage}]")))
     batches = CreditBatch.objects.in_bulk(list(credits))
     for batch_id, quantity in sorted(credits.items()):
         batch = batches.get(batch_id)
         if batch is None:
-            raise ComplianceError(_("Unknown credit batch %(id)s.") % {"id": batch_id}, field="credits")
+            _refuse(_("Unknown credit batch %(id)s.") % {"id": batch_id}, "credits", ErrorCode.INVALID_INPUT)
         if not batch.eligible:
-            raise ComplianceError(_("Credit batch %(batch)s is not eligible for surrender.") % {"batch": batch},
-                                  field="credits")
+            _refuse(_("Credit batch %(batch)s is not eligible for surrender.") % {"batch": batch}, "credits")
         moves.append(ledger.Move(account, retirement, ledger.Unit(batch.unit_type, batch.vintage, batch.pk),
                                  ledger.clean_quantity(quantity, f"credits[{batch_id}]")))
     if not moves:
-        raise ComplianceError(_("Choose what to surrender."), field="quantity")
+        _refuse(_("Choose what to surrender."), "quantity", ErrorCode.INVALID_QUANTITY)
     credit_total = sum(credits.values())
     with transaction.atomic():
         # Serialise surrenders of one entity so two cannot both fit under the credit cap.
         Organisation.objects.select_for_update().get(pk=organisation.pk)
-        already = SurrenderRecord.objects.filter(organisation=organisation, fiscal_year=fiscal_year).aggregate(
-            total=Sum("credits"))["total"] or 0
+        authorize(acting_user, ACT, organisation, fresh_code=otp_token)
+        terms = period(fiscal_year)
+        verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
+        if verified is None:
+            _refuse(_("FY%(fy)s has no verified emissions yet; surrender after they are recorded.")
+                    % {"fy": fiscal_year}, "fiscal_year")
+        already = SurrenderRecord.objects.standing().filter(
+            organisation=organisation, fiscal_year=fiscal_year).aggregate(total=Sum("credits"))["total"] or 0
         cap = credit_cap(verified.emissions_t, terms.credit_cap_share)
         # A replay of a booked request (same key) is answered by the ledger's idempotency, not re-capped.
         replay = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).exists()
         if not replay and already + credit_total > cap:
-            raise ComplianceError(
-                _("Credits may cover at most %(cap)s t for FY%(fy)s (%(share)s %% of verified emissions); "
-                  "%(fit)s more still fit.")
-                % {"cap": f"{cap:,}", "fy": fiscal_year, "share": f"{terms.credit_cap_share * 100:g}",
-                   "fit": f"{max(cap - already, 0):,}"}, field="credits")
+            _refuse(_("Credits may cover at most %(cap)s t for FY%(fy)s (%(share)s %% of verified emissions); "
+                      "%(fit)s more still fit.")
+                    % {"cap": f"{cap:,}", "fy": fiscal_year, "share": f"{terms.credit_cap_share * 100:g}",
+                       "fit": f"{max(cap - already, 0):,}"}, "credits", ErrorCode.CREDIT_CAP)
         with audit_context(acting_user, action="surrender"):
             booked = ledger.book(kind="surrender", moves=moves, idempotency_key=idempotency_key,
-                                 acting_user=acting_user, note=f"surrender for FY{fiscal_year}")
+                                 booked_by=acting_user, note=f"surrender for FY{fiscal_year}")
             record, _created = SurrenderRecord.objects.get_or_create(
                 ledger_transaction=booked,
                 defaults={"organisation": organisation, "fiscal_year": fiscal_year,
@@ -125,36 +130,53 @@ def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int
     return record
 
 
+def _clean_amount(value) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except ArithmeticError:
+        amount = None
+    if amount is None or not amount.is_finite():
+        _refuse(_("Enter the amount in yen."), "amount_yen", ErrorCode.INVALID_INPUT)
+    return amount
+
+
+@state_change
 def upper_limit_payment_record(*, organisation, fiscal_year: int, quantity, amount_yen, payment_reference: str,
                                acting_user) -> UpperLimitPayment:
-    terms = period(fiscal_year)
     quantity = ledger.clean_quantity(quantity)
-    amount = Decimal(str(amount_yen))
-    expected = terms.upper_limit_price_yen * quantity
-    if amount != expected:
-        raise ComplianceError(
-            _("The amount must be the upper-limit price x quantity: %(price)s yen x %(quantity)s = %(expected)s yen.")
-            % {"price": f"{terms.upper_limit_price_yen:,}", "quantity": f"{quantity:,}", "expected": f"{expected:,}"},
-            field="amount_yen")
-    if not payment_reference.strip():
-        raise ComplianceError(_("Enter the payment reference."), field="payment_reference")
-    account = organisation.holding_accounts.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING).first()
-    if account is None:
-        raise ComplianceError(_("The entity has no corporate holding account."), field="organisation")
-    require_representative(acting_user, account, ACT, None)
+    amount = _clean_amount(amount_yen)
+    payment_reference = payment_reference.strip() if isinstance(payment_reference, str) else ""
+    if not payment_reference or len(payment_reference) > 100:
+        _refuse(_("Enter the payment reference (at most 100 characters)."), "payment_reference",
+                ErrorCode.INVALID_INPUT)
     with transaction.atomic(), audit_context(acting_user, action="upper_limit_payment_record"):
+        authorize(acting_user, ACT, organisation)
+        terms = period(fiscal_year)
+        expected = terms.upper_limit_price_yen * quantity
+        if amount != expected:
+            _refuse(_("The amount must be the upper-limit price x quantity: %(price)s yen x %(quantity)s = "
+                      "%(expected)s yen.") % {"price": f"{terms.upper_limit_price_yen:,}", "quantity": f"{quantity:,}",
+                                              "expected": f"{expected:,}"}, "amount_yen")
+        if not organisation.holding_accounts.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING).exists():
+            _refuse(_("The entity has no corporate holding account."), "organisation")
+        if UpperLimitPayment.objects.filter(payment_reference=payment_reference).exists():
+            _refuse(_("A payment with this reference is already recorded."), "payment_reference",
+                    ErrorCode.DUPLICATE)
         return UpperLimitPayment.objects.create(
             organisation=organisation, fiscal_year=fiscal_year, quantity=quantity, amount_yen=amount,
-            payment_reference=payment_reference.strip(), recorded_by=acting_user)
+            payment_reference=payment_reference, recorded_by=acting_user)
 
 
+@state_change
 def upper_limit_payment_confirm(*, payment: UpperLimitPayment, acting_user,
                                 now: datetime | None = None) -> UpperLimitPayment:
-    if payment.recorded_by_id == acting_user.pk:
-        raise TransferRefused(_("Another person must confirm the payment."), field="user")
-    if not acting_user.has_perm("accounts.change_upperlimitpayment"):
-        raise TransferRefused(_("Only a registry administrator confirms payments."), field="user")
     with transaction.atomic(), audit_context(acting_user, action="upper_limit_payment_confirm"):
+        payment = UpperLimitPayment.objects.select_for_update().get(pk=payment.pk)
+        if acting_user is not None and payment.recorded_by_id == acting_user.pk:
+            _refuse(_("Another person must confirm the payment."), "user", ErrorCode.SAME_PERSON)
+        authorize(acting_user, "accounts.change_upperlimitpayment")
+        if payment.confirmed_at is not None:
+            _refuse(_("This payment is already confirmed."), "status", ErrorCode.INVALID_STATE)
         payment.confirmed_by, payment.confirmed_at = acting_user, now or timezone.now()
         payment.save(update_fields=["confirmed_by", "confirmed_at"])
     return payment
@@ -174,6 +196,7 @@ class ComplianceCard:
     shortfall_t: int | None
     penalty_yen: Decimal | None
     status: str  # open | compliant | in_deficit | penalty_assessed
+    penalty_factor: Decimal | None = None  # the FY's, for the sentence that explains the penalty
 
     STATUS_LABELS = {"open": _("Open"), "compliant": _("Compliant"), "in_deficit": _("In deficit"),
                      "penalty_assessed": _("Penalty assessed")}
@@ -200,12 +223,13 @@ def _card(*, fiscal_year, terms, verified_t, allowances, credits, paid, assessed
         fiscal_year, verified_t, allowances, credits, paid,
         credit_cap(verified_t, terms.credit_cap_share) if terms and verified_t is not None else None,
         terms.surrender_deadline if terms else None, shortfall,
-        penalty.quantize(Decimal(1)) if penalty is not None else None, status)
+        penalty.quantize(Decimal(1)) if penalty is not None else None, status,
+        terms.penalty_factor if terms else None)
 
 
 def compliance_card(*, organisation, fiscal_year: int, now: datetime | None = None) -> ComplianceCard:
     verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
-    surrendered = SurrenderRecord.objects.filter(organisation=organisation, fiscal_year=fiscal_year).aggregate(
+    surrendered = SurrenderRecord.objects.standing().filter(organisation=organisation, fiscal_year=fiscal_year).aggregate(
         allowances=Sum("allowances"), credits=Sum("credits"))
     paid = UpperLimitPayment.objects.filter(organisation=organisation, fiscal_year=fiscal_year,
                                             confirmed_at__isnull=False).aggregate(total=Sum("quantity"))["total"] or 0
@@ -238,7 +262,7 @@ def registry_report(*, fiscal_year: int, now: datetime | None = None) -> list[Re
         vintage=fiscal_year).values_list("account__organisation").annotate(total=Sum("quantity")).order_by())
     verified = dict(VerifiedEmissions.objects.filter(fiscal_year=fiscal_year)
                     .values_list("organisation", "emissions_t"))
-    surrendered = {row["organisation"]: row for row in SurrenderRecord.objects.filter(fiscal_year=fiscal_year)
+    surrendered = {row["organisation"]: row for row in SurrenderRecord.objects.standing().filter(fiscal_year=fiscal_year)
                    .values("organisation").annotate(allowances=Sum("allowances"), credits=Sum("credits"))
                    .order_by()}
     paid = dict(UpperLimitPayment.objects.filter(fiscal_year=fiscal_year, confirmed_at__isnull=False)
@@ -269,12 +293,15 @@ def registry_report_rows(rows: list[RegistryReportRow]):
                card.surrendered_credits, card.paid_t, card.status)
 
 
+@state_change
 def penalty_assess(*, organisation, fiscal_year: int, acting_user, now: datetime | None = None) -> PenaltyAssessment:
-    card = compliance_card(organisation=organisation, fiscal_year=fiscal_year, now=now)
-    if card.status != "in_deficit":
-        raise ComplianceError(_("A penalty is assessed only after the deadline, on a shortfall."), field="status")
     with transaction.atomic(), audit_context(acting_user, action="penalty_assess"):
+        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        authorize(acting_user, "accounts.add_penaltyassessment")
+        card = compliance_card(organisation=organisation, fiscal_year=fiscal_year, now=now)
+        if card.status != "in_deficit":
+            _refuse(_("A penalty is assessed only after the deadline, on a shortfall."), "status",
+                    ErrorCode.INVALID_STATE)
         return PenaltyAssessment.objects.create(organisation=organisation, fiscal_year=fiscal_year,
                                                 shortfall_t=card.shortfall_t, penalty_yen=card.penalty_yen,
                                                 assessed_by=acting_user)
-

@@ -43,7 +43,7 @@ class OrganisationAdminForm(forms.ModelForm):
 # --- ledger forms: the services validate; these only collect and name the fields ------------------------
 
 def add_refusal(form, refusal) -> None:
-    """Show a service refusal (a LedgerError) on the field it names, or above the form."""
+    """Show a service refusal (a RegistryError) on the field it names, or above the form."""
     field = refusal.field if refusal.field in form.fields else None
     form.add_error(field, str(refusal.message))
 
@@ -115,6 +115,13 @@ class TrustedAccountProposeForm(forms.Form):
     trusted = AccountNumberField(label=_("Account to trust"))
 
 
+class TrustedOnlyForm(forms.Form):
+    trusted_only = forms.TypedChoiceField(
+        label=_("Where transfers out of this account may go"), coerce=lambda value: value == "yes",
+        choices=[("no", _("Any corporate holding or trading account")), ("yes", _("Only accounts on the trusted list"))],
+        widget=forms.RadioSelect)
+
+
 class SurrenderForm(OTPTokenMixin):
     allowance_vintage = forms.TypedChoiceField(label=_("Allowances of vintage"), coerce=int, required=False)
     allowances = forms.CharField(label=_("Allowances to surrender"), max_length=30, required=False)
@@ -155,7 +162,8 @@ class UpperLimitPaymentForm(forms.Form):
 
 
 class BookingRequestForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=BookingRequest.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[(k.value, k.label) for k in (
+        BookingRequest.Kind.ISSUANCE, BookingRequest.Kind.CANCELLATION)])
     unit_type = forms.ChoiceField(label=_("Units"), choices=UnitType.choices, initial=UnitType.ALLOWANCE,
                                   required=False)
     vintage = forms.IntegerField(label=_("Vintage"), min_value=2000, max_value=2100, required=False,
@@ -194,3 +202,21 @@ class CreditIssuanceForm(forms.Form):
         help_text=_("JCM credits from activities before 2020 are ineligible unless the SHK issuance-date rules are met."))
     account = AccountNumberField(label=_("Credited to account"))
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class ReversalRequestForm(forms.Form):
+    """A transaction booked by mistake, by its number, to be moved back whole (the service decides)."""
+
+    transaction = forms.IntegerField(label=_("Transaction number"), min_value=1,
+                                     help_text=_("As shown in the account's history and in search, without the #."))
+    reason = forms.CharField(label=_("Reason"), max_length=300,
+                             help_text=_("Shown to the approving administrator and kept with the reversal."))
+
+    def clean_transaction(self):
+        from accounts.models import LedgerTransaction
+
+        found = LedgerTransaction.objects.filter(pk=self.cleaned_data["transaction"]).first()
+        if found is None:
+            raise forms.ValidationError(_("No transaction has number %(number)s.")
+                                        % {"number": self.cleaned_data["transaction"]})
+        return found

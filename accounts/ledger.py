@@ -1,11 +1,11 @@
 """The allowance ledger: the one way units move (services over accounts.models ledger tables).
 
 Every movement is ``book``: one LedgerTransaction with two or more entries summing to zero
-per unit. The database does the rest of the bookkeeping (accounts/migrations/0004): triggers
-add entries to balances, refuse any other change to a balance, refuse an unbalanced
-transaction at commit, and a CHECK keeps non-government balances at or above zero. This
-module adds what only the application knows: clear errors, account states, idempotency,
-lock ordering and retries.
+per unit. The database does the rest of the bookkeeping (accounts/sql/): triggers add entries
+to balances, refuse any other change to a balance and any unbalanced transaction, the booking
+function refuses a move between account kinds that ``accounts.routes`` does not allow, and a
+CHECK keeps every balance but the issuance account's at or above zero. This module adds what
+only the application knows: clear errors, idempotency, lock ordering and retries.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import random
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,43 +23,14 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.utils.translation import gettext_lazy as _
 
-from accounts.audit import audit_context
 from accounts.models import Balance, CreditBatch, HoldingAccount, LedgerTransaction, UnitType
+from gxregistry.audit import audit_context
+from gxregistry.authorization import authorize, state_change
+from gxregistry.errors import ErrorCode, RegistryError
 
 MAX_QUANTITY = 10**15  # far above any real holding (Japan emits ~1e9 t a year); keeps sums in bigint
 RETRY_ATTEMPTS = 8
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-
-
-class LedgerError(Exception):
-    """A booking refused, with a code and a message for the user naming what is wrong."""
-
-    code = "ledger_error"
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
-
-
-class InvalidQuantity(LedgerError):
-    code = "invalid_quantity"
-
-
-class InsufficientUnits(LedgerError):
-    code = "insufficient_units"
-
-
-class AccountNotUsable(LedgerError):
-    code = "account_not_usable"
-
-
-class IdempotencyConflict(LedgerError):
-    code = "idempotency_conflict"
-
-
-class AlreadyReversed(LedgerError):
-    code = "already_reversed"
 
 
 @dataclass(frozen=True, order=True)
@@ -71,9 +43,11 @@ class Unit:
 
     def __post_init__(self):
         if self.unit_type not in UnitType.values:
-            raise LedgerError(_("Unknown unit type %(type)s.") % {"type": self.unit_type}, field="unit_type")
+            raise RegistryError(ErrorCode.INVALID_INPUT, _("Unknown unit type %(type)s.") % {"type": self.unit_type},
+                                field="unit_type")
         if (self.unit_type == UnitType.ALLOWANCE) != (self.credit_batch_id is None):
-            raise LedgerError(_("Credits are held in batches; allowances are not."), field="unit_type")
+            raise RegistryError(ErrorCode.INVALID_INPUT, _("Credits are held in batches; allowances are not."),
+                                field="unit_type")
 
     def label(self, batch: CreditBatch | None = None) -> str:
         """The unit's name; with its ``batch``, credits are named by serial range, as their holders know them."""
@@ -92,39 +66,45 @@ class Move:
     quantity: int
 
 
-def require_fresh_code(user, token: str, refusal: type[LedgerError] = LedgerError) -> None:
-    """A fresh second-factor code confirms each act on the ledger (not the sign-in session);
-    ``refusal`` is the caller's own LedgerError subclass."""
-    from accounts import two_factor
-
-    if two_factor.verify(user, token) is None:
-        raise refusal(_("The second-factor code is wrong or was already used."), field="otp_token")
+# Digits a Japanese keyboard types (full-width ０-９) and thousands separators (, and full-width ，).
+_TO_ASCII = str.maketrans("０１２３４５６７８９，　", "0123456789, ")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,3}(,[0-9]{3})+|[0-9]+")
+_NEGATIVE = re.compile(r"[-−－]\s*[0-9][0-9,]*")
 
 
 def clean_quantity(value, field: str = "quantity") -> int:
-    """A whole, positive number of units, or InvalidQuantity naming the field."""
+    """A whole, positive number of units, or a RegistryError (invalid_quantity) naming the field.
+
+    Accepts what people type: full-width digits and thousands separators (1,000 / １，０００). Refuses
+    signs, exponents, superscripts, circled digits and anything longer than a holding can be.
+    """
+    def refuse(message):
+        return RegistryError(ErrorCode.INVALID_QUANTITY, message, field)
+
     if isinstance(value, bool):
-        raise InvalidQuantity(_("Enter a whole number of units."), field)
+        raise refuse(_("Enter a whole number of units."))
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        if not text.lstrip("-").isdigit():
-            raise InvalidQuantity(_("Enter a whole number of units."), field)
-        value = int(text)
+        text = value.translate(_TO_ASCII).strip()
+        if len(text) <= 30 and _NEGATIVE.fullmatch(text):
+            raise refuse(_("The quantity must be at least 1."))
+        if len(text) > 30 or not _WHOLE_NUMBER.fullmatch(text):
+            raise refuse(_("Enter a whole number of units."))
+        value = int(text.replace(",", ""))
     elif isinstance(value, float):
         if not value.is_integer():
-            raise InvalidQuantity(_("Units are whole tonnes; enter a whole number."), field)
+            raise refuse(_("Units are whole tonnes; enter a whole number."))
         value = int(value)
     elif not isinstance(value, int):
         try:
             if value != int(value):
-                raise InvalidQuantity(_("Units are whole tonnes; enter a whole number."), field)
+                raise refuse(_("Units are whole tonnes; enter a whole number."))
             value = int(value)
-        except (TypeError, ValueError):
-            raise InvalidQuantity(_("Enter a whole number of units."), field) from None
+        except (TypeError, ValueError, OverflowError, ArithmeticError):
+            raise refuse(_("Enter a whole number of units.")) from None
     if value <= 0:
-        raise InvalidQuantity(_("The quantity must be at least 1."), field)
+        raise refuse(_("The quantity must be at least 1."))
     if value > MAX_QUANTITY:
-        raise InvalidQuantity(_("The quantity is larger than any holding can be."), field)
+        raise refuse(_("The quantity is larger than any holding can be."))
     return value
 
 
@@ -137,40 +117,52 @@ def _request_hash(kind, moves, reverses_id, note) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def account_closed(number: str, field: str = "destination") -> AccountNotUsable:
+def account_closed(number: str, field: str = "destination") -> RegistryError:
     """The refusal of units sent to a closed account (the booking function refuses it too, GX002)."""
-    return AccountNotUsable(_("Account %(number)s is closed and cannot receive units.") % {"number": number},
-                            field=field)
+    return RegistryError(ErrorCode.ACCOUNT_NOT_USABLE,
+                         _("Account %(number)s is closed and cannot receive units.") % {"number": number}, field)
 
 
-def insufficient_units(*, number: str, held: int, asked: int, unit: Unit) -> InsufficientUnits:
+def insufficient_units(*, number: str, held: int, asked: int, unit: Unit) -> RegistryError:
     """The refusal of a booking or transfer asking for more than the account holds."""
     batch = CreditBatch.objects.filter(pk=unit.credit_batch_id).first() if unit.credit_batch_id else None
-    return InsufficientUnits(_("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
-                             % {"number": number, "held": f"{held:,}", "unit": unit.label(batch),
-                                "asked": f"{asked:,}"}, field="quantity")
+    return RegistryError(ErrorCode.INSUFFICIENT_UNITS,
+                         _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
+                         % {"number": number, "held": f"{held:,}", "unit": unit.label(batch), "asked": f"{asked:,}"},
+                         "quantity")
 
 
-def _refusal(error: DatabaseError, reverses) -> LedgerError | None:
-    """The LedgerError for a refusal raised by gx_ledger_book (SQLSTATE class GX), or None."""
+def route_not_allowed(*, kind: str, source_kind: str, destination_kind: str, field: str = "destination"):
+    """The refusal of a move between account kinds that ``accounts.routes.ROUTES`` does not allow (GX004)."""
+    return RegistryError(
+        ErrorCode.ROUTE_NOT_ALLOWED,
+        _("A %(kind)s cannot move units from a %(source)s to a %(destination)s.")
+        % {"kind": LedgerTransaction.Kind(kind).label.lower(), "source": HoldingAccount.Kind(source_kind).label,
+           "destination": HoldingAccount.Kind(destination_kind).label}, field)
+
+
+def _refusal(error: DatabaseError, reverses) -> RegistryError | None:
+    """The RegistryError for a refusal raised by gx_ledger_book (SQLSTATE class GX), or None."""
     cause = error.__cause__
     state = getattr(cause, "sqlstate", None)
-    detail = json.loads(cause.diag.message_detail) if state in ("GX001", "GX002") else {}
+    detail = json.loads(cause.diag.message_detail) if state in ("GX001", "GX002", "GX004") else {}
     if state == "GX001":
         return insufficient_units(number=detail["number"], held=detail["held"], asked=detail["asked"],
                                   unit=Unit(detail["unit_type"], detail["vintage"], detail["batch"]))
     if state == "GX002" and detail["field"] == "source":
-        return AccountNotUsable(
-            _("Account %(number)s is %(state)s and cannot send units.")
-            % {"number": detail["number"], "state": HoldingAccount.State(detail["state"]).label}, field="source")
+        return RegistryError(ErrorCode.ACCOUNT_NOT_USABLE, _("Account %(number)s is %(state)s and cannot send units.")
+                             % {"number": detail["number"], "state": HoldingAccount.State(detail["state"]).label},
+                             "source")
     if state == "GX002":
         return account_closed(detail["number"])
     if state == "GX003":
-        return IdempotencyConflict(_("This request key was already used for a different booking."),
-                                   field="idempotency_key")
+        return RegistryError(ErrorCode.IDEMPOTENCY_CONFLICT, field="idempotency_key")
+    if state == "GX004":
+        return route_not_allowed(kind=detail["kind"], source_kind=detail["source_kind"],
+                                 destination_kind=detail["destination_kind"])
     if state == "23505" and "reverses" in (getattr(cause.diag, "constraint_name", "") or ""):
-        return AlreadyReversed(_("Transaction %(id)s has already been reversed.") % {"id": reverses.pk},
-                               field="reverses")
+        return RegistryError(ErrorCode.ALREADY_REVERSED,
+                             _("Transaction %(id)s has already been reversed.") % {"id": reverses.pk}, "reverses")
     return None
 
 
@@ -180,9 +172,9 @@ BOOK_SQL = (
 )
 
 
-def _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note):
-    """One call to gx_ledger_book (accounts/migrations/0012): every check, lock and insert in one round trip."""
-    params = [kind, idempotency_key, request_hash, note, acting_user.pk if acting_user else None,
+def _book_once(kind, moves, idempotency_key, request_hash, booked_by, reverses, note):
+    """One call to gx_ledger_book (accounts/sql/ledger_book.sql): every check, lock and insert in one round trip."""
+    params = [kind, idempotency_key, request_hash, note, booked_by.pk if booked_by else None,
               reverses.pk if reverses else None, [m.source.pk for m in moves], [m.destination.pk for m in moves],
               [m.unit.unit_type for m in moves], [m.unit.vintage for m in moves],
               [m.unit.credit_batch_id for m in moves], [m.quantity for m in moves]]
@@ -205,7 +197,7 @@ def _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses
         raise refusal from None
     booked = LedgerTransaction(pk=transaction_id, kind=kind, idempotency_key=idempotency_key,
                                request_hash=request_hash, reverses=reverses, booked_at=booked_at,
-                               booked_by=acting_user, note=note)
+                               booked_by=booked_by, note=note)
     booked._state.adding, booked._state.db = False, connection.alias  # as if read: it is the stored row
     return booked
 
@@ -215,27 +207,33 @@ def _retryable(error: OperationalError) -> bool:
     return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def book(*, kind: str, moves: list[Move], idempotency_key: str, acting_user=None, reverses=None,
+def book(*, kind: str, moves: list[Move], idempotency_key: str, booked_by=None, reverses=None,
          note: str = "") -> LedgerTransaction:
     """Book ``moves`` as one transaction; a retry with the same key and content books nothing new.
 
-    Raises a LedgerError subclass with a message for the user; nothing is written then.
-    Deadlocks and serialization failures are retried here and never reach the caller.
+    The ledger's one primitive: it records ``booked_by`` but authorizes nobody. People reach it only
+    through services that call ``authorize`` (transfers, surrender, four-eyes requests, the allocation
+    run); seeding, benchmarks and tests call it directly.
+
+    Raises RegistryError with a message for the user; nothing is written then. Deadlocks and
+    serialization failures are retried here and never reach the caller.
     """
     if not moves:
-        raise LedgerError(_("Nothing to book."), field="quantity")
+        raise RegistryError(ErrorCode.INVALID_QUANTITY, _("Nothing to book."), "quantity")
     if not idempotency_key or len(idempotency_key) > 100:
-        raise LedgerError(_("Every booking needs a request key of at most 100 characters."), field="idempotency_key")
+        raise RegistryError(ErrorCode.INVALID_INPUT, _("Every booking needs a request key of at most 100 characters."),
+                            "idempotency_key")
     for move in moves:
         clean_quantity(move.quantity)
         if move.source.pk == move.destination.pk:
-            raise LedgerError(_("The source and destination accounts are the same."), field="destination")
+            raise RegistryError(ErrorCode.INVALID_INPUT, _("The source and destination accounts are the same."),
+                                "destination")
     request_hash = _request_hash(kind, moves, reverses.pk if reverses else None, note)
     for attempt in range(RETRY_ATTEMPTS):
         try:
             # No audit context here: the ledger is append-only, records who booked (booked_by) and
             # writes no history-tracked table, so the context would cost a statement and record nothing.
-            return _book_once(kind, moves, idempotency_key, request_hash, acting_user, reverses, note)
+            return _book_once(kind, moves, idempotency_key, request_hash, booked_by, reverses, note)
         except OperationalError as error:
             if not _retryable(error) or attempt == RETRY_ATTEMPTS - 1:
                 raise
@@ -248,12 +246,13 @@ def government_account(kind: str) -> HoldingAccount:
     try:
         return HoldingAccount.objects.get(kind=kind, organisation__isnull=True)
     except HoldingAccount.DoesNotExist:
-        return holding_account_open(kind=kind)
+        return _account_open(kind=kind)
 
 
-def reverse_transaction(*, original: LedgerTransaction, idempotency_key: str, acting_user=None,
+def reverse_transaction(*, original: LedgerTransaction, idempotency_key: str, booked_by=None,
                         note: str = "") -> LedgerTransaction:
-    """Correct a mistake: a new transaction moving every unit of ``original`` back."""
+    """A new transaction moving every unit of ``original`` back (primitive; people reach it through a
+    reversal request under four eyes, ``administration.reversal_request_create``)."""
     moves = []
     entries = list(original.entries.select_related("account").order_by("id"))
     receivers = [e for e in entries if e.quantity > 0]
@@ -265,7 +264,7 @@ def reverse_transaction(*, original: LedgerTransaction, idempotency_key: str, ac
         moves.append(Move(receiver.account, sender.account,
                           Unit(receiver.unit_type, receiver.vintage, receiver.credit_batch_id), receiver.quantity))
     return book(kind=LedgerTransaction.Kind.REVERSAL, moves=moves, idempotency_key=idempotency_key,
-                acting_user=acting_user, reverses=original, note=note or f"reversal of #{original.pk}")
+                booked_by=booked_by, reverses=original, note=note or f"reversal of #{original.pk}")
 
 
 # --- reconciliation ---------------------------------------------------------------------------------
@@ -273,7 +272,7 @@ def reverse_transaction(*, original: LedgerTransaction, idempotency_key: str, ac
 @dataclass(frozen=True)
 class Reconciliation:
     differences: tuple[str, ...]
-    units: dict  # unit label -> (issued, cancelled, held)
+    units: dict  # unit label -> (issued, held, retired, cancelled)
 
     @property
     def clean(self) -> bool:
@@ -281,7 +280,13 @@ class Reconciliation:
 
 
 def reconcile() -> Reconciliation:
-    """Prove that entries equal balances, that every unit sums to zero, and issued - cancelled = held."""
+    """Prove what the ledger promises (docs/ledger.md, "Reconciliation invariants"):
+
+    1. every balance equals the sum of its entries, and the sum of its daily changes;
+    2. the balances of every unit sum to zero, and issued = held + retired + cancelled, where issued
+       is what the issuance account has sent out (minus its balance);
+    3. no account but the issuance account holds less than zero (an alarm, whatever the constraint says).
+    """
     differences = []
     with connection.cursor() as cursor:
         cursor.execute("""
@@ -307,24 +312,25 @@ def reconcile() -> Reconciliation:
         """)
         for balance_id, balance, total in cursor.fetchall():
             differences.append(f"balance {balance_id}: {balance}, but its daily changes sum to {total}")
-    kinds = dict(HoldingAccount.objects.values_list("pk", "kind"))
-    per_unit = defaultdict(lambda: [0, 0, 0, 0])  # issued, cancelled, held, sum of all
+    accounts = {pk: (kind, number) for pk, kind, number in HoldingAccount.objects.values_list("pk", "kind", "number")}
+    per_unit = defaultdict(lambda: [0, 0, 0, 0, 0])  # issued, held, retired, cancelled, sum of all
     for balance in Balance.objects.all().values("account_id", "unit_type", "vintage", "credit_batch_id", "quantity"):
         unit = Unit(balance["unit_type"], balance["vintage"], balance["credit_batch_id"]).label()
-        kind, quantity = kinds[balance["account_id"]], balance["quantity"]
-        per_unit[unit][3] += quantity
+        (kind, number), quantity = accounts[balance["account_id"]], balance["quantity"]
+        per_unit[unit][4] += quantity
         if kind == HoldingAccount.Kind.ISSUANCE:
             per_unit[unit][0] -= quantity
-        elif kind in (HoldingAccount.Kind.CANCELLATION, HoldingAccount.Kind.RETIREMENT):
-            per_unit[unit][1] += quantity
-        else:
-            per_unit[unit][2] += quantity
-    for unit, (issued, cancelled, held, total) in per_unit.items():
+            continue
+        if quantity < 0:
+            differences.append(f"{number} holds {quantity} of {unit}: only the issuance account may be below zero")
+        column = {HoldingAccount.Kind.RETIREMENT: 2, HoldingAccount.Kind.CANCELLATION: 3}.get(kind, 1)
+        per_unit[unit][column] += quantity
+    for unit, (issued, held, retired, cancelled, total) in per_unit.items():
         if total != 0:
             differences.append(f"{unit}: balances sum to {total}, not zero")
-        if issued - cancelled != held:
-            differences.append(f"{unit}: issued {issued} - cancelled {cancelled} != held {held}")
-    return Reconciliation(tuple(differences), {u: tuple(v[:3]) for u, v in per_unit.items()})
+        if issued != held + retired + cancelled:
+            differences.append(f"{unit}: issued {issued} != held {held} + retired {retired} + cancelled {cancelled}")
+    return Reconciliation(tuple(differences), {u: tuple(v[:4]) for u, v in per_unit.items()})
 
 
 # --- accounts ---------------------------------------------------------------------------------------
@@ -334,7 +340,7 @@ _NUMBER_PREFIX = {
 }
 
 
-def holding_account_open(*, kind: str, organisation=None, name: str = "", acting_user=None) -> HoldingAccount:
+def _account_open(*, kind: str, organisation=None, name: str = "") -> HoldingAccount:
     """Open an account; numbers are derived from the holder so they are stable and unique."""
     if kind in HoldingAccount.GOVERNMENT_KINDS:
         number = f"JP-GOV-{kind.upper().replace('_', '-')}"[:20]
@@ -342,53 +348,68 @@ def holding_account_open(*, kind: str, organisation=None, name: str = "", acting
     else:
         number = f"JP-{_NUMBER_PREFIX[kind]}-{organisation.corporate_number}"
         name = name or organisation.name
-    with transaction.atomic(), audit_context(acting_user, action="holding_account_open"):
+    with transaction.atomic():
         account, _created = HoldingAccount.objects.get_or_create(
             number=number, defaults={"kind": kind, "organisation": organisation, "name": name})
     return account
 
 
+@state_change
+def holding_account_open(*, kind: str, organisation=None, name: str = "", acting_user) -> HoldingAccount:
+    """An administrator opens an account for a holder (or one of the government's)."""
+    if kind not in HoldingAccount.Kind.values:
+        raise RegistryError(ErrorCode.INVALID_INPUT, _("Choose the kind of account."), "kind")
+    if (kind in HoldingAccount.GOVERNMENT_KINDS) != (organisation is None):
+        raise RegistryError(ErrorCode.INVALID_INPUT, _("Government accounts have no holder; others have one."),
+                            "organisation")
+    with transaction.atomic(), audit_context(acting_user, action="holding_account_open"):
+        authorize(acting_user, "accounts.add_holdingaccount")
+        return _account_open(kind=kind, organisation=organisation, name=name)
+
+
 def government_accounts() -> dict[str, HoldingAccount]:
     """The government's accounts, opened on first use."""
-    return {kind: holding_account_open(kind=kind) for kind in HoldingAccount.GOVERNMENT_KINDS}
+    return {kind: government_account(kind) for kind in HoldingAccount.GOVERNMENT_KINDS}
 
 
 def allowance(vintage: int) -> Unit:
     return Unit(UnitType.ALLOWANCE, vintage)
 
 
-def issue_allowances(*, vintage: int, quantity, idempotency_key: str, acting_user=None) -> LedgerTransaction:
+# --- primitives: they record who booked and authorize nobody; services call them after authorize ------
+
+def issue_allowances(*, vintage: int, quantity, idempotency_key: str, booked_by=None) -> LedgerTransaction:
     """New allowances of ``vintage`` into the allocation reserve."""
     accounts = government_accounts()
-    return book(kind=LedgerTransaction.Kind.ISSUANCE, idempotency_key=idempotency_key, acting_user=acting_user,
+    return book(kind=LedgerTransaction.Kind.ISSUANCE, idempotency_key=idempotency_key, booked_by=booked_by,
                 moves=[Move(accounts["issuance"], accounts["allocation_reserve"], allowance(vintage),
                             clean_quantity(quantity))])
 
 
 def issue_credits(*, batch: CreditBatch, account: HoldingAccount, idempotency_key: str,
-                  acting_user=None) -> LedgerTransaction:
+                  booked_by=None) -> LedgerTransaction:
     """A batch of credits brought in from the J-Credit or JCM registry, whole, into the holder's account."""
     issuance = government_account(HoldingAccount.Kind.ISSUANCE)
-    return book(kind=LedgerTransaction.Kind.ISSUANCE, idempotency_key=idempotency_key, acting_user=acting_user,
+    return book(kind=LedgerTransaction.Kind.ISSUANCE, idempotency_key=idempotency_key, booked_by=booked_by,
                 moves=[Move(issuance, account, Unit(batch.unit_type, batch.vintage, batch.pk), clean_quantity(batch.size))])
 
 
 def allocation_transfer(*, account: HoldingAccount, vintage: int, quantity, idempotency_key: str,
-                        acting_user=None) -> LedgerTransaction:
-    """Free allocation from the allocation reserve: the one function the allocation workflow calls."""
+                        booked_by=None) -> LedgerTransaction:
+    """Free allocation from the allocation reserve: the one booking the allocation workflow makes."""
     reserve = government_account(HoldingAccount.Kind.ALLOCATION_RESERVE)
-    return book(kind=LedgerTransaction.Kind.ALLOCATION, idempotency_key=idempotency_key, acting_user=acting_user,
+    return book(kind=LedgerTransaction.Kind.ALLOCATION, idempotency_key=idempotency_key, booked_by=booked_by,
                 moves=[Move(reserve, account, allowance(vintage), clean_quantity(quantity))])
 
 
 def transfer_units(*, source: HoldingAccount, destination: HoldingAccount, unit: Unit, quantity,
-                   idempotency_key: str, acting_user=None) -> LedgerTransaction:
-    return book(kind=LedgerTransaction.Kind.TRANSFER, idempotency_key=idempotency_key, acting_user=acting_user,
+                   idempotency_key: str, booked_by=None) -> LedgerTransaction:
+    return book(kind=LedgerTransaction.Kind.TRANSFER, idempotency_key=idempotency_key, booked_by=booked_by,
                 moves=[Move(source, destination, unit, clean_quantity(quantity))])
 
 
 def cancel_units(*, account: HoldingAccount, unit: Unit, quantity, idempotency_key: str,
-                 acting_user=None) -> LedgerTransaction:
+                 booked_by=None) -> LedgerTransaction:
     cancellation = government_account(HoldingAccount.Kind.CANCELLATION)
-    return book(kind=LedgerTransaction.Kind.CANCELLATION, idempotency_key=idempotency_key, acting_user=acting_user,
+    return book(kind=LedgerTransaction.Kind.CANCELLATION, idempotency_key=idempotency_key, booked_by=booked_by,
                 moves=[Move(account, cancellation, unit, clean_quantity(quantity))])

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -14,12 +15,12 @@ from django.views import View
 from django.views.generic import DetailView, TemplateView
 
 from accounts import compliance, holdings, ledger, statements, transfers
-from accounts.access import OrganisationScopedMixin, access_object, has_organisation_permission
 from accounts.forms import (
     ApprovalForm,
     SurrenderForm,
     TransferInitiateForm,
     TrustedAccountProposeForm,
+    TrustedOnlyForm,
     UpperLimitPaymentForm,
     add_refusal,
     parse_unit,
@@ -32,6 +33,9 @@ from accounts.models import (
     TrustedAccount,
 )
 from accounts.roles import ACT, APPROVE
+from gxregistry.access import OrganisationScopedMixin, access_object
+from gxregistry.authorization import may
+from gxregistry.errors import ErrorCode, RegistryError
 
 
 class FormPageMixin:
@@ -48,16 +52,18 @@ class FormPageMixin:
         if name not in self.forms:
             raise Http404
         form = self.build_form(name, request.POST)
+        status = 400
         if form.is_valid():
             try:
                 response = getattr(self, f"form_valid_{name}")(form)
-            except ledger.LedgerError as refusal:
+            except RegistryError as refusal:
                 add_refusal(form, refusal)
+                status = refusal.http_status  # 403 when the person may not do it, 400 for what they asked
             else:
                 if response is not None:
                     return response
                 return redirect(request.get_full_path())
-        return self.render_to_response(self.get_context_data(**{f"{name}_form": form}), status=400)
+        return self.render_to_response(self.get_context_data(**{f"{name}_form": form}), status=status)
 
 
 class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
@@ -83,8 +89,8 @@ class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
     def get_context_data(self, **kwargs):
         user, account = self.request.user, self.object
         organisation = account.organisation
-        can_act = organisation is not None and has_organisation_permission(user, organisation, ACT)
-        can_approve = organisation is not None and has_organisation_permission(user, organisation, APPROVE)
+        can_act = may(user, ACT, organisation)
+        can_approve = may(user, APPROVE, organisation)
         requests = TransferRequest.objects.filter(source=account).select_related(
             "destination", "initiated_by", "decided_by", "credit_batch")
         kwargs.update(
@@ -99,7 +105,8 @@ class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
 
 
 class ObjectActionView(LoginRequiredMixin, View):
-    """POST-only acts on one object; a refusal is shown as a message on the page the user came from."""
+    """POST-only acts on one object. Done: back to the page the user came from, with a message. Refused:
+    403 (the person may not) or 400 (the object's state or the input), with the reason and nothing changed."""
 
     model = None
     actions: dict = {}  # name -> method name on this view
@@ -110,10 +117,11 @@ class ObjectActionView(LoginRequiredMixin, View):
         obj = self.get_object(pk)
         try:
             message = getattr(self, self.actions[action])(obj, request.POST)
-        except ledger.LedgerError as refusal:
-            messages.error(request, refusal.message)
-        else:
-            messages.success(request, message)
+        except RegistryError as refusal:
+            return TemplateResponse(request, "refused.html", {
+                "refusal": refusal, "status": refusal.http_status, "back_url": self.return_url(obj)},
+                status=refusal.http_status)
+        messages.success(request, message)
         return redirect(self.return_url(obj))
 
     def get_object(self, pk):
@@ -133,7 +141,8 @@ class TransferDecisionView(ObjectActionView):
         if done.status == TransferRequest.Status.EXECUTED:
             return _("Approved and executed.")
         if done.status == TransferRequest.Status.FAILED:
-            raise ledger.LedgerError(_("Approved, but the transfer failed: %(reason)s") % {"reason": done.failure})
+            messages.error(self.request, _("Approved, but the transfer failed: %(reason)s") % {"reason": done.failure})
+            return _("Approved.")
         return _("Approved; it executes at %(when)s unless cancelled.") % {
             "when": transfers.jst_label(done.execute_after)}
 
@@ -150,10 +159,21 @@ class TrustedAccountListView(FormPageMixin, OrganisationScopedMixin, DetailView)
     model = HoldingAccount
     template_name = "accounts/trusted_account_list.html"
     context_object_name = "account"
-    forms = {"propose": TrustedAccountProposeForm}
+    forms = {"propose": TrustedAccountProposeForm, "trusted_only": TrustedOnlyForm}
 
     def build_form(self, name, data=None):
+        if name == "trusted_only":
+            return TrustedOnlyForm(data, initial={"trusted_only": "yes" if self.object.trusted_only else "no"},
+                                   auto_id="id_trusted_only_%s")
         return TrustedAccountProposeForm(data)
+
+    def form_valid_trusted_only(self, form):
+        account = transfers.account_trusted_only_set(account=self.object, trusted_only=form.cleaned_data["trusted_only"],
+                                                     acting_user=self.request.user)
+        messages.success(self.request, _("Transfers out of %(number)s may now go only to accounts on its trusted list.")
+                         % {"number": account.number} if account.trusted_only else
+                         _("Transfers out of %(number)s may go to any corporate holding or trading account.")
+                         % {"number": account.number})
 
     def form_valid_propose(self, form):
         entry = transfers.trusted_account_propose(account=self.object, trusted=form.cleaned_data["trusted"],
@@ -163,12 +183,14 @@ class TrustedAccountListView(FormPageMixin, OrganisationScopedMixin, DetailView)
 
     def get_context_data(self, **kwargs):
         organisation = self.object.organisation
-        can_act = organisation is not None and has_organisation_permission(self.request.user, organisation, ACT)
+        can_act = may(self.request.user, ACT, organisation)
         kwargs.update(can_act=can_act, now=timezone.now(),
                       entries=self.object.trusted_list.filter(removed_at__isnull=True)
                       .select_related("trusted", "proposed_by", "confirmed_by").order_by("trusted__number"))
         if can_act and "propose_form" not in kwargs:
             kwargs["propose_form"] = self.build_form("propose")
+        if can_act and "trusted_only_form" not in kwargs:
+            kwargs["trusted_only_form"] = self.build_form("trusted_only")
         return super().get_context_data(**kwargs)
 
 
@@ -180,7 +202,8 @@ class TrustedAccountDecisionView(ObjectActionView):
         return reverse("trusted_account_list", args=[entry.account_id])
 
     def confirm(self, entry, data):
-        entry = transfers.trusted_account_confirm(entry=entry, acting_user=self.request.user)
+        entry = transfers.trusted_account_confirm(entry=entry, acting_user=self.request.user,
+                                                  otp_token=data.get("otp_token", ""))
         return _("Confirmed; transfers to %(number)s execute at once from %(when)s.") % {
             "number": entry.trusted.number,
             "when": transfers.jst_label(entry.active_from)}
@@ -218,7 +241,7 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
     def form_valid_surrender(self, form):
         data, fiscal_year = form.cleaned_data, self.kwargs["fiscal_year"]
         if self.account is None:
-            raise compliance.ComplianceError(_("The entity has no corporate holding account."))
+            raise RegistryError(ErrorCode.COMPLIANCE, _("The entity has no corporate holding account."))
         record = compliance.surrender(
             account=self.account, fiscal_year=fiscal_year,
             allowances={data["allowance_vintage"]: ledger.clean_quantity(data["allowances"], "allowances")}
@@ -241,7 +264,7 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         organisation, fiscal_year = self.object, self.kwargs["fiscal_year"]
-        can_act = has_organisation_permission(self.request.user, organisation, ACT)
+        can_act = may(self.request.user, ACT, organisation)
         kwargs.update(
             fiscal_year=fiscal_year, account=self.account, can_act=can_act,
             card=compliance.compliance_card(organisation=organisation, fiscal_year=fiscal_year),

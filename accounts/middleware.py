@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.shortcuts import redirect
 from django.urls import resolve
 from django.urls.exceptions import Resolver404
@@ -22,9 +24,14 @@ class SecondFactorRequiredMiddleware:
         user = request.user
         if user.is_authenticated and not user.is_verified() and not self._exempt(request):
             if requires_second_factor(user):
+                if request.path.startswith("/api/"):
+                    from gxregistry.api import problem
+
+                    return problem("second_factor_required",
+                                   "Pass the second factor in the browser first, or use an API token.", 403)
                 has_device = any(True for _ in devices_for_user(user, confirmed=True))
                 target = "otp_verify" if has_device else "otp_enrol"
-                return redirect(f"{_url(target)}?next={request.get_full_path()}")
+                return redirect(f"{_url(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
     @staticmethod

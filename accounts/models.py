@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from accounts.querysets import RestrictedQuerySet
 from accounts.roles import Role
 from accounts.validators import validate_corporate_number
+from gxregistry.querysets import RestrictedQuerySet
 
 
 # Every table whose rows change state is tracked by database triggers, so bulk
@@ -276,6 +276,10 @@ class UnitType(models.TextChoices):
 CREDIT_TYPES = (UnitType.J_CREDIT, UnitType.JCM_CREDIT)  # held in batches with serial numbers
 
 
+# The government's accounts: no holder, and no company transfers into them (accounts/routes.py).
+GOVERNMENT_KINDS = ("issuance", "allocation_reserve", "cancellation", "retirement", "gxa_auction")
+
+
 @audited()
 class HoldingAccount(models.Model):
     """An account in the allowance account register (排出枠口座簿)."""
@@ -294,7 +298,7 @@ class HoldingAccount(models.Model):
         BLOCKED = "blocked", _("Blocked")
         CLOSED = "closed", _("Closed")
 
-    GOVERNMENT_KINDS = (Kind.ISSUANCE, Kind.ALLOCATION_RESERVE, Kind.CANCELLATION, Kind.RETIREMENT, Kind.GXA_AUCTION)
+    GOVERNMENT_KINDS = tuple(map(Kind, GOVERNMENT_KINDS))
 
     number = models.CharField(_("account number"), max_length=20, unique=True)
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -303,6 +307,9 @@ class HoldingAccount(models.Model):
     name = models.CharField(_("name"), max_length=200)
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.OPEN)
     state_reason = models.CharField(_("reason for the state"), max_length=300, blank=True)
+    trusted_only = models.BooleanField(
+        _("sends only to trusted accounts"), default=False,
+        help_text=_("When set, transfers out of this account may go only to accounts on its trusted list."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -314,8 +321,7 @@ class HoldingAccount(models.Model):
         ordering = ["number"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(kind__in=["issuance", "allocation_reserve", "cancellation", "retirement", "gxa_auction"])
-                           & Q(organisation__isnull=True))
+                condition=(Q(kind__in=list(GOVERNMENT_KINDS)) & Q(organisation__isnull=True))
                 | (Q(kind__in=["operator_holding", "trading"]) & Q(organisation__isnull=False)),
                 name="holding_account_holder_matches_kind",
             ),
@@ -444,7 +450,7 @@ class Balance(models.Model):
     """What an account holds of one unit. Written only by the database, from ledger entries.
 
     A trigger on LedgerEntry adds each entry to its balance in the same transaction; another
-    refuses any other change. The CHECK keeps every non-government balance at or above zero.
+    refuses any other change. The CHECK keeps every balance but the issuance account's at or above zero.
     """
 
     account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="balances",
@@ -454,7 +460,8 @@ class Balance(models.Model):
     credit_batch = models.ForeignKey(CreditBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                      verbose_name=_("credit batch"))
     quantity = models.BigIntegerField(_("quantity"), default=0)
-    is_government = models.BooleanField(default=False)
+    # Set by the guard trigger from the account's kind: only the issuance account's balances go below zero.
+    is_issuance = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("balance")
@@ -463,8 +470,8 @@ class Balance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "unit_type", "vintage", "credit_batch"], nulls_distinct=False,
                                     name="balance_one_row_per_unit"),
-            models.CheckConstraint(condition=Q(quantity__gte=0) | Q(is_government=True),
-                                   name="balance_not_negative_outside_government"),
+            models.CheckConstraint(condition=Q(quantity__gte=0) | Q(is_issuance=True),
+                                   name="balance_not_negative_outside_issuance"),
         ]
 
     def __str__(self):
@@ -578,6 +585,7 @@ class BookingRequest(models.Model):
     class Kind(models.TextChoices):
         ISSUANCE = "issuance", _("Issuance")
         CANCELLATION = "cancellation", _("Cancellation")
+        REVERSAL = "reversal", _("Reversal")
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
@@ -611,6 +619,9 @@ class BookingRequest(models.Model):
     serial_end = models.BigIntegerField(_("last serial number"), null=True, blank=True)
     origin = models.CharField(_("origin (project)"), max_length=200, blank=True)
     credit_eligible = models.BooleanField(_("eligible for surrender"), null=True, blank=True)
+    # Reversal: the transaction whose every unit moves back.
+    reverses = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="reversal_requests", verbose_name=_("transaction to reverse"))
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "account__organisation"
@@ -629,6 +640,15 @@ class BookingRequest(models.Model):
                 | (Q(serial_start__isnull=False, serial_end__isnull=False, credit_eligible__isnull=False)
                    & Q(serial_start__gte=0) & Q(quantity=F("serial_end") - F("serial_start") + 1)),
                 name="booking_request_credit_issuance_is_a_batch"),
+            models.CheckConstraint(condition=(Q(kind="reversal") & Q(reverses__isnull=False))
+                                   | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                                   name="booking_request_reversal_names_its_transaction"),
+            # One issuance of a vintage's allowances, and one reversal of a transaction, waiting at a time.
+            models.UniqueConstraint(fields=["vintage"], condition=Q(kind="issuance", unit_type="allowance",
+                                                                    status="awaiting_approval"),
+                                    name="booking_request_one_pending_issuance_per_vintage"),
+            models.UniqueConstraint(fields=["reverses"], condition=Q(status="awaiting_approval"),
+                                    name="booking_request_one_pending_reversal"),
         ]
 
     @property
@@ -692,8 +712,14 @@ class VerifiedEmissions(models.Model):
         return f"{self.organisation} FY{self.fiscal_year}: {self.emissions_t}"
 
 
+class SurrenderRecordQuerySet(RestrictedQuerySet):
+    def standing(self):
+        """Surrenders that count: a reversal moves every unit of a surrender back, so a reversed one counts 0."""
+        return self.filter(ledger_transaction__reversed_by__isnull=True)
+
+
 class SurrenderRecord(models.Model):
-    """Which FY and entity a surrender transaction counts for."""
+    """Which FY and entity a surrender transaction counts for (while it is not reversed: ``standing()``)."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="surrenders",
                                      verbose_name=_("regulated entity"))
@@ -702,7 +728,7 @@ class SurrenderRecord(models.Model):
     allowances = models.BigIntegerField(_("allowances"), default=0)
     credits = models.BigIntegerField(_("credits"), default=0)
 
-    objects = RestrictedQuerySet.as_manager()
+    objects = SurrenderRecordQuerySet.as_manager()
     organisation_lookup = "organisation"
 
     class Meta:

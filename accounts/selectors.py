@@ -1,6 +1,6 @@
 """Reads that take the user: what a person may see of identities and organisations."""
 
-from accounts.models import Membership, Organisation
+from accounts.models import Membership
 from accounts.roles import SECOND_FACTOR_ROLES
 
 
@@ -12,10 +12,6 @@ def active_memberships(*, fetched_by):
         .select_related("organisation")
         .order_by("organisation__name")
     )
-
-
-def organisation_list(*, fetched_by):
-    return Organisation.objects.restrict(fetched_by).order_by("name")
 
 
 def requires_second_factor(user) -> bool:

@@ -11,10 +11,36 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from accounts.audit import audit_context
 from accounts.models import Membership, Organisation, User
-from accounts.roles import ADMINISTRATORS_GROUP, ROLE_PERMISSIONS, Role
+from accounts.roles import ADMINISTRATORS_GROUP, MANAGE_MEMBERS, ROLE_PERMISSIONS, Role
 from accounts.validators import normalise_corporate_number
+from gxregistry.audit import audit_context
+from gxregistry.authorization import authorize, authorize_self, state_change
+from gxregistry.errors import ErrorCode, RegistryError
+
+SYSTEM_EMAIL = "system@gx-ets-registry.invalid"
+
+
+def system_actor() -> User:
+    """The registry itself, as the actor of seeding, management commands and jobs.
+
+    A superuser with no password (it cannot sign in): global permissions pass for it, a company's
+    own acts never do (they need a membership), and the audit history names it.
+    """
+    user = User.objects.filter(email=SYSTEM_EMAIL).first()
+    if user is None:
+        user = User(email=SYSTEM_EMAIL, full_name="GX-ETS registry (system)", is_staff=False, is_superuser=True)
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+def _as_registry_error(error: ValidationError) -> RegistryError:
+    """A model's own validation (full_clean) as the one refusal type, naming the first field."""
+    if hasattr(error, "error_dict"):
+        field, errors = next(iter(error.error_dict.items()))
+        return RegistryError(ErrorCode.INVALID_INPUT, errors[0].messages[0], None if field == "__all__" else field)
+    return RegistryError(ErrorCode.INVALID_INPUT, error.messages[0])
 
 # Which roles an organisation of each kind can give its members.
 ROLES_BY_KIND = {
@@ -30,26 +56,34 @@ ROLES_BY_KIND = {
 }
 
 
-def user_create(*, email: str, full_name: str, password: str | None, acting_user=None) -> User:
+@state_change
+def user_create(*, email: str, full_name: str, password: str | None, acting_user) -> User:
     email = User.objects.normalize_email(email or "").lower()
     with transaction.atomic(), audit_context(acting_user, action="user_create"):
+        authorize(acting_user, "accounts.add_user")
         if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError(
-                {"email": _("A user with this email address already exists.")}, code="duplicate_email"
-            )
+            raise RegistryError(ErrorCode.DUPLICATE, _("A user with this email address already exists."), "email")
         user = User(email=email, full_name=full_name)
         user.set_password(password) if password else user.set_unusable_password()
-        user.full_clean(exclude=["password"])
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as error:
+            raise _as_registry_error(error) from None
         user.save()
     return user
 
 
-def organisation_create(*, acting_user=None, **fields) -> Organisation:
+@state_change
+def organisation_create(*, acting_user, **fields) -> Organisation:
     if fields.get("corporate_number"):
         fields["corporate_number"] = normalise_corporate_number(fields["corporate_number"])
     organisation = Organisation(**fields)
     with transaction.atomic(), audit_context(acting_user, action="organisation_create"):
-        organisation.full_clean()
+        authorize(acting_user, "accounts.add_organisation")
+        try:
+            organisation.full_clean()
+        except ValidationError as error:
+            raise _as_registry_error(error) from None
         organisation.save()
     return organisation
 
@@ -79,29 +113,31 @@ def _grant(user: User, organisation: Organisation, role: str) -> None:
             user.save(update_fields=["is_staff"])
 
 
-def membership_create(*, user: User, organisation: Organisation, role: str, acting_user=None) -> Membership:
+@state_change
+def membership_create(*, user: User, organisation: Organisation, role: str, acting_user) -> Membership:
     if role not in ROLES_BY_KIND[organisation.kind]:
-        raise ValidationError(
-            {"role": _("The role “%(role)s” does not exist in an organisation of kind “%(kind)s”.")
-             % {"role": Role(role).label, "kind": organisation.get_kind_display()}},
-            code="role_not_allowed",
-        )
+        raise RegistryError(
+            ErrorCode.INVALID_INPUT, _("The role “%(role)s” does not exist in an organisation of kind “%(kind)s”.")
+            % {"role": Role(role).label if role in Role.values else role, "kind": organisation.get_kind_display()},
+            "role")
     with transaction.atomic(), audit_context(acting_user, action="membership_create"):
+        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        authorize(acting_user, MANAGE_MEMBERS, organisation)
         if Membership.objects.filter(user=user, organisation=organisation, ended_at__isnull=True).exists():
-            raise ValidationError(
-                {"user": _("This user already has a role in this organisation; end it first.")},
-                code="membership_exists",
-            )
+            raise RegistryError(ErrorCode.DUPLICATE, _("This user already has a role in this organisation; end it first."),
+                                "user")
         membership = Membership.objects.create(user=user, organisation=organisation, role=role)
         _grant(user, organisation, role)
     return membership
 
 
-def membership_end(*, membership: Membership, acting_user=None) -> Membership:
+@state_change
+def membership_end(*, membership: Membership, acting_user) -> Membership:
     with transaction.atomic(), audit_context(acting_user, action="membership_end"):
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        authorize(acting_user, MANAGE_MEMBERS, membership.organisation)
         if membership.ended_at is not None:
-            return membership
+            raise RegistryError(ErrorCode.INVALID_STATE, _("This membership has already ended."), "status")
         membership.ended_at = timezone.now()
         membership.save(update_fields=["ended_at"])
         user, organisation = membership.user, membership.organisation
@@ -118,22 +154,27 @@ def membership_end(*, membership: Membership, acting_user=None) -> Membership:
 
 # --- API tokens for companies' own systems (django-rest-knox: only a hash is stored) ---------------------
 
-def api_token_create(*, user: User, acting_user=None):
-    """A new token for ``user``; the clear text is returned once and never stored."""
+@state_change
+def api_token_create(*, user: User, acting_user):
+    """A new token for ``user``, who alone may ask; the clear text is returned once and never stored."""
     from knox.models import AuthToken
     from knox.settings import knox_settings
 
-    with transaction.atomic(), audit_context(acting_user or user, action="api_token_create"):
+    with transaction.atomic(), audit_context(acting_user, action="api_token_create"):
+        User.objects.select_for_update().get(pk=user.pk)  # two requests at once cannot pass the limit
+        authorize_self(acting_user, user)
         limit = knox_settings.TOKEN_LIMIT_PER_USER
         if limit and AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).count() >= limit:
-            raise ValidationError({"token": _("You already have %(limit)s tokens; revoke one first.")
-                                   % {"limit": limit}}, code="token_limit")
+            raise RegistryError(ErrorCode.INVALID_STATE, _("You already have %(limit)s tokens; revoke one first.")
+                                % {"limit": limit}, "token")
         return AuthToken.objects.create(user=user)
 
 
-def api_token_revoke(*, user: User, token_key: str, acting_user=None) -> int:
+@state_change
+def api_token_revoke(*, user: User, token_key: str, acting_user) -> int:
     from knox.models import AuthToken
 
-    with transaction.atomic(), audit_context(acting_user or user, action="api_token_revoke"):
-        deleted, _rows = AuthToken.objects.filter(user=user, token_key=token_key).delete()
+    with transaction.atomic(), audit_context(acting_user, action="api_token_revoke"):
+        authorize_self(acting_user, user)
+        deleted, _rows = AuthToken.objects.filter(user=user, token_key=str(token_key)[:64]).delete()
     return deleted

@@ -19,12 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import ledger
-from accounts.access import has_organisation_permission
-from accounts.administration import require_administrator
-from accounts.audit import audit_context
+from accounts import ledger, routes
 from accounts.models import Balance, HoldingAccount, Membership, TransferRequest, TrustedAccount
 from accounts.roles import ACT, APPROVE
+from gxregistry.audit import audit_context
+from gxregistry.authorization import authorize, state_change
+from gxregistry.errors import ErrorCode, RegistryError
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DEFAULT_DELAYS = {
@@ -39,8 +39,8 @@ def delays() -> dict:
     return {**DEFAULT_DELAYS, **getattr(settings, "LEDGER_DELAYS", {})}
 
 
-class TransferRefused(ledger.LedgerError):
-    code = "transfer_refused"
+def _refuse(code, message, field):
+    raise RegistryError(code, message, field)
 
 
 # --- the Japanese working-day calendar --------------------------------------------------------------
@@ -68,22 +68,7 @@ def working_day_noon(after: datetime, working_days: int) -> datetime:
     return datetime.combine(day, time(delays()["execution_hour"]), tzinfo=TOKYO)
 
 
-# --- who may act -----------------------------------------------------------------------------------
-
-def require_representative(user, account: HoldingAccount, permission: str, token: str | None):
-    """Refuse unless ``user`` holds ``permission`` on the account's organisation, is not suspended and,
-    when ``token`` is given, that fresh second-factor code is right. Used by every ledger act."""
-    organisation = account.organisation
-    if organisation is None or not has_organisation_permission(user, organisation, permission):
-        raise TransferRefused(_("You may not do this for account %(number)s.") % {"number": account.number},
-                              field="source")
-    membership = Membership.objects.filter(user=user, organisation=organisation, ended_at__isnull=True).first()
-    if membership and membership.suspended_at:
-        raise TransferRefused(_("Your access has been suspended: %(reason)s")
-                              % {"reason": membership.suspension_reason}, field="user")
-    if token is not None:
-        ledger.require_fresh_code(user, token, TransferRefused)
-
+# --- transfers -------------------------------------------------------------------------------------
 
 def is_trusted(source: HoldingAccount, destination: HoldingAccount, now: datetime) -> bool:
     return TrustedAccount.objects.filter(account=source, trusted=destination, removed_at__isnull=True,
@@ -92,44 +77,72 @@ def is_trusted(source: HoldingAccount, destination: HoldingAccount, now: datetim
 
 # --- transfers -------------------------------------------------------------------------------------
 
+def _lock_account(account: HoldingAccount) -> HoldingAccount:
+    """The account's row, locked: a block, closure or trusted-only change waits for this act, and it for them."""
+    return HoldingAccount.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=account.pk)
+
+
+def check_destination(source: HoldingAccount, destination: HoldingAccount, now: datetime, field="destination"):
+    """Refuse a destination a transfer out of ``source`` can never reach: the same account, a closed one, a
+    government account (accounts.routes), or one not trusted while the source sends to trusted accounts only."""
+    if source.pk == destination.pk:
+        _refuse(ErrorCode.INVALID_INPUT, _("The source and destination accounts are the same."), field)
+    if not routes.allowed("transfer", source.kind, destination.kind):
+        raise ledger.route_not_allowed(kind="transfer", source_kind=source.kind, destination_kind=destination.kind,
+                                       field=field)
+    if destination.state == HoldingAccount.State.CLOSED:
+        raise ledger.account_closed(destination.number, field=field)
+    if source.trusted_only and not is_trusted(source, destination, now):
+        _refuse(ErrorCode.ACCOUNT_NOT_USABLE,
+                _("Account %(number)s sends only to accounts on its trusted list; %(destination)s is not on it.")
+                % {"number": source.number, "destination": destination.number}, field)
+
+
+@state_change
 def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, unit: ledger.Unit, quantity,
                       acting_user, otp_token: str, now: datetime | None = None) -> TransferRequest:
     now = now or timezone.now()
     quantity = ledger.clean_quantity(quantity)
-    if source.pk == destination.pk:
-        raise TransferRefused(_("The source and destination accounts are the same."), field="destination")
-    if destination.state == HoldingAccount.State.CLOSED:
-        raise ledger.account_closed(destination.number)
-    if source.state != HoldingAccount.State.OPEN:
-        raise TransferRefused(_("Account %(number)s is %(state)s and cannot send units.")
-                              % {"number": source.number, "state": source.get_state_display()}, field="source")
-    require_representative(acting_user, source, ACT, otp_token)
-    # Checked again, under lock, when the transfer executes; here so nobody approves what cannot happen.
-    held = Balance.objects.filter(account=source, unit_type=unit.unit_type, vintage=unit.vintage,
-                                  credit_batch_id=unit.credit_batch_id).values_list("quantity", flat=True).first() or 0
-    if held < quantity:
-        raise ledger.insufficient_units(number=source.number, held=held, asked=quantity, unit=unit)
     with transaction.atomic(), audit_context(acting_user, action="transfer_initiate"):
+        source = _lock_account(source)
+        authorize(acting_user, ACT, source.organisation, fresh_code=otp_token)
+        if source.state != HoldingAccount.State.OPEN:
+            _refuse(ErrorCode.ACCOUNT_NOT_USABLE, _("Account %(number)s is %(state)s and cannot send units.")
+                    % {"number": source.number, "state": source.get_state_display()}, "source")
+        check_destination(source, destination, now)
+        # Checked again, under lock, when the transfer executes; here so nobody approves what cannot happen.
+        held = Balance.objects.filter(account=source, unit_type=unit.unit_type, vintage=unit.vintage,
+                                      credit_batch_id=unit.credit_batch_id).values_list("quantity", flat=True).first()
+        if (held or 0) < quantity:
+            raise ledger.insufficient_units(number=source.number, held=held or 0, asked=quantity, unit=unit)
         return TransferRequest.objects.create(
             source=source, destination=destination, unit_type=unit.unit_type, vintage=unit.vintage,
             credit_batch_id=unit.credit_batch_id, quantity=quantity, initiated_by=acting_user, initiated_at=now)
 
 
 def _locked(request: TransferRequest) -> TransferRequest:
-    return TransferRequest.objects.select_for_update().select_related("source", "destination").get(pk=request.pk)
+    return (TransferRequest.objects.select_for_update(of=("self",))
+            .select_related("source__organisation", "destination").get(pk=request.pk))
 
 
+def _decide(request: TransferRequest, acting_user, otp_token: str | None) -> TransferRequest:
+    """Lock a transfer awaiting approval and authorize a second representative of its source to decide it."""
+    request = _locked(request)
+    if acting_user is not None and request.initiated_by_id == acting_user.pk:
+        _refuse(ErrorCode.SAME_PERSON, _("The person who initiated a transfer cannot approve or reject it."), "user")
+    authorize(acting_user, APPROVE, request.source.organisation, fresh_code=otp_token)
+    if request.status != TransferRequest.Status.AWAITING_APPROVAL:
+        _refuse(ErrorCode.INVALID_STATE, _("This transfer is no longer awaiting approval."), "status")
+    return request
+
+
+@state_change
 def transfer_approve(*, request: TransferRequest, acting_user, otp_token: str,
                      now: datetime | None = None) -> TransferRequest:
     """A second representative approves: trusted destinations execute now, others next working day."""
     now = now or timezone.now()
-    if request.initiated_by_id == acting_user.pk:
-        raise TransferRefused(_("The person who initiated a transfer cannot approve it."), field="user")
-    require_representative(acting_user, request.source, APPROVE, otp_token)
     with transaction.atomic(), audit_context(acting_user, action="transfer_approve"):
-        request = _locked(request)
-        if request.status != TransferRequest.Status.AWAITING_APPROVAL:
-            raise TransferRefused(_("This transfer is no longer awaiting approval."), field="status")
+        request = _decide(request, acting_user, otp_token)
         request.decided_by, request.decided_at = acting_user, now
         trusted = is_trusted(request.source, request.destination, now)
         request.execute_after = now if trusted else working_day_noon(now, delays()["transfer_working_days"])
@@ -140,49 +153,48 @@ def transfer_approve(*, request: TransferRequest, acting_user, otp_token: str,
     return request
 
 
+@state_change
 def transfer_reject(*, request: TransferRequest, acting_user, now: datetime | None = None) -> TransferRequest:
     now = now or timezone.now()
-    if request.initiated_by_id == acting_user.pk:
-        raise TransferRefused(_("The person who initiated a transfer cannot approve it."), field="user")
-    require_representative(acting_user, request.source, APPROVE, None)
     with transaction.atomic(), audit_context(acting_user, action="transfer_reject"):
-        request = _locked(request)
-        if request.status != TransferRequest.Status.AWAITING_APPROVAL:
-            raise TransferRefused(_("This transfer is no longer awaiting approval."), field="status")
+        request = _decide(request, acting_user, None)
         request.status, request.decided_by, request.decided_at = TransferRequest.Status.REJECTED, acting_user, now
         request.save()
     return request
 
 
-def transfer_cancel(*, request: TransferRequest, acting_user, now: datetime | None = None) -> TransferRequest:
+@state_change
+def transfer_cancel(*, request: TransferRequest, acting_user) -> TransferRequest:
     """Any representative of the source may cancel until the transfer executes."""
-    now = now or timezone.now()
-    require_representative(acting_user, request.source, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="transfer_cancel"):
         request = _locked(request)
+        authorize(acting_user, ACT, request.source.organisation)
         if request.status not in TransferRequest.PENDING:
-            raise TransferRefused(_("This transfer can no longer be cancelled."), field="status")
-        request.status, request.failure = TransferRequest.Status.CANCELLED, f"cancelled by {acting_user.email}"
-        request.save()
+            _refuse(ErrorCode.INVALID_STATE, _("This transfer can no longer be cancelled."), "status")
+        # Who cancelled is in the audit history; the status says what happened, in the reader's language.
+        request.status = TransferRequest.Status.CANCELLED
+        request.save(update_fields=["status"])
     return request
 
 
 def transfer_execute(*, request: TransferRequest, now: datetime | None = None) -> TransferRequest:
-    """Book a scheduled transfer whose time has come; a refusal is recorded, not raised."""
+    """Book a scheduled transfer whose time has come; a refusal is recorded, not raised.
+
+    The job's step, not a person's act: it carries out what two representatives authorized (the
+    approver is recorded as booker), and the booking function re-checks states, routes and holdings.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         request = _locked(request)
         if request.status != TransferRequest.Status.SCHEDULED or request.execute_after > now:
             return request
         try:
-            with transaction.atomic():
-                booked = ledger.book(
-                    kind="transfer", idempotency_key=f"transfer-request-{request.pk}",
-                    acting_user=request.decided_by,
-                    moves=[ledger.Move(request.source, request.destination,
-                                       ledger.Unit(request.unit_type, request.vintage, request.credit_batch_id),
-                                       request.quantity)])
-        except ledger.LedgerError as refusal:
+            booked = ledger.transfer_units(
+                source=request.source, destination=request.destination,
+                unit=ledger.Unit(request.unit_type, request.vintage, request.credit_batch_id),
+                quantity=request.quantity, idempotency_key=f"transfer-request-{request.pk}",
+                booked_by=request.decided_by)
+        except RegistryError as refusal:
             request.status, request.failure = TransferRequest.Status.FAILED, str(refusal.message)[:300]
         else:
             request.status, request.ledger_transaction = TransferRequest.Status.EXECUTED, booked
@@ -202,102 +214,162 @@ def transfers_execute_due(now: datetime | None = None) -> int:
 
 # --- the trusted-account list ------------------------------------------------------------------------
 
+@state_change
 def trusted_account_propose(*, account: HoldingAccount, trusted: HoldingAccount, acting_user,
                             now: datetime | None = None) -> TrustedAccount:
-    require_representative(acting_user, account, ACT, None)
-    if account.pk == trusted.pk:
-        raise TransferRefused(_("An account cannot trust itself."), field="trusted")
     with transaction.atomic(), audit_context(acting_user, action="trusted_account_propose"):
+        account = _lock_account(account)
+        authorize(acting_user, ACT, account.organisation)
+        if account.pk == trusted.pk:
+            _refuse(ErrorCode.INVALID_INPUT, _("An account cannot trust itself."), "trusted")
+        if not routes.allowed("transfer", account.kind, trusted.kind):
+            raise ledger.route_not_allowed(kind="transfer", source_kind=account.kind, destination_kind=trusted.kind,
+                                           field="trusted")
+        if account.trusted_list.filter(trusted=trusted, removed_at__isnull=True).exists():
+            _refuse(ErrorCode.DUPLICATE, _("%(number)s is already on the trusted list.") % {"number": trusted.number},
+                    "trusted")
         return TrustedAccount.objects.create(account=account, trusted=trusted, proposed_by=acting_user)
 
 
-def trusted_account_confirm(*, entry: TrustedAccount, acting_user, now: datetime | None = None) -> TrustedAccount:
-    """A second representative confirms; the entry is active from noon on the 4th working day."""
+def _locked_entry(entry: TrustedAccount) -> TrustedAccount:
+    return (TrustedAccount.objects.select_for_update(of=("self",))
+            .select_related("account__organisation", "trusted").get(pk=entry.pk))
+
+
+@state_change
+def trusted_account_confirm(*, entry: TrustedAccount, acting_user, otp_token: str,
+                            now: datetime | None = None) -> TrustedAccount:
+    """A second representative confirms with a fresh code (trusted transfers skip the delay); the entry is
+    active from noon on the 4th working day."""
     now = now or timezone.now()
-    if entry.proposed_by_id == acting_user.pk:
-        raise TransferRefused(_("A second representative must confirm a trusted account."), field="user")
-    require_representative(acting_user, entry.account, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="trusted_account_confirm"):
+        entry = _locked_entry(entry)
+        if acting_user is not None and entry.proposed_by_id == acting_user.pk:
+            _refuse(ErrorCode.SAME_PERSON, _("A second representative must confirm a trusted account."), "user")
+        authorize(acting_user, ACT, entry.account.organisation, fresh_code=otp_token)
+        if entry.removed_at is not None or entry.confirmed_by_id is not None:
+            _refuse(ErrorCode.INVALID_STATE, _("Only a proposed entry that is still on the list can be confirmed."),
+                    "status")
         entry.confirmed_by = acting_user
         entry.active_from = working_day_noon(now, delays()["trusted_account_working_days"])
         entry.save(update_fields=["confirmed_by", "active_from"])
     return entry
 
 
+@state_change
 def trusted_account_remove(*, entry: TrustedAccount, acting_user, now: datetime | None = None) -> TrustedAccount:
-    now = now or timezone.now()
-    require_representative(acting_user, entry.account, ACT, None)
     with transaction.atomic(), audit_context(acting_user, action="trusted_account_remove"):
-        entry.removed_at = now
+        entry = _locked_entry(entry)
+        authorize(acting_user, ACT, entry.account.organisation)
+        if entry.removed_at is not None:
+            _refuse(ErrorCode.INVALID_STATE, _("This entry was already removed."), "status")
+        entry.removed_at = now or timezone.now()
         entry.save(update_fields=["removed_at"])
     return entry
+
+
+@state_change
+def account_trusted_only_set(*, account: HoldingAccount, trusted_only: bool, acting_user) -> HoldingAccount:
+    """The holder's representative sets whether transfers out of the account may go to trusted accounts only."""
+    if not isinstance(trusted_only, bool):
+        _refuse(ErrorCode.INVALID_INPUT, _("Choose yes or no."), "trusted_only")
+    with transaction.atomic(), audit_context(acting_user, action="account_trusted_only_set"):
+        account = _lock_account(account)
+        authorize(acting_user, ACT, account.organisation)
+        if account.state == HoldingAccount.State.CLOSED:
+            raise ledger.account_closed(account.number, field="trusted_only")
+        account.trusted_only = trusted_only
+        account.save(update_fields=["trusted_only"])
+    return account
 
 
 # --- administrators: suspensions and blocks -----------------------------------------------------------
 
 def clean_reason(reason: str, shown_to) -> str:
-    reason = (reason or "").strip()
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > 300:
-        raise TransferRefused(_("Give the reason in at most 300 characters; it is shown to %(whom)s.")
-                              % {"whom": shown_to}, field="reason")
+        _refuse(ErrorCode.INVALID_INPUT, _("Give the reason in at most 300 characters; it is shown to %(whom)s.")
+                % {"whom": shown_to}, "reason")
     return reason
 
 
+def _locked_membership(membership: Membership) -> Membership:
+    return Membership.objects.select_for_update(of=("self",)).select_related("user").get(pk=membership.pk)
+
+
+@state_change
 def membership_suspend(*, membership: Membership, reason: str, acting_user, now: datetime | None = None):
-    require_administrator(acting_user, "accounts.change_membership")
     reason = clean_reason(reason, _("the person suspended"))
     with transaction.atomic(), audit_context(acting_user, action="membership_suspend"):
+        membership = _locked_membership(membership)
+        authorize(acting_user, "accounts.change_membership")
+        if membership.ended_at is not None:
+            _refuse(ErrorCode.INVALID_STATE, _("This membership has ended."), "status")
+        if membership.user_id == acting_user.pk:
+            _refuse(ErrorCode.SAME_PERSON, _("Another administrator must suspend you."), "user")
         membership.suspended_at, membership.suspension_reason = now or timezone.now(), reason
         membership.save(update_fields=["suspended_at", "suspension_reason"])
     return membership
 
 
-def account_block(*, account: HoldingAccount, reason: str, acting_user) -> HoldingAccount:
-    require_administrator(acting_user, "accounts.change_holdingaccount")
-    reason = clean_reason(reason, _("the account holder"))
-    with transaction.atomic(), audit_context(acting_user, action="account_block"):
-        account.state, account.state_reason = HoldingAccount.State.BLOCKED, reason
-        account.save(update_fields=["state", "state_reason"])
-    return account
-
-
-def account_close(*, account: HoldingAccount, reason: str, acting_user) -> HoldingAccount:
-    """Close an account for good: it then neither sends nor receives. As in the EU Union Registry, only
-    an account that holds nothing and has no transfer pending out of it can be closed."""
-    require_administrator(acting_user, "accounts.change_holdingaccount")
-    if account.is_government:
-        raise TransferRefused(_("The government's accounts are never closed."), field="state")
-    reason = clean_reason(reason, _("the account holder"))
-    with transaction.atomic(), audit_context(acting_user, action="account_close"):
-        # The row lock waits for bookings in flight (they share-lock the account), so none lands after the check.
-        account = HoldingAccount.objects.select_for_update().get(pk=account.pk)
-        if account.state == HoldingAccount.State.CLOSED:
-            raise TransferRefused(_("Account %(number)s is already closed.") % {"number": account.number},
-                                  field="state")
-        if Balance.objects.filter(account=account).exclude(quantity=0).exists():
-            raise TransferRefused(_("Account %(number)s still holds units: transfer or cancel them first.")
-                                  % {"number": account.number}, field="state")
-        if account.outgoing_requests.filter(status__in=TransferRequest.PENDING).exists():
-            raise TransferRefused(_("Transfers out of account %(number)s are still pending: reject or cancel them "
-                                    "first.") % {"number": account.number}, field="state")
-        account.state, account.state_reason = HoldingAccount.State.CLOSED, reason
-        account.save(update_fields=["state", "state_reason"])
-    return account
-
-
+@state_change
 def membership_reinstate(*, membership: Membership, acting_user) -> Membership:
-    require_administrator(acting_user, "accounts.change_membership")
     with transaction.atomic(), audit_context(acting_user, action="membership_reinstate"):
+        membership = _locked_membership(membership)
+        authorize(acting_user, "accounts.change_membership")
+        if membership.suspended_at is None or membership.ended_at is not None:
+            _refuse(ErrorCode.INVALID_STATE, _("Only a suspended membership can be reinstated."), "status")
         membership.suspended_at, membership.suspension_reason = None, ""
         membership.save(update_fields=["suspended_at", "suspension_reason"])
     return membership
 
 
+@state_change
+def account_block(*, account: HoldingAccount, reason: str, acting_user) -> HoldingAccount:
+    reason = clean_reason(reason, _("the account holder"))
+    with transaction.atomic(), audit_context(acting_user, action="account_block"):
+        account = _lock_account(account)
+        authorize(acting_user, "accounts.change_holdingaccount")
+        if account.state != HoldingAccount.State.OPEN:  # a closed account stays closed
+            _refuse(ErrorCode.INVALID_STATE, _("Only an open account can be blocked; %(number)s is %(state)s.")
+                    % {"number": account.number, "state": account.get_state_display()}, "state")
+        account.state, account.state_reason = HoldingAccount.State.BLOCKED, reason
+        account.save(update_fields=["state", "state_reason"])
+    return account
+
+
+@state_change
 def account_unblock(*, account: HoldingAccount, acting_user) -> HoldingAccount:
-    require_administrator(acting_user, "accounts.change_holdingaccount")
-    if account.state != HoldingAccount.State.BLOCKED:
-        raise TransferRefused(_("Only a blocked account can be unblocked."), field="state")
     with transaction.atomic(), audit_context(acting_user, action="account_unblock"):
+        account = _lock_account(account)
+        authorize(acting_user, "accounts.change_holdingaccount")
+        if account.state != HoldingAccount.State.BLOCKED:
+            _refuse(ErrorCode.INVALID_STATE, _("Only a blocked account can be unblocked."), "state")
         account.state, account.state_reason = HoldingAccount.State.OPEN, ""
+        account.save(update_fields=["state", "state_reason"])
+    return account
+
+
+@state_change
+def account_close(*, account: HoldingAccount, reason: str, acting_user) -> HoldingAccount:
+    """Close an account for good: it then neither sends nor receives. As in the EU Union Registry, only
+    an account that holds nothing and has no transfer pending out of it can be closed."""
+    reason = clean_reason(reason, _("the account holder"))
+    with transaction.atomic(), audit_context(acting_user, action="account_close"):
+        # The row lock waits for bookings in flight (they share-lock the account), so none lands after the check.
+        account = _lock_account(account)
+        authorize(acting_user, "accounts.change_holdingaccount")
+        if account.is_government:
+            _refuse(ErrorCode.INVALID_STATE, _("The government's accounts are never closed."), "state")
+        if account.state == HoldingAccount.State.CLOSED:
+            _refuse(ErrorCode.INVALID_STATE, _("Account %(number)s is already closed.") % {"number": account.number},
+                    "state")
+        if Balance.objects.filter(account=account).exclude(quantity=0).exists():
+            _refuse(ErrorCode.INVALID_STATE, _("Account %(number)s still holds units: transfer or cancel them first.")
+                    % {"number": account.number}, "state")
+        if account.outgoing_requests.filter(status__in=TransferRequest.PENDING).exists():
+            _refuse(ErrorCode.INVALID_STATE, _("Transfers out of account %(number)s are still pending: reject or "
+                                               "cancel them first.") % {"number": account.number}, "state")
+        account.state, account.state_reason = HoldingAccount.State.CLOSED, reason
         account.save(update_fields=["state", "state_reason"])
     return account

@@ -9,7 +9,7 @@ from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.audit import audit_context
+from gxregistry.audit import audit_context
 
 BACKUP_CODE_COUNT = 10
 

@@ -11,11 +11,13 @@ from django.views.generic import DetailView, FormView, TemplateView
 from django_otp import login as otp_login
 
 from accounts import dashboards, holdings, services, two_factor
-from accounts.access import OrganisationScopedMixin, has_organisation_permission
 from accounts.compliance import compliance_year
 from accounts.forms import EmailAuthenticationForm, TokenForm
 from accounts.models import HoldingAccount, Organisation
 from accounts.roles import ACT
+from gxregistry.access import OrganisationScopedMixin
+from gxregistry.authorization import may
+from gxregistry.errors import RegistryError
 
 
 class HomeView(TemplateView):
@@ -126,11 +128,10 @@ class OrganisationDetailView(OrganisationScopedMixin, DetailView):
         kwargs["facilities"] = organisation.facilities.order_by("code")
         kwargs["holding_accounts"] = holdings.holding_account_list(fetched_by=self.request.user,
                                                                    organisation=organisation)
-        kwargs["is_administrator"] = self.request.user.has_perm("accounts.change_membership")
+        kwargs["is_administrator"] = may(self.request.user, "accounts.change_membership")
         kwargs["compliance_year"] = compliance_year()
-        kwargs["can_import"] = organisation.kind == Organisation.Kind.REGULATED_ENTITY and has_organisation_permission(
-            self.request.user, organisation, ACT
-        )
+        kwargs["can_import"] = organisation.kind == Organisation.Kind.REGULATED_ENTITY and may(
+            self.request.user, ACT, organisation)
         return super().get_context_data(**kwargs)
 
 
@@ -145,7 +146,7 @@ class HoldingAccountDetailView(OrganisationScopedMixin, DetailView):
         kwargs["balances"] = holdings.balances(account=self.object)
         kwargs["over_time"] = holdings.balance_over_time(account=self.object)
         kwargs["recent"] = holdings.account_history(account=self.object).qs[:10]
-        kwargs["is_administrator"] = self.request.user.has_perm("accounts.change_holdingaccount")
+        kwargs["is_administrator"] = may(self.request.user, "accounts.change_holdingaccount")
         return super().get_context_data(**kwargs)
 
 
@@ -186,18 +187,17 @@ class APITokenListView(LoginRequiredMixin, TemplateView):
     template_name = "accounts/api_tokens.html"
 
     def post(self, request):
-        from django.core.exceptions import ValidationError
-
         context = {}
-        if "revoke" in request.POST:
-            if services.api_token_revoke(user=request.user, token_key=request.POST["revoke"]):
-                messages.success(request, _("Token revoked; systems using it are refused from now on."))
-            return redirect("api_token_list")
         try:
-            _instance, context["new_token"] = services.api_token_create(user=request.user)
-        except ValidationError as error:
-            messages.error(request, error.message_dict["token"][0])
-            return redirect("api_token_list")
+            if "revoke" in request.POST:
+                if services.api_token_revoke(user=request.user, token_key=request.POST["revoke"],
+                                             acting_user=request.user):
+                    messages.success(request, _("Token revoked; systems using it are refused from now on."))
+                return redirect("api_token_list")
+            _instance, context["new_token"] = services.api_token_create(user=request.user, acting_user=request.user)
+        except RegistryError as refusal:
+            context["refusal"] = refusal
+            return self.render_to_response(self.get_context_data(**context), status=refusal.http_status)
         return self.render_to_response(self.get_context_data(**context))
 
     def get_context_data(self, **kwargs):

@@ -16,6 +16,7 @@ from allocation.models import (
     SectorBenchmark,
     SectorBenchmarkOfficialValue,
 )
+from gxregistry.errors import RegistryError
 
 
 class ProcessInline(admin.TabularInline):
@@ -106,7 +107,7 @@ class SectorBenchmarkAdmin(admin.ModelAdmin):
         for benchmark in queryset:
             try:
                 services.sector_benchmark_levels_compute(benchmark=benchmark, acting_user=request.user)
-            except ValueError as error:
+            except RegistryError as error:
                 self.message_user(request, str(error), level=messages.ERROR)
             else:
                 self.message_user(request, f"{benchmark.key}: {benchmark.provenance}")

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, Sector, audited
-from accounts.querysets import RestrictedQuerySet
+from gxregistry.querysets import RestrictedQuerySet
 
 FISCAL_YEAR_RANGE = Q(fiscal_year__gte=2000) & Q(fiscal_year__lte=2100)
 

@@ -5,11 +5,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts.audit import audit_context
 from accounts.importing import IMPORT_FORMATS, read_dataset
-from accounts.querysets import organisations_for
+from accounts.models import Organisation
 from accounts.roles import ACT
 from allocation import resources
+from gxregistry.audit import audit_context
+from gxregistry.authorization import authorize, state_change
+from gxregistry.errors import ErrorCode, RegistryError
 
 # What a company may load, in the order it must load it.
 IMPORT_KINDS = {
@@ -35,20 +37,24 @@ class ImportOutcome:
         return not self.row_errors
 
 
-def facility_data_import(*, acting_user, kind: str, data: bytes, extension: str, dry_run: bool,
-                         organisation=None) -> ImportOutcome:
-    """Import one file of facility data for the organisations the user may act for.
+@state_change
+def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, extension: str,
+                         dry_run: bool) -> ImportOutcome:
+    """Import one file of facility data for ``organisation``, whose representative the user is.
 
     Raises accounts.importing.UnreadableFile for a file that cannot be read.
-    All rows are written or none: any row error rolls back the whole file.
+    All rows are written or none: any row error, or a row of another organisation, rolls back the whole file.
     """
+    if kind not in IMPORT_KINDS:
+        raise RegistryError(ErrorCode.INVALID_INPUT, _("Choose what the file holds."), "kind")
+    if extension not in FORMATS_BY_EXTENSION:
+        raise RegistryError(ErrorCode.INVALID_INPUT, _("Upload a CSV or XLSX file."), "import_file")
     _label, resource_class = IMPORT_KINDS[kind]
-    allowed = organisations_for(acting_user, ACT)
-    if organisation is not None:
-        allowed = allowed.filter(pk=organisation.pk)
     dataset = read_dataset(data, FORMATS_BY_EXTENSION[extension])
-    resource = resource_class(allowed_organisations=allowed)
+    resource = resource_class(allowed_organisations=Organisation.objects.filter(pk=organisation.pk))
     with transaction.atomic(), audit_context(acting_user, action=f"import_{kind}"):
+        Organisation.objects.select_for_update().get(pk=organisation.pk)  # one import per organisation at a time
+        authorize(acting_user, ACT, organisation)
         result = resource.import_data(dataset, dry_run=dry_run, raise_errors=False, use_transactions=True,
                                       rollback_on_validation_errors=True)
     return _outcome(result, dry_run)
@@ -76,37 +82,43 @@ def _outcome(result, dry_run) -> ImportOutcome:
 BASELINE_YEARS = (2023, 2024, 2025)
 
 
-def sector_benchmark_levels_compute(*, benchmark, acting_user=None, years=BASELINE_YEARS):
+@state_change
+def sector_benchmark_levels_compute(*, benchmark, acting_user, years=BASELINE_YEARS):
     """Read the top-50 % and top-32.5 % levels off the sector's data and store them with provenance."""
     from django.utils import timezone
 
     from allocation import adapter, engine
     from allocation.engine.benchmarks import BenchmarkDataError
 
-    points = adapter.intensity_points(benchmark.key, years)
-    try:
-        top_50, top_32_5 = engine.sector_levels(points)
-    except BenchmarkDataError as error:
-        raise ValueError(f"{benchmark.key}: {error}") from None
-    benchmark.top_50, benchmark.top_32_5 = top_50.value, top_32_5.value
-    benchmark.computed_at = timezone.now()
-    benchmark.provenance = (
-        f"FY{years[0]}-FY{years[-1]}, {len(points)} entities, activity-weighted: "
-        f"top 50 % = {top_50.value:.6f} (entity {top_50.entity}, cumulative share {top_50.cumulative_share:.4f}); "
-        f"top 32.5 % = {top_32_5.value:.6f} (entity {top_32_5.entity}, cumulative share {top_32_5.cumulative_share:.4f})"
-    )
     with transaction.atomic(), audit_context(acting_user, action="sector_benchmark_levels_compute"):
+        authorize(acting_user, "allocation.change_sectorbenchmark")
+        points = adapter.intensity_points(benchmark.key, years)
+        try:
+            top_50, top_32_5 = engine.sector_levels(points)
+        except BenchmarkDataError as error:
+            raise RegistryError(ErrorCode.INVALID_INPUT, f"{benchmark.key}: {error}", "benchmark") from None
+        benchmark.top_50, benchmark.top_32_5 = top_50.value, top_32_5.value
+        benchmark.computed_at = timezone.now()
+        benchmark.provenance = (
+            f"FY{years[0]}-FY{years[-1]}, {len(points)} entities, activity-weighted: "
+            f"top 50 % = {top_50.value:.6f} (entity {top_50.entity}, cumulative share {top_50.cumulative_share:.4f}); "
+            f"top 32.5 % = {top_32_5.value:.6f} (entity {top_32_5.entity}, "
+            f"cumulative share {top_32_5.cumulative_share:.4f})"
+        )
         benchmark.save(update_fields=["top_50", "top_32_5", "computed_at", "provenance"])
     return benchmark
 
 
+@state_change
 def sector_benchmark_official_value_set(*, benchmark, fiscal_year: int, value, reason: str, acting_user):
     """An administrator's official value for one FY; overrides the computed path, audited with the reason."""
     from allocation.models import SectorBenchmarkOfficialValue
 
-    if not reason.strip():
-        raise ValueError("reason: say why the official value differs from the computed one")
+    if not (reason or "").strip():
+        raise RegistryError(ErrorCode.INVALID_INPUT, _("Say why the official value differs from the computed one."),
+                            "reason")
     with transaction.atomic(), audit_context(acting_user, action="sector_benchmark_official_value_set"):
+        authorize(acting_user, "allocation.add_sectorbenchmarkofficialvalue")
         official, _created = SectorBenchmarkOfficialValue.objects.update_or_create(
             benchmark=benchmark, fiscal_year=fiscal_year,
             defaults={"value": value, "reason": reason, "set_by": acting_user},

@@ -8,13 +8,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from accounts.access import OrganisationScopedMixin, access_object
 from accounts.importing import UnreadableFile
 from accounts.models import Organisation
 from accounts.roles import ACT, VIEW
 from allocation import selectors, services
 from allocation.forms import FacilityDataImportForm
 from allocation.models import Facility
+from gxregistry.access import OrganisationScopedMixin, access_object
+from gxregistry.errors import RegistryError
 
 
 class FacilityListView(LoginRequiredMixin, ListView):
@@ -97,6 +98,9 @@ class FacilityDataImportView(LoginRequiredMixin, FormView):
             )
         except UnreadableFile as error:
             form.add_error("import_file", str(error))
+            return None
+        except RegistryError as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, str(refusal.message))
             return None
 
 

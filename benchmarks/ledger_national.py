@@ -51,6 +51,7 @@ from django.urls import reverse  # noqa: E402
 from accounts import ledger, services  # noqa: E402
 from accounts.models import HoldingAccount, LedgerTransaction, Membership, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
+from accounts.services import system_actor  # noqa: E402
 
 HISTORY_PREFIX = "hist-"
 HOT_SHARE = 0.2  # a fifth of the history touches one account: the page benchmark's worst case
@@ -193,10 +194,10 @@ def p95(values):
 def page_client(account_id):
     account = HoldingAccount.objects.select_related("organisation").get(pk=account_id)
     email = f"bench-viewer-{account.organisation_id}@example.jp"
-    user = User.objects.filter(email=email).first() or services.user_create(email=email, full_name="Benchmark",
+    user = User.objects.filter(email=email).first() or services.user_create(acting_user=system_actor(), email=email, full_name="Benchmark",
                                                                              password=None)
     if not Membership.objects.filter(user=user, organisation=account.organisation, ended_at__isnull=True).exists():
-        services.membership_create(user=user, organisation=account.organisation, role=Role.VIEWER)
+        services.membership_create(acting_user=system_actor(), user=user, organisation=account.organisation, role=Role.VIEWER)
     client = Client()
     client.force_login(user)
     return client

@@ -11,3 +11,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("allocation.urls")),
 ]
+
+handler400 = "gxregistry.views.bad_request"
+handler403 = "gxregistry.views.permission_denied"
+handler404 = "gxregistry.views.page_not_found"
+handler500 = "gxregistry.views.server_error"

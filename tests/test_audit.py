@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import Organisation
 from accounts.roles import Role
+from accounts.services import system_actor
 from allocation.models import Facility
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_service_change_is_recorded_with_the_acting_user(make_user, make_organisation):
     admin = make_user(Role.REGISTRY_ADMINISTRATOR)
     entity = make_organisation()
-    employee = services.user_create(email="new@example.jp", full_name="New", password="long-enough-pass-1")
+    employee = services.user_create(acting_user=system_actor(), email="new@example.jp", full_name="New", password="long-enough-pass-1")
     membership = services.membership_create(user=employee, organisation=entity, role=Role.VIEWER, acting_user=admin)
     event = membership.history.get(pgh_label="insert")
     assert event.pgh_context.metadata["user"] == admin.pk

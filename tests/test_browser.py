@@ -7,6 +7,7 @@ from django_otp.oath import totp
 from playwright.sync_api import expect, sync_playwright
 
 from accounts.roles import Role
+from accounts.services import system_actor
 from conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -117,7 +118,7 @@ def test_a_transfer_is_initiated_and_approved_by_two_representatives_in_japanese
     initiator = make_user(Role.AUTHORISED_REPRESENTATIVE, email="init@e2e.example.jp")
     organisation = initiator.memberships.get().organisation
     approver = make_user(Role.APPROVING_REPRESENTATIVE, organisation=organisation, email="appr@e2e.example.jp")
-    account = ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
+    account = ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
     ledger.issue_allowances(vintage=2026, quantity=500, idempotency_key=key())
     ledger.allocation_transfer(account=account, vintage=2026, quantity=500, idempotency_key=key())
     destination = funded(1)

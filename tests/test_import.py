@@ -5,12 +5,15 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from accounts.importing import UnreadableFile
+from accounts.models import Membership
 from accounts.roles import Role
 from allocation.models import Facility, ProcessYear
 from allocation.services import facility_data_import
 from conftest import enrol_totp
+from gxregistry.errors import ErrorCode, RegistryError
 
 HEADER = "corporate_number,facility_code,name,prefecture,address,energy_use_kl,opened_on,closed_on\n"
 
@@ -33,7 +36,8 @@ def entity_of(user):
 
 def run(user, text_or_bytes, *, dry_run=False, kind="facilities", extension="csv", encoding="utf-8"):
     data = text_or_bytes.encode(encoding) if isinstance(text_or_bytes, str) else text_or_bytes
-    return facility_data_import(acting_user=user, kind=kind, data=data, extension=extension, dry_run=dry_run)
+    return facility_data_import(acting_user=user, organisation=entity_of(user), kind=kind, data=data,
+                                extension=extension, dry_run=dry_run)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
@@ -97,8 +101,17 @@ def test_a_row_for_another_company_reads_as_not_found_and_rolls_back_the_file(re
 
 def test_a_viewer_cannot_import_anything(make_user):
     viewer = make_user(Role.VIEWER)
-    outcome = run(viewer, facilities_csv(entity_of(viewer).corporate_number, ("F1", "A", "10")))
-    assert not outcome.ok
+    with pytest.raises(RegistryError) as refused:
+        run(viewer, facilities_csv(entity_of(viewer).corporate_number, ("F1", "A", "10")))
+    assert refused.value.code == ErrorCode.NOT_PERMITTED
+    assert not Facility.objects.exists()
+
+
+def test_a_suspended_representative_cannot_import(representative):
+    Membership.objects.filter(user=representative).update(suspended_at=timezone.now(), suspension_reason="audit")
+    with pytest.raises(RegistryError) as refused:
+        run(representative, facilities_csv(entity_of(representative).corporate_number, ("F1", "A", "10")))
+    assert refused.value.code == ErrorCode.SUSPENDED
     assert not Facility.objects.exists()
 
 

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Organisation
 from accounts.roles import Role
+from accounts.services import system_actor
 from allocation.models import Facility
 
 # Not ours to rule: Django's admin (staff-only, tested in test_admin) and i18n.
@@ -51,25 +52,27 @@ class Scoped:
 
 @dataclass(frozen=True)
 class ScopedAction(Scoped):
-    """A POST act on an object of one organisation: the service decides and the page redirects (302)
-    with its message; another organisation's object is 404 before anything happens."""
+    """A POST act on an object of one organisation: done, the page redirects (302) with its message; a role
+    that may not do it gets 403 from the service; another organisation's object is 404 before anything
+    happens (administrators see it, but hold no company's right to act: 403)."""
 
     method: str = "post"
-    administrator_foreign: int = 302
+    administrator_foreign: int = 403
 
 
 @dataclass(frozen=True)
 class AdministratorOnly:
-    """Registry administrators only; every other role gets 403."""
+    """Registry administrators only; every other role gets 403. ``data``: what a POST sends."""
 
     target: str | None = None
     extra_args: tuple = ()
     method: str = "get"
+    data: tuple = ()
 
 
 EVERY_ROLE_200 = {role: 200 for role in Role}
-EVERY_ROLE_302 = {role: 302 for role in Role}
 ACT_ONLY = {role: 403 for role in Role} | {Role.AUTHORISED_REPRESENTATIVE: 200}
+ACT_ONLY_302 = {role: 403 for role in Role} | {Role.AUTHORISED_REPRESENTATIVE: 302}
 # Pages about a regulated entity: another kind of organisation has none (404).
 REGULATED_ENTITY_MEMBERS_200 = {role: 404 for role in Role} | {
     role: 200 for role in (Role.AUTHORISED_REPRESENTATIVE, Role.APPROVING_REPRESENTATIVE, Role.VIEWER)
@@ -106,15 +109,15 @@ RULES = {
     "transfer_list": Scoped("holding_account", own=EVERY_ROLE_200),
     "trusted_account_list": Scoped("holding_account", own=EVERY_ROLE_200),
     # Which role may act is the services' rule (tested in accounts/tests); here: nobody reaches another's.
-    "transfer_decision": ScopedAction("transfer_request", own=EVERY_ROLE_302, extra_args=("cancel",)),
-    "trusted_account_decision": ScopedAction("trusted_account", own=EVERY_ROLE_302, extra_args=("remove",)),
+    "transfer_decision": ScopedAction("transfer_request", own=ACT_ONLY_302, extra_args=("cancel",)),
+    "trusted_account_decision": ScopedAction("trusted_account", own=ACT_ONLY_302, extra_args=("remove",)),
     "registry_search": AdministratorOnly(),
     "four_eyes_queue": AdministratorOnly(),
     "restriction_list": AdministratorOnly(),
     "booking_request_decision": AdministratorOnly("booking_request", ("reject",), "post"),
     "upper_limit_payment_decision": AdministratorOnly("upper_limit_payment", ("confirm",), "post"),
-    "holding_account_state": AdministratorOnly("holding_account", ("unblock",), "post"),
-    "membership_state": AdministratorOnly("membership", ("reinstate",), "post"),
+    "holding_account_state": AdministratorOnly("holding_account", ("block",), "post", (("reason", "test"),)),
+    "membership_state": AdministratorOnly("membership", ("suspend",), "post", (("reason", "test"),)),
 }
 
 
@@ -151,7 +154,7 @@ def _facility(organisation):
 def _holding_account(organisation):
     from accounts import ledger
 
-    return ledger.holding_account_open(kind="operator_holding", organisation=organisation)
+    return ledger.holding_account_open(acting_user=system_actor(), kind="operator_holding", organisation=organisation)
 
 
 def _transfer_request(organisation):
@@ -203,7 +206,7 @@ def _upper_limit_payment(organisation):
 def _membership(organisation):
     from accounts import services
 
-    return services.membership_create(user=_someone(organisation), organisation=organisation, role=Role.VIEWER)
+    return services.membership_create(acting_user=system_actor(), user=_someone(organisation), organisation=organisation, role=Role.VIEWER)
 
 
 def _target(rule, organisation):
@@ -217,7 +220,7 @@ def _target(rule, organisation):
 def _get(client, name, rule, obj):
     url = reverse(name, args=[obj.pk, *rule.extra_args]) if obj is not None else reverse(name)
     if getattr(rule, "method", "get") == "post":
-        return client.post(url)
+        return client.post(url, dict(getattr(rule, "data", ())))
     return client.get(url, HTTP_ACCEPT="application/json") if getattr(rule, "api", False) else client.get(url)
 
 

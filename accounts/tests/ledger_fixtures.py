@@ -4,7 +4,7 @@ import itertools
 
 from accounts import ledger
 from accounts.models import HoldingAccount, Organisation
-from accounts.services import organisation_create
+from accounts.services import organisation_create, system_actor
 
 _keys = itertools.count(1)
 _numbers = itertools.count(8000)
@@ -17,9 +17,9 @@ def key(prefix="t"):
 def holding_account(name="Entity") -> HoldingAccount:
     from accounts.management.commands.seed_demo import corporate_number
 
-    organisation = organisation_create(kind=Organisation.Kind.REGULATED_ENTITY, name=name, sector="steel",
+    organisation = organisation_create(acting_user=system_actor(), kind=Organisation.Kind.REGULATED_ENTITY, name=name, sector="steel",
                                        corporate_number=corporate_number(next(_numbers), 8))
-    return ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
+    return ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
 
 
 def funded(quantity, vintage=2026, name="Entity") -> HoldingAccount:

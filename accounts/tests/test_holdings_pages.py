@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts import ledger
 from accounts.models import HoldingAccount
 from accounts.roles import Role
+from accounts.services import system_actor
 from accounts.tests.ledger_fixtures import funded, key
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def viewer_with_account(make_user):
     viewer = make_user(Role.VIEWER)
     organisation = viewer.memberships.get().organisation
-    account = ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
+    account = ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
     ledger.issue_allowances(vintage=2026, quantity=1000, idempotency_key=key())
     ledger.allocation_transfer(account=account, vintage=2026, quantity=1000, idempotency_key=key())
     return viewer, account

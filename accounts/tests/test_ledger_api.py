@@ -5,6 +5,7 @@ import pytest
 from accounts import ledger
 from accounts.models import HoldingAccount, TransferRequest
 from accounts.roles import Role
+from accounts.services import system_actor
 from accounts.tests.ledger_fixtures import funded, held, key
 from accounts.tests.test_transfer_workflow import otp
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def representative(make_user, signed_in):
     user = make_user(Role.AUTHORISED_REPRESENTATIVE)
-    account = ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING,
+    account = ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING,
                                           organisation=user.memberships.get().organisation)
     ledger.issue_allowances(vintage=2026, quantity=100, idempotency_key=key())
     ledger.allocation_transfer(account=account, vintage=2026, quantity=100, idempotency_key=key())
@@ -52,7 +53,7 @@ def test_bad_quantities_name_the_field_and_change_nothing(representative, client
     user, account = representative
     response = post(client, source=account.pk, destination=funded(1).number, unit_type="allowance", vintage=2026,
                     quantity=quantity, otp_token=otp(user))
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and response.json()["field"] == field
     assert not TransferRequest.objects.exists()
 
 
@@ -60,10 +61,10 @@ def test_unknown_destination_wrong_unit_and_foreign_source(representative, clien
     user, account = representative
     unknown = post(client, source=account.pk, destination="JP-OHA-0000000000000", unit_type="allowance",
                    vintage=2026, quantity="1", otp_token=otp(user))
-    assert unknown.status_code == 400 and "destination" in unknown.json()
+    assert unknown.status_code == 400 and unknown.json()["field"] == "destination"
     wrong_unit = post(client, source=account.pk, destination=funded(1).number, unit_type="bitcoin", vintage=2026,
                       quantity="1", otp_token=otp(user))
-    assert wrong_unit.status_code == 400 and "unit_type" in wrong_unit.json()
+    assert wrong_unit.status_code == 400 and wrong_unit.json()["field"] == "unit_type"
     foreign = funded(50)
     response = post(client, source=foreign.pk, destination=account.number, unit_type="allowance", vintage=2026,
                     quantity="1", otp_token=otp(user))
@@ -77,5 +78,7 @@ def test_a_closed_destination_is_refused_by_field(representative, client):
     HoldingAccount.objects.filter(pk=closed.pk).update(state=HoldingAccount.State.CLOSED)
     response = post(client, source=account.pk, destination=closed.number, unit_type="allowance", vintage=2026,
                     quantity="1", otp_token=otp(user))
-    assert response.status_code == 400 and "is closed" in response.json()["destination"][0]
+    body = response.json()
+    assert response.status_code == 400 and body["field"] == "destination" and "is closed" in body["detail"]
+    assert body["code"] == "account_not_usable"
     assert not TransferRequest.objects.exists() and held(account) == 100

@@ -12,6 +12,7 @@ from django.db.models import Sum
 from accounts import ledger
 from accounts.models import Balance, HoldingAccount, LedgerTransaction
 from accounts.tests.ledger_fixtures import funded, held, key
+from gxregistry.errors import ErrorCode, RegistryError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ALLOWANCE = ledger.allowance(2026)
@@ -39,7 +40,7 @@ def test_twenty_transfers_of_a_full_balance_exactly_one_succeeds():
     outcomes = in_threads(20, lambda i: ledger.transfer_units(
         source=source, destination=destinations[i], unit=ALLOWANCE, quantity=500, idempotency_key=key("full")))
     succeeded = [o for o in outcomes if isinstance(o, LedgerTransaction)]
-    refused = [o for o in outcomes if isinstance(o, ledger.InsufficientUnits)]
+    refused = [o for o in outcomes if (isinstance(o, RegistryError) and o.code == ErrorCode.INSUFFICIENT_UNITS)]
     assert len(succeeded) == 1 and len(refused) == 19, outcomes
     assert held(source) == 0
     assert sum(held(d) for d in destinations) == 520
@@ -89,7 +90,7 @@ def test_bank_32_workers_move_units_at_random_while_the_total_never_changes():
                 ledger.transfer_units(source=source, destination=destination, unit=ALLOWANCE,
                                       quantity=rng.randint(1, 150), idempotency_key=f"bank-{i}-{booked}")
                 booked += 1
-            except ledger.InsufficientUnits:
+            except RegistryError:
                 pass
             except Exception as error:  # noqa: BLE001
                 unexpected.append(error)
@@ -116,5 +117,5 @@ def test_concurrent_bookings_from_a_blocked_account_are_all_refused():
     HoldingAccount.objects.filter(pk=source.pk).update(state="blocked")
     outcomes = in_threads(5, lambda i: ledger.transfer_units(
         source=source, destination=destination, unit=ALLOWANCE, quantity=1, idempotency_key=key("blocked")))
-    assert all(isinstance(o, ledger.AccountNotUsable) for o in outcomes)
+    assert all((isinstance(o, RegistryError) and o.code == ErrorCode.ACCOUNT_NOT_USABLE) for o in outcomes)
     assert held(source) == 100

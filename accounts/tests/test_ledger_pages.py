@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts import compliance, ledger
 from accounts.models import HoldingAccount, LedgerTransaction, TransferRequest, TrustedAccount
 from accounts.roles import Role
+from accounts.services import system_actor
 from accounts.tests.ledger_fixtures import funded, held, key
 from accounts.tests.test_compliance import entity  # noqa: F401 - fixture
 from accounts.tests.test_transfer_workflow import otp
@@ -23,7 +24,7 @@ def company(make_user, make_organisation, signed_in):
     organisation = make_organisation(name="東京製鉄所株式会社")
     initiator = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=organisation)
     approver = make_user(Role.APPROVING_REPRESENTATIVE, organisation=organisation)
-    account = ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
+    account = ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
     ledger.issue_allowances(vintage=2026, quantity=1000, idempotency_key=key())
     ledger.allocation_transfer(account=account, vintage=2026, quantity=1000, idempotency_key=key())
     return {"account": account, "initiator": initiator, "approver": approver,
@@ -70,7 +71,7 @@ def test_the_initiator_approving_through_the_page_is_refused(company, make_user)
     request = TransferRequest.objects.get()
     response = company["initiator_client"].post(reverse("transfer_decision", args=[request.pk, "approve"]),
                                                 {"otp_token": otp(company["initiator"])}, follow=True)
-    assert "cannot approve it" in response.text
+    assert "cannot approve or reject it" in response.text
     request.refresh_from_db()
     assert request.status == TransferRequest.Status.AWAITING_APPROVAL
 
@@ -117,7 +118,7 @@ def test_a_viewer_sees_transfers_but_no_forms_and_cannot_act(company, make_user,
     response = client.post(reverse("transfer_list", args=[company["account"].pk]), {
         "form": "initiate", "destination": company["destination"].number, "unit": "allowance:2026:",
         "quantity": "1", "otp_token": otp(viewer)})
-    assert response.status_code == 400 and "You may not do this" in response.text
+    assert response.status_code == 403 and "You may not do this" in response.text
     assert not TransferRequest.objects.exists()
 
 
@@ -133,7 +134,8 @@ def test_trusted_list_needs_two_representatives(company, make_user, signed_in):
     refused = company["initiator_client"].post(confirm_url, follow=True)
     assert "A second representative must confirm" in refused.text
     client = signed_in(second, Client())
-    confirmed = client.post(confirm_url, follow=True)
+    assert "second-factor code is wrong" in client.post(confirm_url, {"otp_token": "000000"}).text
+    confirmed = client.post(confirm_url, {"otp_token": otp(second)}, follow=True)
     assert "execute at once from" in confirmed.text
     entry.refresh_from_db()
     assert entry.confirmed_by == second and entry.active_from is not None

@@ -1,8 +1,8 @@
 from django.db.models import Prefetch
 
-from accounts.api import RestrictedReadOnlyViewSet
 from allocation.api.serializers import FacilitySerializer
 from allocation.models import Facility, Process, ProcessYear
+from gxregistry.api import RestrictedReadOnlyViewSet
 
 
 class FacilityViewSet(RestrictedReadOnlyViewSet):

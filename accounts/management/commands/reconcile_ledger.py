@@ -8,12 +8,14 @@ from accounts.tasks import reconcile_and_alert
 
 
 class Command(BaseCommand):
-    help = "Check that entries equal balances and issued - cancelled = held; alert administrators otherwise."
+    help = ("Check that entries equal balances, each unit sums to zero, issued = held + retired + cancelled and "
+            "nothing but the issuance account is below zero; alert administrators otherwise.")
 
     def handle(self, *args, **options):
         report = reconcile_and_alert()
-        for unit, (issued, cancelled, held) in sorted(report.units.items()):
-            self.stdout.write(f"{unit}: issued {issued:,}, cancelled {cancelled:,}, held {held:,}")
+        for unit, (issued, held, retired, cancelled) in sorted(report.units.items()):
+            self.stdout.write(f"{unit}: issued {issued:,} = held {held:,} + retired {retired:,} "
+                              f"+ cancelled {cancelled:,}")
         if report.clean:
             self.stdout.write(self.style.SUCCESS("Ledger reconciles."))
             return

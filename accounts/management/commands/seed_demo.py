@@ -17,10 +17,10 @@ from django.utils import timezone
 from stdnum.jp import cn
 
 from accounts import services
-from accounts.audit import audit_context
 from accounts.models import Membership, Organisation, Sector, User
 from accounts.roles import Role
 from allocation.models import Facility, FacilityEvent, Prefecture, Process, ProcessYear
+from gxregistry.audit import audit_context
 
 DEMO_PASSWORD = "gx-demo-Registry-2026"  # local demo only; printed at the end
 BASELINE_YEARS = (2023, 2024, 2025)
@@ -69,6 +69,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, entities, facilities, processes, seed, quiet_users, **options):
         rng = random.Random(seed)
+        self.system = services.system_actor()  # the registry acts; a company's own acts stay its people's
         with audit_context(job="seed_demo"):
             bodies = self._fixed_organisations()
             created = self._entities(rng, entities, facilities, processes)
@@ -102,8 +103,8 @@ class Command(BaseCommand):
             organisation = Organisation.objects.filter(corporate_number=number).first()
             if organisation is None:
                 organisation = services.organisation_create(
-                    kind=kind, name=name, name_en=name_en, corporate_number=number, address="東京都千代田区"
-                )
+                    kind=kind, name=name, name_en=name_en, corporate_number=number, address="東京都千代田区",
+                    acting_user=self.system)
             result[key] = organisation
         return result
 
@@ -123,6 +124,7 @@ class Command(BaseCommand):
             word = index // len(sectors) % len(COMPANY_WORDS)
             with transaction.atomic():
                 entity = services.organisation_create(
+                    acting_user=self.system,
                     kind=Organisation.Kind.REGULATED_ENTITY,
                     name=f"{COMPANY_JA[word]}{SECTOR_JA[sector]}株式会社" + (f" 第{index // 100 + 1}" if count > 100 else ""),
                     name_en=f"{COMPANY_WORDS[word]} {sector.label} Co. {index + 1}",
@@ -200,7 +202,7 @@ class Command(BaseCommand):
                                        "sector_average_fuel_ef": Decimal("0.0561") if key == "steel.blast_furnace" else None},
                 )
                 if benchmark.top_50 is None and Process.objects.filter(sector_benchmark=key).exists():
-                    allocation_services.sector_benchmark_levels_compute(benchmark=benchmark)
+                    allocation_services.sector_benchmark_levels_compute(benchmark=benchmark, acting_user=self.system)
         AllocationParameterSet.objects.get_or_create(fiscal_year=None, defaults={
             "values": {"gf_process_rate": "0.010", "national_average_ef_t_per_mwh": "0.434",
                        "average_allowance_price_yen": "3000"},
@@ -216,8 +218,10 @@ class Command(BaseCommand):
         ledger.government_accounts()
         entities = list(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by("pk"))
         for organisation in Organisation.objects.filter(kind=Organisation.Kind.TRADING_OPERATOR):
-            ledger.holding_account_open(kind=HoldingAccount.Kind.TRADING, organisation=organisation)
-        accounts = {o.pk: ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=o)
+            ledger.holding_account_open(kind=HoldingAccount.Kind.TRADING, organisation=organisation,
+                                        acting_user=self.system)
+        accounts = {o.pk: ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=o,
+                                                      acting_user=self.system)
                     for o in entities}
         allocations = allocation_compute(organisations=entities, fiscal_year=2026)
         totals = {pk: a.total for pk, a in allocations.items() if not isinstance(a, Exception) and a.total}
@@ -284,10 +288,9 @@ class Command(BaseCommand):
         result = []
         for email, name, organisation, role in specs:
             user = User.objects.filter(email=email).first() or services.user_create(
-                email=email, full_name=name, password=DEMO_PASSWORD
-            )
+                email=email, full_name=name, password=DEMO_PASSWORD, acting_user=self.system)
             if not Membership.objects.filter(user=user, organisation=organisation, ended_at__isnull=True).exists():
-                services.membership_create(user=user, organisation=organisation, role=role)
+                services.membership_create(user=user, organisation=organisation, role=role, acting_user=self.system)
             result.append((email, Role(role).label, organisation.name))
         return result
 

@@ -9,8 +9,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.querysets import holds_globally, organisations_for
 from accounts.roles import VIEW
+from gxregistry.authorization import may
 
 
 def organisation_of(obj):
@@ -23,17 +23,11 @@ def organisation_of(obj):
     return target
 
 
-def has_organisation_permission(user, organisation, perm: str) -> bool:
-    if organisation is None:  # the government's own accounts: only a global permission reaches them
-        return holds_globally(user, perm)
-    return organisations_for(user, perm).filter(pk=organisation.pk).exists()
-
-
 def access_object(queryset, user, perm: str = VIEW, **lookup):
     obj = queryset.restrict(user, VIEW).filter(**lookup).first()
     if obj is None:
         raise Http404
-    if perm != VIEW and not has_organisation_permission(user, organisation_of(obj), perm):
+    if perm != VIEW and not may(user, perm, organisation_of(obj)):
         raise PermissionDenied
     return obj
 

@@ -1,0 +1,44 @@
+"""Which kinds of account may send units to which, per kind of ledger transaction: the one table.
+
+The booking function enforces it too, through ``gx_ledger_route_allowed``, which a migration generates
+from this table (``route_function_sql``; ``accounts/tests/test_routes.py`` proves the two agree, so a
+change here without a migration that reloads it fails the suite). No caller, job or raw call can route
+units otherwise. A reversal moves units back along the route of the transaction it reverses.
+
+Holders never send units into a government account by transfer: units reach the retirement account
+only by surrender (which records them for compliance), the cancellation account only by a
+cancellation under four eyes, and the issuance account and the allocation reserve only by reversal.
+"""
+
+HOLDER_KINDS = ("operator_holding", "trading")
+
+ROUTES: dict[str, frozenset[tuple[str, str]]] = {
+    # Allowances into the allocation reserve; credits brought in from the J-Credit/JCM registries, to holders.
+    "issuance": frozenset({("issuance", "allocation_reserve"), ("issuance", "operator_holding"),
+                           ("issuance", "trading")}),
+    "allocation": frozenset({("allocation_reserve", "operator_holding")}),
+    "transfer": frozenset((source, destination) for source in HOLDER_KINDS for destination in HOLDER_KINDS),
+    "surrender": frozenset({("operator_holding", "retirement")}),
+    "cancellation": frozenset({("operator_holding", "cancellation"), ("trading", "cancellation"),
+                               ("allocation_reserve", "cancellation")}),
+}
+
+
+def allowed(kind: str, source_kind: str, destination_kind: str) -> bool:
+    return (source_kind, destination_kind) in ROUTES.get(kind, ())
+
+
+def route_rows() -> list[tuple[str, str, str]]:
+    return sorted((kind, source, destination) for kind, pairs in ROUTES.items() for source, destination in pairs)
+
+
+def route_function_sql() -> str:
+    """The SQL function the booking function asks; one row of VALUES per route."""
+    rows = ",\n    ".join(f"('{kind}', '{source}', '{destination}')" for kind, source, destination in route_rows())
+    return f"""
+CREATE OR REPLACE FUNCTION gx_ledger_route_allowed(p_kind text, p_source text, p_destination text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT (p_kind, p_source, p_destination) IN (VALUES
+    {rows})
+$$;
+"""

@@ -1,0 +1,180 @@
+"""One way to authorize an act: ``authorize(actor, permission, organisation, *, fresh_code=None)``.
+
+Every state-changing service calls it inside its ``transaction.atomic()``, after taking its row
+locks and together with the check of the state transition, so what it checks cannot change before
+the write (NetBox re-checks permissions inside the write; Zulip's actions check state there too).
+
+``permission`` is either
+- an object permission on an Organisation (``accounts.roles``: VIEW, ACT, APPROVE, MANAGE_MEMBERS),
+  held through an active membership of ``organisation``. ACT and APPROVE are a company's own acts and
+  come only from a membership; VIEW and MANAGE_MEMBERS may also be held globally (administrators); or
+- a global model permission ``"app_label.codename"`` (``organisation`` is None), which registry
+  administrators hold through their group.
+
+Suspension of the user (``is_active``) and of the membership that grants the permission, and the
+second factor, are checked here, not by each caller.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from gxregistry.errors import ErrorCode, RegistryError
+
+# Acts only a company's own representatives may do: never granted globally, never by a superuser.
+COMPANY_ACTS = frozenset({"act_for_organisation", "approve_for_organisation"})
+
+
+def _refuse(message, code=ErrorCode.NOT_PERMITTED, field="user"):
+    raise RegistryError(code, message, field)
+
+
+def _check_not_suspended(membership) -> None:
+    if membership is not None and membership.suspended_at is not None:
+        _refuse(_("Your access has been suspended: %(reason)s") % {"reason": membership.suspension_reason},
+                ErrorCode.SUSPENDED)
+
+
+def _administrator_membership(actor):
+    """The actor's active registry-administrator membership (suspended or not), or None."""
+    from accounts.models import Membership
+    from accounts.roles import Role
+
+    return (Membership.objects.filter(user=actor, role=Role.REGISTRY_ADMINISTRATOR, ended_at__isnull=True)
+            .order_by("suspended_at").last())
+
+
+def authorize(actor, permission: str, organisation=None, *, fresh_code: str | None = None) -> None:
+    """Refuse (RegistryError) unless ``actor`` may exercise ``permission`` on ``organisation`` now.
+
+    ``fresh_code``: a second-factor code that confirms this one act (not the sign-in session);
+    pass it for irreversible acts. It is checked last, so nobody burns a code on an act they may
+    not do anyway.
+    """
+    from accounts.models import Membership
+    from accounts.roles import ROLE_PERMISSIONS
+
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        _refuse(_("Sign in as someone who may do this."))
+    if not actor.is_active:
+        _refuse(_("Your access has been suspended."), ErrorCode.SUSPENDED)
+
+    if "." in permission:  # a global permission: registry administrators, through their group
+        if organisation is not None:
+            raise ValueError("a global permission is not checked against an organisation")
+        if not actor.has_perm(permission):
+            _refuse(_("Only a registry administrator may do this."))
+        _check_not_suspended(_administrator_membership(actor))
+    else:
+        if organisation is None:  # e.g. the government's accounts: no company acts for them
+            _refuse(ErrorCode.NOT_PERMITTED.label)
+        membership = Membership.objects.filter(user=actor, organisation=organisation, ended_at__isnull=True).first()
+        if membership is not None and permission in ROLE_PERMISSIONS[membership.role]:
+            _check_not_suspended(membership)
+        elif permission not in COMPANY_ACTS and actor.has_perm(f"accounts.{permission}"):
+            _check_not_suspended(_administrator_membership(actor))
+        else:
+            _refuse(_("You may not do this for %(organisation)s.") % {"organisation": organisation})
+
+    if fresh_code is not None:
+        _check_fresh_code(actor, fresh_code)
+
+
+def authorize_self(actor, user) -> None:
+    """For acts on one's own identity (API tokens): only the person themself, while active."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or actor.pk != user.pk:
+        _refuse(_("Only the person themself may do this."))
+    if not actor.is_active:
+        _refuse(_("Your access has been suspended."), ErrorCode.SUSPENDED)
+
+
+def may(actor, permission: str, organisation=None) -> bool:
+    """Whether ``authorize`` would let ``actor`` do this now (without a second-factor code): for pages
+    that offer an act only to those who may do it. The service still decides."""
+    try:
+        authorize(actor, permission, organisation)
+    except RegistryError:
+        return False
+    return True
+
+
+def _check_fresh_code(actor, code) -> None:
+    from django_otp import match_token
+
+    wait = throttle_wait_seconds(actor)  # before this try, which counts as a failure of its own
+    code = str(code or "").strip().replace(" ", "")
+    # A device django-otp is throttling refuses every code, but another device (the backup codes) may not be.
+    if code and len(code) <= 16 and match_token(actor, code) is not None:
+        return
+    message = (_("Too many wrong codes: wait %(seconds)s seconds, then enter a new code, or use a backup code.")
+               % {"seconds": wait}) if wait else ErrorCode.WRONG_SECOND_FACTOR.label
+    error = RegistryError(ErrorCode.WRONG_SECOND_FACTOR, message, field="otp_token")
+    error.actor = actor  # counted by @state_change once the act's transaction has rolled back
+    raise error
+
+
+def throttle_wait_seconds(user) -> int:
+    """Seconds until django-otp accepts a code from ``user`` again (0 when it is not throttling)."""
+    from django.utils import timezone
+    from django_otp import devices_for_user
+
+    wait = 0
+    for device in devices_for_user(user, confirmed=True):
+        if not hasattr(device, "get_throttle_factor") or not device.throttling_failure_timestamp:
+            continue
+        delay = device.get_throttle_factor() * (2 ** (device.throttling_failure_count - 1))
+        remaining = (device.throttling_failure_timestamp - timezone.now()).total_seconds() + delay
+        wait = max(wait, int(remaining) + 1 if remaining > 0 else 0)
+    return wait
+
+
+def _record_wrong_code(actor) -> None:
+    """Count a wrong code against the actor's devices, durably.
+
+    django-otp counts a failure by saving the device, inside the service's transaction, which the
+    refusal rolls back; without this, the throttle would never engage on acts confirmed by a code.
+    """
+    from django_otp import devices_for_user
+
+    for device in devices_for_user(actor, confirmed=True):
+        # As match_token did: a device that was already throttling was not tried, so it counts nothing.
+        if hasattr(device, "throttle_increment") and device.verify_is_allowed()[0]:
+            device.throttle_increment()
+
+
+# --- the registry of state-changing services --------------------------------------------------------
+
+SERVICES: dict[str, object] = {}
+
+
+def state_change(func):
+    """Marks a state-changing service: it takes keyword-only ``acting_user`` and calls ``authorize``.
+
+    Registered here so a test can enumerate every service (tests/test_service_access.py); a wrong
+    second-factor code is counted after the service's transaction has rolled back.
+    """
+    parameters = inspect.signature(func).parameters
+    if "acting_user" not in parameters or parameters["acting_user"].kind is not inspect.Parameter.KEYWORD_ONLY:
+        raise TypeError(f"{func.__qualname__}: a service takes keyword-only acting_user")
+    if parameters["acting_user"].default is not inspect.Parameter.empty:
+        raise TypeError(f"{func.__qualname__}: acting_user is required, never None by default")
+
+    @functools.wraps(func)
+    def service(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RegistryError as error:
+            actor = getattr(error, "actor", None)
+            if error.code == ErrorCode.WRONG_SECOND_FACTOR and actor is not None:
+                # Out of the service's atomic block now (or in the caller's, e.g. a test's), so it stays.
+                with transaction.atomic():
+                    _record_wrong_code(actor)
+                error.actor = None  # counted once, even if an outer service re-raises it
+            raise
+
+    SERVICES[f"{func.__module__}.{func.__name__}"] = service
+    return service

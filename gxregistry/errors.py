@@ -1,0 +1,59 @@
+"""One way to refuse: ``RegistryError(code, message, field)``, with every code in one enum.
+
+A service raises it and writes nothing; the API returns the code (and the message, and the field);
+a page shows the message at the field it names and answers 403 for a refusal of who may act, 400
+for anything else.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ErrorCode(models.TextChoices):
+    # Who may act (answered with 403, but for the code)
+    NOT_PERMITTED = "not_permitted", _("You may not do this.")
+    SUSPENDED = "suspended", _("Your access has been suspended.")
+    WRONG_SECOND_FACTOR = "wrong_second_factor", _("The second-factor code is wrong or was already used.")
+    SAME_PERSON = "same_person", _("A second person must do this.")
+    # What is asked (answered with 400)
+    INVALID_INPUT = "invalid_input", _("Correct the value.")
+    INVALID_QUANTITY = "invalid_quantity", _("Enter a whole number of units.")
+    INVALID_STATE = "invalid_state", _("This can no longer be done.")
+    DUPLICATE = "duplicate", _("This already exists.")
+    # The ledger
+    INSUFFICIENT_UNITS = "insufficient_units", _("The account holds too few units.")
+    ACCOUNT_NOT_USABLE = "account_not_usable", _("The account cannot be used for this.")
+    ROUTE_NOT_ALLOWED = "route_not_allowed", _("Units cannot move between these kinds of account.")
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict", _("This request key was already used for a different booking.")
+    ALREADY_REVERSED = "already_reversed", _("This transaction has already been reversed.")
+    PENDING_EXISTS = "pending_exists", _("A request for the same thing is already awaiting approval.")
+    # Compliance
+    COMPLIANCE = "compliance", _("This does not meet the compliance rules.")
+    CREDIT_CAP = "credit_cap", _("Credits may cover only part of the verified emissions.")
+
+
+# Refusals of the person rather than of what they asked: a page answers 403 for these. A wrong
+# second-factor code is a wrong value in a field (400), shown at that field.
+FORBIDDEN_CODES = frozenset({ErrorCode.NOT_PERMITTED, ErrorCode.SUSPENDED, ErrorCode.SAME_PERSON})
+
+
+class RegistryError(Exception):
+    """A refusal with a code from ``ErrorCode``, a translatable message for the user and the field it is about."""
+
+    def __init__(self, code: ErrorCode, message=None, field: str | None = None):
+        self.code = ErrorCode(code)
+        self.message = message if message is not None else self.code.label
+        self.field = field
+        super().__init__(str(self.message))
+
+    @property
+    def http_status(self) -> int:
+        return 403 if self.code in FORBIDDEN_CODES else 400
+
+    def as_dict(self) -> dict:
+        return {"code": self.code.value, "message": str(self.message), "field": self.field}
+
+    def __repr__(self):
+        return f"RegistryError({self.code.value!r}, {str(self.message)!r}, field={self.field!r})"

@@ -1,0 +1,93 @@
+"""Random values for every field of every form page: never a 500, and nothing written when refused.
+
+The form pages come from the URLconf (every view with a ``forms`` table, FormPageMixin); each needs an
+entry in FORM_PAGES saying who posts it and on what, so a new form page without one fails the suite.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import URLPattern, get_resolver, reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts import ledger, services
+from accounts.models import CompliancePeriod, Organisation
+from accounts.roles import Role
+from tests.test_service_access import changed, snapshot
+
+EXAMPLES = 8
+
+# What people type, and what attackers try: numbers in every form, signs, exponents, superscripts, huge values.
+VALUES = st.one_of(
+    st.text(max_size=30),
+    st.integers(min_value=-10**25, max_value=10**25).map(str),
+    st.sampled_from(["", "0", "-1", "--5", "1e3", "²", "①", "１，０００", "9" * 40, "2026", "allowance:2026:",
+                     "JP-OHA-0000000000000", "yes", "no", "<script>", "' OR 1=1 --", "\x00"]),
+)
+
+# url name -> (role of the person posting, what the page is about)
+FORM_PAGES = {
+    "transfer_list": (Role.AUTHORISED_REPRESENTATIVE, "account"),
+    "trusted_account_list": (Role.AUTHORISED_REPRESENTATIVE, "account"),
+    "compliance": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
+    "four_eyes_queue": (Role.REGISTRY_ADMINISTRATOR, None),
+}
+
+
+def form_pages():
+    pages = {}
+    for pattern in get_resolver().url_patterns:
+        for inner in getattr(pattern, "url_patterns", [pattern]):
+            if isinstance(inner, URLPattern) and inner.name:
+                view = getattr(inner.callback, "view_class", None)
+                if view is not None and isinstance(getattr(view, "forms", None), dict) and view.forms:
+                    pages[inner.name] = view
+    return pages
+
+
+def test_every_form_page_has_a_rule():
+    assert sorted(set(form_pages()) - set(FORM_PAGES)) == []
+
+
+CASES = sorted((name, form) for name, view in form_pages().items() for form in view.forms)
+
+
+@pytest.fixture
+def place(make_organisation, make_user, signed_in, client):
+    organisation = make_organisation()
+    account = ledger.holding_account_open(kind="operator_holding", organisation=organisation,
+                                          acting_user=services.system_actor())
+    ledger.issue_allowances(vintage=2026, quantity=1_000, idempotency_key="fuzz-issue")
+    ledger.allocation_transfer(account=account, vintage=2026, quantity=1_000, idempotency_key="fuzz-allocation")
+    CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
+                                    upper_limit_price_yen=Decimal(4300), lower_limit_price_yen=Decimal(1700))
+    return {"organisation": organisation, "account": account, "make_user": make_user, "signed_in": signed_in,
+            "client": client}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("page", "form"), CASES)
+def test_random_input_never_gives_a_500_and_a_refusal_writes_nothing(page, form, place):
+    role, about = FORM_PAGES[page]
+    organisation = place["organisation"] if role != Role.REGISTRY_ADMINISTRATOR else None
+    user = place["make_user"](role, organisation=organisation)
+    client = place["signed_in"](user)
+    args = {"account": [place["account"].pk], "compliance": [place["organisation"].pk, 2026], None: []}[about]
+    url = reverse(page, args=args)
+    fields = list(form_pages()[page].forms[form].base_fields)
+    assert client.get(url).status_code == 200
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(st.fixed_dictionaries({field: VALUES for field in fields}))
+    def post(values):
+        before = snapshot()
+        response = client.post(url, {"form": form, **values})
+        assert response.status_code in (200, 302, 400, 403), response.status_code
+        if response.status_code >= 400:
+            assert changed(before) == [], f"a refused post wrote to {changed(before)}"
+
+    post()
+    assert Organisation.objects.filter(pk=place["organisation"].pk).exists()

@@ -1,0 +1,365 @@
+"""Every state-changing service, refused for the wrong person, a suspended one and a wrong second-factor code.
+
+The list of services comes from the code: every function in the apps that takes ``acting_user`` must be a
+``@state_change`` service (``gxregistry.authorization.SERVICES``), and every service must have a rule
+here, so a new service without one fails ``test_every_service_has_a_rule``. For each, the right person
+succeeds (so the rule is not one that refuses everybody), and each refusal changes nothing in the
+database (every table but the second-factor devices, whose failure counts are meant to grow).
+"""
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts import administration, compliance, ledger, services, transfers
+from accounts.models import (
+    BookingRequest,
+    CompliancePeriod,
+    HoldingAccount,
+    LedgerTransaction,
+    Membership,
+    Organisation,
+    TransferRequest,
+    TrustedAccount,
+    UpperLimitPayment,
+    User,
+    VerifiedEmissions,
+)
+from accounts.roles import Role
+from allocation import services as allocation_services
+from allocation.models import SectorBenchmark
+from conftest import current_code, enrol_totp
+from gxregistry.authorization import SERVICES
+from gxregistry.errors import ErrorCode, RegistryError
+
+APPS = ("accounts", "allocation", "verification", "market", "gxregistry")
+UNCHECKED_TABLES = ("otp_totp_totpdevice", "otp_static_staticdevice", "otp_static_statictoken", "django_session")
+
+
+def project_functions_taking_acting_user():
+    """Every public function of the apps with a keyword-only ``acting_user``: the mark of a service."""
+    found = {}
+    for app in APPS:
+        package = importlib.import_module(app)
+        for module_info in pkgutil.walk_packages(package.__path__, f"{app}."):
+            name = module_info.name
+            if ".migrations" in name or ".tests" in name or ".management" in name:
+                continue
+            module = importlib.import_module(name)
+            for attribute, value in vars(module).items():
+                if inspect.isfunction(value) and value.__module__ == name and not attribute.startswith("_"):
+                    parameter = inspect.signature(inspect.unwrap(value)).parameters.get("acting_user")
+                    if parameter is not None and parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+                        found[f"{name}.{attribute}"] = value
+    return found
+
+
+# --- the world every rule acts in ---------------------------------------------------------------------
+
+@dataclass
+class World:
+    entity: Organisation
+    account: HoldingAccount
+    other_account: HoldingAccount
+    rep: object
+    rep2: object
+    approver: object
+    viewer: object
+    admin: object
+    admin2: object
+
+    def code(self, user):
+        device = user.totpdevice_set.filter(confirmed=True).first() or enrol_totp(user)
+        return current_code(device)
+
+
+@pytest.fixture
+def world(make_user, make_organisation):
+    entity = make_organisation()
+    rep = make_user(Role.AUTHORISED_REPRESENTATIVE, entity)
+    rep2 = make_user(Role.AUTHORISED_REPRESENTATIVE, entity)
+    approver = make_user(Role.APPROVING_REPRESENTATIVE, entity)
+    viewer = make_user(Role.VIEWER, entity)
+    admin = make_user(Role.REGISTRY_ADMINISTRATOR)
+    admin2 = make_user(Role.REGISTRY_ADMINISTRATOR, admin.memberships.get().organisation)
+    system = services.system_actor()
+    account = ledger.holding_account_open(kind="operator_holding", organisation=entity, acting_user=system)
+    other = make_organisation(Organisation.Kind.TRADING_OPERATOR)
+    other_account = ledger.holding_account_open(kind="trading", organisation=other, acting_user=system)
+    ledger.issue_allowances(vintage=2026, quantity=10_000, idempotency_key="world-issue")
+    ledger.allocation_transfer(account=account, vintage=2026, quantity=5_000, idempotency_key="world-allocation")
+    CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
+                                    upper_limit_price_yen=Decimal(4300), lower_limit_price_yen=Decimal(1700))
+    for user in (rep, rep2, approver, admin, admin2):
+        enrol_totp(user)
+    return World(entity, account, other_account, rep, rep2, approver, viewer, admin, admin2)
+
+
+# --- rules: who may, and the call ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """``who``: act | approve | admin | manage_members | self; ``right`` names the world's user who may (by
+    default the one for ``who``). ``setup(world)`` makes what the act needs, before the database is
+    compared (it must find what an earlier refused call left); ``call(world, actor, code, target)`` calls
+    the service. ``code``: the service takes a fresh second-factor code."""
+
+    who: str
+    call: object
+    setup: object = None
+    code: bool = False
+    right: str | None = None
+    done: ErrorCode | None = None  # the right person meets this refusal of the world's data instead (past authorize)
+
+
+def _transfer(w):
+    return (TransferRequest.objects.filter(status="awaiting_approval").first()
+            or TransferRequest.objects.create(source=w.account, destination=w.other_account, unit_type="allowance",
+                                              vintage=2026, quantity=10, initiated_by=w.rep,
+                                              initiated_at=timezone.now()))
+
+
+def _trusted(w, confirmed=False):
+    return TrustedAccount.objects.filter(removed_at__isnull=True).first() or TrustedAccount.objects.create(
+        account=w.account, trusted=w.other_account, proposed_by=w.rep, confirmed_by=w.rep2 if confirmed else None)
+
+
+def _booking_request(w):
+    return (BookingRequest.objects.filter(status="awaiting_approval").first()
+            or administration.booking_request_create(kind="issuance", vintage=2030, quantity=5, reason="test",
+                                                     acting_user=w.admin))
+
+
+def _payment(w):
+    return UpperLimitPayment.objects.get_or_create(
+        payment_reference="PAY-1", defaults={"organisation": w.entity, "fiscal_year": 2026, "quantity": 1,
+                                             "amount_yen": Decimal(4300), "recorded_by": w.rep2})[0]
+
+
+def _verified(w, emissions=100):
+    return VerifiedEmissions.objects.get_or_create(organisation=w.entity, fiscal_year=2026,
+                                                   defaults={"emissions_t": emissions, "entered_by": w.admin})[0]
+
+
+def _benchmark(w):
+    return SectorBenchmark.objects.get_or_create(key="test.bm", defaults={"name": "Test", "kind": "product"})[0]
+
+
+def _suspended_viewer(w):
+    Membership.objects.filter(user=w.viewer).update(suspended_at=timezone.now(), suspension_reason="x")
+    return w.viewer.memberships.get()
+
+
+def _blocked(w):
+    HoldingAccount.objects.filter(pk=w.account.pk).update(state="blocked")
+    return w.account
+
+
+def _new_user(w):
+    return User.objects.filter(email="x@example.jp").first() or services.user_create(
+        email="x@example.jp", full_name="X", password=None, acting_user=services.system_actor())
+
+
+def _token(w):
+    from knox.models import AuthToken
+
+    return AuthToken.objects.filter(user=w.rep).first() or services.api_token_create(user=w.rep, acting_user=w.rep)[0]
+
+
+FACILITY_CSV = "entity_corporate_number,code,name,prefecture,opened_on\n{number},F1,Plant,13,2001-04-01\n"
+
+RULES = {
+    "accounts.services.user_create": Rule("admin", lambda w, a, c, t: services.user_create(
+        email="new@example.jp", full_name="New", password="long-enough-pass-1", acting_user=a)),
+    "accounts.services.organisation_create": Rule("admin", lambda w, a, c, t: services.organisation_create(
+        kind="trading_operator", name="New Co.", acting_user=a)),
+    "accounts.services.membership_create": Rule("manage_members", lambda w, a, c, t: services.membership_create(
+        user=t, organisation=w.entity, role=Role.VIEWER, acting_user=a), setup=_new_user),
+    "accounts.services.membership_end": Rule("manage_members", lambda w, a, c, t: services.membership_end(
+        membership=w.viewer.memberships.get(), acting_user=a)),
+    "accounts.services.api_token_create": Rule("self", lambda w, a, c, t: services.api_token_create(
+        user=w.rep, acting_user=a)),
+    "accounts.services.api_token_revoke": Rule("self", lambda w, a, c, t: services.api_token_revoke(
+        user=w.rep, token_key=t.token_key, acting_user=a), setup=_token),
+    "accounts.ledger.holding_account_open": Rule("admin", lambda w, a, c, t: ledger.holding_account_open(
+        kind="trading", organisation=w.entity, acting_user=a)),
+    "accounts.transfers.transfer_initiate": Rule("act", lambda w, a, c, t: transfers.transfer_initiate(
+        source=w.account, destination=w.other_account, unit=ledger.allowance(2026), quantity=10, acting_user=a,
+        otp_token=c), code=True),
+    "accounts.transfers.transfer_approve": Rule("approve", lambda w, a, c, t: transfers.transfer_approve(
+        request=t, acting_user=a, otp_token=c), setup=_transfer, code=True),
+    "accounts.transfers.transfer_reject": Rule("approve", lambda w, a, c, t: transfers.transfer_reject(
+        request=t, acting_user=a), setup=_transfer),
+    "accounts.transfers.transfer_cancel": Rule("act", lambda w, a, c, t: transfers.transfer_cancel(
+        request=t, acting_user=a), setup=_transfer),
+    "accounts.transfers.trusted_account_propose": Rule("act", lambda w, a, c, t: transfers.trusted_account_propose(
+        account=w.account, trusted=w.other_account, acting_user=a)),
+    "accounts.transfers.trusted_account_confirm": Rule("act", lambda w, a, c, t: transfers.trusted_account_confirm(
+        entry=t, acting_user=a, otp_token=c), setup=_trusted, code=True, right="rep2"),
+    "accounts.transfers.trusted_account_remove": Rule("act", lambda w, a, c, t: transfers.trusted_account_remove(
+        entry=t, acting_user=a), setup=lambda w: _trusted(w, confirmed=True)),
+    "accounts.transfers.account_trusted_only_set": Rule("act", lambda w, a, c, t: transfers.account_trusted_only_set(
+        account=w.account, trusted_only=True, acting_user=a)),
+    "accounts.transfers.membership_suspend": Rule("admin", lambda w, a, c, t: transfers.membership_suspend(
+        membership=w.viewer.memberships.get(), reason="test", acting_user=a)),
+    "accounts.transfers.membership_reinstate": Rule("admin", lambda w, a, c, t: transfers.membership_reinstate(
+        membership=t, acting_user=a), setup=_suspended_viewer),
+    "accounts.transfers.account_block": Rule("admin", lambda w, a, c, t: transfers.account_block(
+        account=w.account, reason="test", acting_user=a)),
+    "accounts.transfers.account_unblock": Rule("admin", lambda w, a, c, t: transfers.account_unblock(
+        account=t, acting_user=a), setup=_blocked),
+    "accounts.transfers.account_close": Rule("admin", lambda w, a, c, t: transfers.account_close(
+        account=w.other_account, reason="test", acting_user=a)),
+    "accounts.administration.booking_request_create": Rule(
+        "admin", lambda w, a, c, t: administration.booking_request_create(
+            kind="issuance", vintage=2030, quantity=5, reason="test", acting_user=a)),
+    "accounts.administration.credit_issuance_request_create": Rule(
+        "admin", lambda w, a, c, t: administration.credit_issuance_request_create(
+            unit_type="j_credit", serial_start=1, serial_end=10, vintage=2024, origin="test", eligible=True,
+            account=w.other_account, reason="test", acting_user=a)),
+    "accounts.administration.reversal_request_create": Rule(
+        "admin", lambda w, a, c, t: administration.reversal_request_create(
+            original=LedgerTransaction.objects.get(idempotency_key="world-allocation"), reason="test", acting_user=a)),
+    "accounts.administration.booking_request_approve": Rule(
+        "admin", lambda w, a, c, t: administration.booking_request_approve(request=t, acting_user=a, otp_token=c),
+        setup=_booking_request, code=True, right="admin2"),
+    "accounts.administration.booking_request_reject": Rule(
+        "admin", lambda w, a, c, t: administration.booking_request_reject(request=t, acting_user=a),
+        setup=_booking_request, right="admin2"),
+    "accounts.compliance.verified_emissions_record": Rule("admin", lambda w, a, c, t: compliance.verified_emissions_record(
+        organisation=w.entity, fiscal_year=2026, emissions_t=100, acting_user=a)),
+    "accounts.compliance.surrender": Rule("act", lambda w, a, c, t: compliance.surrender(
+        account=w.account, fiscal_year=2026, allowances={2026: 100}, acting_user=a, otp_token=c,
+        idempotency_key="surrender-test"), setup=_verified, code=True),
+    "accounts.compliance.upper_limit_payment_record": Rule("act", lambda w, a, c, t: compliance.upper_limit_payment_record(
+        organisation=w.entity, fiscal_year=2026, quantity=1, amount_yen=4300, payment_reference="P-9", acting_user=a)),
+    "accounts.compliance.upper_limit_payment_confirm": Rule("admin", lambda w, a, c, t: compliance.upper_limit_payment_confirm(
+        payment=t, acting_user=a), setup=_payment),
+    "accounts.compliance.penalty_assess": Rule("admin", lambda w, a, c, t: compliance.penalty_assess(
+        organisation=w.entity, fiscal_year=2026, acting_user=a, now=timezone.now().replace(year=2028)),
+        setup=lambda w: _verified(w, 1_000_000)),
+    "allocation.services.facility_data_import": Rule("act", lambda w, a, c, t: allocation_services.facility_data_import(
+        acting_user=a, organisation=w.entity, kind="facilities",
+        data=FACILITY_CSV.format(number=w.entity.corporate_number).encode(), extension="csv", dry_run=False)),
+    "allocation.services.sector_benchmark_levels_compute": Rule(
+        "admin", lambda w, a, c, t: allocation_services.sector_benchmark_levels_compute(benchmark=t, acting_user=a),
+        setup=_benchmark, done=ErrorCode.INVALID_INPUT),  # the world has no sector data to compute from
+    "allocation.services.sector_benchmark_official_value_set": Rule(
+        "admin", lambda w, a, c, t: allocation_services.sector_benchmark_official_value_set(
+            benchmark=t, fiscal_year=2027, value=Decimal("1.5"), reason="test", acting_user=a), setup=_benchmark),
+}
+
+RIGHT = {"act": "rep", "approve": "approver", "admin": "admin", "manage_members": "admin", "self": "rep"}
+WRONG = {"act": "viewer", "approve": "rep2", "admin": "rep", "manage_members": "rep", "self": "viewer"}
+
+
+def snapshot() -> dict:
+    """A digest of every row of every table but the second-factor devices' and sessions'."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        tables = [t for (t,) in cursor.fetchall() if t not in UNCHECKED_TABLES]
+        digests = {}
+        for table in tables:
+            cursor.execute(f'SELECT md5(COALESCE(string_agg(t::text, \',\' ORDER BY t::text), \'\')) FROM "{table}" t')  # noqa: S608 - table names from the catalogue
+            digests[table] = cursor.fetchone()[0]
+    return digests
+
+
+def changed(before: dict) -> list[str]:
+    after = snapshot()
+    return [table for table in after if after[table] != before.get(table)]
+
+
+def refused(call, code: ErrorCode):
+    """``call`` is refused with ``code`` and nothing in the database changes."""
+    before = snapshot()
+    with pytest.raises(RegistryError) as raised:
+        call()
+    assert raised.value.code == code, raised.value
+    assert changed(before) == [], f"a refused call wrote to {changed(before)}"
+
+
+def test_every_service_is_registered_and_has_a_rule():
+    functions = project_functions_taking_acting_user()
+    unregistered = sorted(name for name in functions if name not in SERVICES)
+    assert unregistered == [], f"functions taking acting_user that are not @state_change services: {unregistered}"
+    assert sorted(set(SERVICES) - set(RULES)) == [], "a service without a rule in tests/test_service_access.py"
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_service_refuses_the_wrong_person_a_suspended_one_and_a_wrong_code(name, world):
+    rule = RULES[name]
+    right = getattr(world, rule.right or RIGHT[rule.who])
+    wrong = getattr(world, WRONG[rule.who])
+
+    def attempt(actor, code):
+        target = rule.setup(world) if rule.setup else None  # made before the database is compared
+        return lambda: rule.call(world, actor, code, target)
+
+    # The wrong person (a valid code of their own makes no difference).
+    refused(attempt(wrong, world.code(wrong) if rule.code else None), ErrorCode.NOT_PERMITTED)
+
+    # The right person, suspended: their membership, or for acts on oneself, the person.
+    if rule.who == "self":
+        type(right).objects.filter(pk=right.pk).update(is_active=False)
+        right.refresh_from_db()
+    else:
+        Membership.objects.filter(user=right, ended_at__isnull=True).update(suspended_at=timezone.now(),
+                                                                            suspension_reason="test")
+    refused(attempt(right, world.code(right) if rule.code else None), ErrorCode.SUSPENDED)
+    Membership.objects.filter(user=right).update(suspended_at=None, suspension_reason="")
+    type(right).objects.filter(pk=right.pk).update(is_active=True)
+    right.refresh_from_db()
+
+    # The right person with a wrong code.
+    if rule.code:
+        refused(attempt(right, "000000"), ErrorCode.WRONG_SECOND_FACTOR)
+        right.totpdevice_set.update(throttling_failure_count=0, throttling_failure_timestamp=None)
+
+    # The right person with a right code: done.
+    if rule.done is None:
+        attempt(right, world.code(right) if rule.code else None)()
+    else:
+        refused(attempt(right, world.code(right) if rule.code else None), rule.done)
+
+
+def test_a_wrong_code_counts_towards_throttling_although_the_act_rolls_back(world):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    def initiate(code):
+        return transfers.transfer_initiate(source=world.account, destination=world.other_account,
+                                           unit=ledger.allowance(2026), quantity=1, acting_user=world.rep,
+                                           otp_token=code)
+
+    device = world.rep.totpdevice_set.get()
+    with pytest.raises(RegistryError) as wrong:
+        initiate("000000")
+    assert wrong.value.code == ErrorCode.WRONG_SECOND_FACTOR and "wrong" in str(wrong.value.message)
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1  # counted, although the act's transaction rolled back
+    # Now throttled: even the right code is refused, and the message says how long to wait.
+    with pytest.raises(RegistryError) as throttled:
+        initiate(world.code(world.rep))
+    assert "wait 1 seconds" in str(throttled.value.message) and "backup code" in str(throttled.value.message)
+    assert not TransferRequest.objects.exists()
+    # A backup code still works.
+    backup = StaticDevice.objects.create(user=world.rep, name="Backup codes", confirmed=True)
+    backup.token_set.create(token="backup01")
+    assert initiate("backup01").status == TransferRequest.Status.AWAITING_APPROVAL
+
+
+def test_a_suspended_administrator_cannot_approve_issuance(world):
+    request = _booking_request(world)
+    Membership.objects.filter(user=world.admin2).update(suspended_at=timezone.now(), suspension_reason="audit")
+    with pytest.raises(RegistryError) as raised:
+        administration.booking_request_approve(request=request, acting_user=world.admin2,
+                                               otp_token=world.code(world.admin2))
+    assert raised.value.code == ErrorCode.SUSPENDED
+    assert BookingRequest.objects.get(pk=request.pk).status == BookingRequest.Status.AWAITING_APPROVAL
