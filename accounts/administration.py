@@ -67,7 +67,7 @@ def booking_request_create(*, kind: str, quantity, vintage, reason: str, acting_
         if unit_type != UnitType.ALLOWANCE:
             _refuse(_("Credits are not issued here: bring a batch in from the J-Credit or JCM registry with its "
                       "serial numbers."), "unit_type")
-        account = ledger.government_account(HoldingAccount.Kind.ALLOCATION_RESERVE)
+        account = None  # the allocation reserve, opened (if new) only once the asker is authorized
         credit_batch = None
     else:
         if account is None:
@@ -82,6 +82,7 @@ def booking_request_create(*, kind: str, quantity, vintage, reason: str, acting_
     try:
         with transaction.atomic(), audit_context(acting_user, action="booking_request_create"):
             authorize(acting_user, ASK)
+            account = account or ledger.government_account(HoldingAccount.Kind.ALLOCATION_RESERVE)
             if kind == BookingRequest.Kind.CANCELLATION and not routes.allowed(
                     "cancellation", account.kind, HoldingAccount.Kind.CANCELLATION):
                 raise ledger.route_not_allowed(kind="cancellation", source_kind=account.kind,

@@ -81,14 +81,12 @@ def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int
     organisation = account.organisation
     if account.kind != HoldingAccount.Kind.OPERATOR_HOLDING or organisation is None:
         _refuse(_("Surrender is made from the entity's corporate holding account."), "source")
-    moves = []
-    retirement = ledger.government_account(HoldingAccount.Kind.RETIREMENT)
+    units = []  # (unit, quantity), checked before anything is locked or written
     for vintage, quantity in sorted(allowances.items()):
         if vintage > fiscal_year:
             _refuse(_("Allowances of FY%(vintage)s cannot cover FY%(fy)s emissions.")
                     % {"vintage": vintage, "fy": fiscal_year}, "vintage")
-        moves.append(ledger.Move(account, retirement, ledger.allowance(vintage),
-                                 ledger.clean_quantity(quantity, f"allowances[{vintage}]")))
+        units.append((ledger.allowance(vintage), ledger.clean_quantity(quantity, f"allowances[{vintage}]")))
     batches = CreditBatch.objects.in_bulk(list(credits))
     for batch_id, quantity in sorted(credits.items()):
         batch = batches.get(batch_id)
@@ -96,15 +94,17 @@ def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int
             _refuse(_("Unknown credit batch %(id)s.") % {"id": batch_id}, "credits", ErrorCode.INVALID_INPUT)
         if not batch.eligible:
             _refuse(_("Credit batch %(batch)s is not eligible for surrender.") % {"batch": batch}, "credits")
-        moves.append(ledger.Move(account, retirement, ledger.Unit(batch.unit_type, batch.vintage, batch.pk),
-                                 ledger.clean_quantity(quantity, f"credits[{batch_id}]")))
-    if not moves:
+        units.append((ledger.Unit(batch.unit_type, batch.vintage, batch.pk),
+                      ledger.clean_quantity(quantity, f"credits[{batch_id}]")))
+    if not units:
         _refuse(_("Choose what to surrender."), "quantity", ErrorCode.INVALID_QUANTITY)
     credit_total = sum(credits.values())
     with transaction.atomic():
         # Serialise surrenders of one entity so two cannot both fit under the credit cap.
         Organisation.objects.select_for_update().get(pk=organisation.pk)
         authorize(acting_user, ACT, organisation, fresh_code=otp_token)
+        retirement = ledger.government_account(HoldingAccount.Kind.RETIREMENT)
+        moves = [ledger.Move(account, retirement, unit, quantity) for unit, quantity in units]
         terms = period(fiscal_year)
         verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
         if verified is None:

@@ -48,6 +48,10 @@ class RegistryError(Exception):
         self.field = field
         super().__init__(str(self.message))
 
+    def __reduce__(self):
+        # Crosses process boundaries (django-q2 workers, multiprocessing) as code, text and field.
+        return (type(self), (self.code.value, str(self.message), self.field))
+
     @property
     def http_status(self) -> int:
         return 403 if self.code in FORBIDDEN_CODES else 400

@@ -37,32 +37,36 @@ BEGIN
 
   -- Accounts share-locked: bookings run side by side, a block or closure (an UPDATE) waits for them.
   PERFORM 1 FROM accounts_holdingaccount WHERE id = ANY(v_accounts) ORDER BY id FOR SHARE;
-  SELECT h.number, h.state INTO v_row
-    FROM accounts_holdingaccount h WHERE h.id = ANY(p_sources) AND h.state <> 'open' ORDER BY h.id LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'account % cannot send units', v_row.number USING ERRCODE = 'GX002',
-      DETAIL = json_build_object('field', 'source', 'number', v_row.number, 'state', v_row.state)::text;
+  -- One look at the moves' accounts: a source that is not open, a closed destination, or a route between
+  -- account kinds that accounts/routes.py does not allow (gx_ledger_route_allowed is generated from it; a
+  -- reversal takes the route of the transaction it reverses, backwards). The first problem is reported.
+  IF p_kind = 'reversal' THEN
+    SELECT t.kind INTO v_route_kind FROM accounts_ledgertransaction t WHERE t.id = p_reverses;
+  ELSE
+    v_route_kind := p_kind;  -- a plain assignment: PL/pgSQL evaluates it without the executor
   END IF;
-  SELECT h.number, h.state INTO v_row
-    FROM accounts_holdingaccount h WHERE h.id = ANY(p_destinations) AND h.state = 'closed' ORDER BY h.id LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'account % cannot receive units', v_row.number USING ERRCODE = 'GX002',
-      DETAIL = json_build_object('field', 'destination', 'number', v_row.number, 'state', v_row.state)::text;
-  END IF;
-
-  -- Only the routes between account kinds that accounts/routes.py allows (gx_ledger_route_allowed is
-  -- generated from it); a reversal takes the route of the transaction it reverses, backwards.
-  v_route_kind := CASE WHEN p_kind = 'reversal'
-                       THEN (SELECT t.kind FROM accounts_ledgertransaction t WHERE t.id = p_reverses) ELSE p_kind END;
-  SELECT src.kind AS source_kind, dst.kind AS destination_kind INTO v_row
-    FROM unnest(p_sources, p_destinations) AS m(s, d)
+  SELECT CASE WHEN src.state <> 'open' THEN 'source' WHEN dst.state = 'closed' THEN 'destination' ELSE 'route' END
+           AS problem,
+         src.number AS source_number, src.state AS source_state, src.kind AS source_kind,
+         dst.number AS destination_number, dst.state AS destination_state, dst.kind AS destination_kind
+    INTO v_row
+    FROM unnest(p_sources, p_destinations) WITH ORDINALITY AS m(s, d, i)
     JOIN accounts_holdingaccount src ON src.id = m.s
     JOIN accounts_holdingaccount dst ON dst.id = m.d
-   WHERE NOT COALESCE(gx_ledger_route_allowed(v_route_kind,
+   WHERE src.state <> 'open' OR dst.state = 'closed'
+      OR NOT COALESCE(gx_ledger_route_allowed(v_route_kind,
                                               CASE WHEN p_kind = 'reversal' THEN dst.kind ELSE src.kind END,
                                               CASE WHEN p_kind = 'reversal' THEN src.kind ELSE dst.kind END), false)
+   ORDER BY src.state <> 'open' DESC, dst.state = 'closed' DESC, m.i
    LIMIT 1;
-  IF FOUND THEN
+  IF FOUND AND v_row.problem = 'source' THEN
+    RAISE EXCEPTION 'account % cannot send units', v_row.source_number USING ERRCODE = 'GX002',
+      DETAIL = json_build_object('field', 'source', 'number', v_row.source_number, 'state', v_row.source_state)::text;
+  ELSIF FOUND AND v_row.problem = 'destination' THEN
+    RAISE EXCEPTION 'account % cannot receive units', v_row.destination_number USING ERRCODE = 'GX002',
+      DETAIL = json_build_object('field', 'destination', 'number', v_row.destination_number,
+                                 'state', v_row.destination_state)::text;
+  ELSIF FOUND THEN
     RAISE EXCEPTION 'a % may not move units from a % account to a % account', p_kind, v_row.source_kind,
       v_row.destination_kind USING ERRCODE = 'GX004',
       DETAIL = json_build_object('kind', p_kind, 'source_kind', v_row.source_kind,
