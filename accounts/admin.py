@@ -5,9 +5,9 @@ from import_export.admin import ImportExportModelAdmin
 
 from accounts import services
 from accounts.forms import OrganisationAdminForm
-from accounts.importing import JapaneseTextImportMixin
 from accounts.models import CloseStakeholder, JointNotificationGroup, Membership, Organisation, User
 from gxregistry.errors import RegistryError
+from gxregistry.importing import JapaneseTextImportMixin
 
 
 @admin.register(User)

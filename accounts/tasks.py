@@ -5,11 +5,18 @@ import logging
 from django.core.mail import send_mail
 
 from accounts import ledger
+from accounts.ledger import transfers
 from accounts.models import User
 from accounts.roles import ADMINISTRATORS_GROUP
 
 logger = logging.getLogger(__name__)
 RECONCILIATION_SCHEDULE = "Nightly ledger reconciliation"
+TRANSFER_SCHEDULE = "Execute due transfers"
+
+
+def transfers_execute_due() -> int:
+    """Every minute: execute the approved transfers whose time has come."""
+    return transfers.transfers_execute_due()
 
 
 def reconcile_and_alert() -> ledger.Reconciliation:

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from accounts import administration_views, ledger_views, views
+from accounts import views
+from accounts.compliance import views as compliance_views
+from accounts.ledger import administration_views
+from accounts.ledger import views as ledger_views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -10,9 +13,9 @@ urlpatterns = [
     path("two-factor/verify/", views.OTPVerifyView.as_view(), name="otp_verify"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("api-tokens/", views.APITokenListView.as_view(), name="api_token_list"),
-    path("registry-report/", ledger_views.RegistryReportView.as_view(), name="registry_report"),
+    path("registry-report/", compliance_views.RegistryReportView.as_view(), name="registry_report"),
     path("organisations/<int:pk>/", views.OrganisationDetailView.as_view(), name="organisation_detail"),
-    path("organisations/<int:pk>/compliance/<int:fiscal_year>/", ledger_views.ComplianceView.as_view(),
+    path("organisations/<int:pk>/compliance/<int:fiscal_year>/", compliance_views.ComplianceView.as_view(),
          name="compliance"),
     path("holding-accounts/<int:pk>/", views.HoldingAccountDetailView.as_view(), name="holding_account_detail"),
     path("holding-accounts/<int:pk>/transactions/", views.HoldingAccountHistoryView.as_view(),

@@ -10,13 +10,14 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, TemplateView
 from django_otp import login as otp_login
 
-from accounts import dashboards, holdings, services, two_factor
+from accounts import dashboards, services, two_factor
 from accounts.compliance import compliance_year
 from accounts.forms import EmailAuthenticationForm, TokenForm
+from accounts.ledger import holdings
 from accounts.models import HoldingAccount, Organisation
 from accounts.roles import ACT
 from gxregistry.access import OrganisationScopedMixin
-from gxregistry.authorization import may
+from gxregistry.authorization import may, throttle_wait_seconds
 from gxregistry.errors import RegistryError
 
 
@@ -96,7 +97,12 @@ class OTPVerifyView(LoginRequiredMixin, FormView):
         return super().get_context_data(**kwargs)
 
     def form_valid(self, form):
+        wait = throttle_wait_seconds(self.request.user)  # before this try, which counts as a failure of its own
         device = two_factor.verify(self.request.user, form.cleaned_data["otp_token"])
+        if device is None and wait:
+            form.add_error("otp_token", _("Too many wrong codes: wait %(seconds)s seconds, then enter a new code, "
+                                          "or use a backup code.") % {"seconds": wait})
+            return self.form_invalid(form)
         if device is None:
             form.add_error("otp_token", _("The code is wrong or has expired. Type the code your app shows now."))
             return self.form_invalid(form)

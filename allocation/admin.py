@@ -2,7 +2,6 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from accounts.importing import JapaneseTextImportMixin
 from allocation import resources, services
 from allocation.models import (
     AllocationParameterSet,
@@ -17,6 +16,7 @@ from allocation.models import (
     SectorBenchmarkOfficialValue,
 )
 from gxregistry.errors import RegistryError
+from gxregistry.importing import JapaneseTextImportMixin
 
 
 class ProcessInline(admin.TabularInline):

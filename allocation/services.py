@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts.importing import IMPORT_FORMATS, read_dataset
 from accounts.models import Organisation
 from accounts.roles import ACT
 from allocation import resources
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.importing import IMPORT_FORMATS, read_dataset
 
 # What a company may load, in the order it must load it.
 IMPORT_KINDS = {
@@ -42,7 +42,7 @@ def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, e
                          dry_run: bool) -> ImportOutcome:
     """Import one file of facility data for ``organisation``, whose representative the user is.
 
-    Raises accounts.importing.UnreadableFile for a file that cannot be read.
+    Raises gxregistry.importing.UnreadableFile for a file that cannot be read.
     All rows are written or none: any row error, or a row of another organisation, rolls back the whole file.
     """
     if kind not in IMPORT_KINDS:

@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from accounts.importing import UnreadableFile
 from accounts.models import Organisation
 from accounts.roles import ACT, VIEW
 from allocation import selectors, services
@@ -16,6 +15,7 @@ from allocation.forms import FacilityDataImportForm
 from allocation.models import Facility
 from gxregistry.access import OrganisationScopedMixin, access_object
 from gxregistry.errors import RegistryError
+from gxregistry.importing import UnreadableFile
 
 
 class FacilityListView(LoginRequiredMixin, ListView):

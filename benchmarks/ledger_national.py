@@ -219,7 +219,7 @@ def page_latency(client, url, requests):
 
 def search_latency():
     """The administrators' search over 1 M transactions: one query of each kind, best of 5."""
-    from accounts.search import registry_search
+    from accounts.ledger.search import registry_search
 
     account = HoldingAccount.objects.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING).order_by("pk").first()
     middle = LedgerTransaction.objects.order_by("pk").values_list("pk", flat=True)[500_000]

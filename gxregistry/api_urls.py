@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import HoldingAccountViewSet, TransferRequestViewSet
+from accounts.ledger.api import HoldingAccountViewSet, TransferRequestViewSet
 from allocation.api.views import FacilityViewSet
 
 router = DefaultRouter()

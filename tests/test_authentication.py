@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -74,6 +77,26 @@ def test_wrong_totp_code_names_the_field_and_does_not_verify(client, make_user):
         "The code is wrong or has expired. Type the code your app shows now."
     ]
     assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_throttled_sign_in_says_how_long_to_wait_and_a_backup_code_still_works(client, make_user):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    user = make_user(Role.AUTHORISED_REPRESENTATIVE)
+    device = enrol_totp(user)
+    backup = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    backup.token_set.create(token="backup77")
+    login(client, user.email)
+    wrong = f"{(int(current_code(device)) + 1) % 1_000_000:06d}"
+    first = client.post(reverse("otp_verify"), {"otp_token": wrong})
+    assert "The code is wrong" in first.context["form"].errors["otp_token"][0]
+    throttled = client.post(reverse("otp_verify"), {"otp_token": current_code(device)})
+    message = throttled.context["form"].errors["otp_token"][0]
+    assert "wait 1 seconds" in message and "backup code" in message
+    # The wait over (django-otp doubles it with each wrong code), a backup code still signs in.
+    for model in (TOTPDevice, StaticDevice):
+        model.objects.filter(user=user).update(throttling_failure_timestamp=timezone.now() - timedelta(seconds=5))
+    assert client.post(reverse("otp_verify"), {"otp_token": "backup77"}).status_code == 302
 
 
 def test_wrong_enrolment_code_leaves_the_device_unconfirmed(client, make_user):

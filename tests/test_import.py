@@ -7,13 +7,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from accounts.importing import UnreadableFile
 from accounts.models import Membership
 from accounts.roles import Role
 from allocation.models import Facility, ProcessYear
 from allocation.services import facility_data_import
 from conftest import enrol_totp
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.importing import UnreadableFile
 
 HEADER = "corporate_number,facility_code,name,prefecture,address,energy_use_kl,opened_on,closed_on\n"
 

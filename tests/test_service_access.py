@@ -18,7 +18,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts import administration, compliance, ledger, services, transfers
+from accounts import compliance, ledger, services
+from accounts.ledger import administration, transfers
 from accounts.models import (
     BookingRequest,
     CompliancePeriod,
@@ -188,61 +189,61 @@ RULES = {
         user=w.rep, acting_user=a)),
     "accounts.services.api_token_revoke": Rule("self", lambda w, a, c, t: services.api_token_revoke(
         user=w.rep, token_key=t.token_key, acting_user=a), setup=_token),
-    "accounts.ledger.holding_account_open": Rule("admin", lambda w, a, c, t: ledger.holding_account_open(
+    "accounts.ledger.booking.holding_account_open": Rule("admin", lambda w, a, c, t: ledger.holding_account_open(
         kind="trading", organisation=w.entity, acting_user=a)),
-    "accounts.transfers.transfer_initiate": Rule("act", lambda w, a, c, t: transfers.transfer_initiate(
+    "accounts.ledger.transfers.transfer_initiate": Rule("act", lambda w, a, c, t: transfers.transfer_initiate(
         source=w.account, destination=w.other_account, unit=ledger.allowance(2026), quantity=10, acting_user=a,
         otp_token=c), code=True),
-    "accounts.transfers.transfer_approve": Rule("approve", lambda w, a, c, t: transfers.transfer_approve(
+    "accounts.ledger.transfers.transfer_approve": Rule("approve", lambda w, a, c, t: transfers.transfer_approve(
         request=t, acting_user=a, otp_token=c), setup=_transfer, code=True),
-    "accounts.transfers.transfer_reject": Rule("approve", lambda w, a, c, t: transfers.transfer_reject(
+    "accounts.ledger.transfers.transfer_reject": Rule("approve", lambda w, a, c, t: transfers.transfer_reject(
         request=t, acting_user=a), setup=_transfer),
-    "accounts.transfers.transfer_cancel": Rule("act", lambda w, a, c, t: transfers.transfer_cancel(
+    "accounts.ledger.transfers.transfer_cancel": Rule("act", lambda w, a, c, t: transfers.transfer_cancel(
         request=t, acting_user=a), setup=_transfer),
-    "accounts.transfers.trusted_account_propose": Rule("act", lambda w, a, c, t: transfers.trusted_account_propose(
+    "accounts.ledger.transfers.trusted_account_propose": Rule("act", lambda w, a, c, t: transfers.trusted_account_propose(
         account=w.account, trusted=w.other_account, acting_user=a)),
-    "accounts.transfers.trusted_account_confirm": Rule("act", lambda w, a, c, t: transfers.trusted_account_confirm(
+    "accounts.ledger.transfers.trusted_account_confirm": Rule("act", lambda w, a, c, t: transfers.trusted_account_confirm(
         entry=t, acting_user=a, otp_token=c), setup=_trusted, code=True, right="rep2"),
-    "accounts.transfers.trusted_account_remove": Rule("act", lambda w, a, c, t: transfers.trusted_account_remove(
+    "accounts.ledger.transfers.trusted_account_remove": Rule("act", lambda w, a, c, t: transfers.trusted_account_remove(
         entry=t, acting_user=a), setup=lambda w: _trusted(w, confirmed=True)),
-    "accounts.transfers.account_trusted_only_set": Rule("act", lambda w, a, c, t: transfers.account_trusted_only_set(
+    "accounts.ledger.transfers.account_trusted_only_set": Rule("act", lambda w, a, c, t: transfers.account_trusted_only_set(
         account=w.account, trusted_only=True, acting_user=a)),
-    "accounts.transfers.membership_suspend": Rule("admin", lambda w, a, c, t: transfers.membership_suspend(
+    "accounts.ledger.transfers.membership_suspend": Rule("admin", lambda w, a, c, t: transfers.membership_suspend(
         membership=w.viewer.memberships.get(), reason="test", acting_user=a)),
-    "accounts.transfers.membership_reinstate": Rule("admin", lambda w, a, c, t: transfers.membership_reinstate(
+    "accounts.ledger.transfers.membership_reinstate": Rule("admin", lambda w, a, c, t: transfers.membership_reinstate(
         membership=t, acting_user=a), setup=_suspended_viewer),
-    "accounts.transfers.account_block": Rule("admin", lambda w, a, c, t: transfers.account_block(
+    "accounts.ledger.transfers.account_block": Rule("admin", lambda w, a, c, t: transfers.account_block(
         account=w.account, reason="test", acting_user=a)),
-    "accounts.transfers.account_unblock": Rule("admin", lambda w, a, c, t: transfers.account_unblock(
+    "accounts.ledger.transfers.account_unblock": Rule("admin", lambda w, a, c, t: transfers.account_unblock(
         account=t, acting_user=a), setup=_blocked),
-    "accounts.transfers.account_close": Rule("admin", lambda w, a, c, t: transfers.account_close(
+    "accounts.ledger.transfers.account_close": Rule("admin", lambda w, a, c, t: transfers.account_close(
         account=w.other_account, reason="test", acting_user=a)),
-    "accounts.administration.booking_request_create": Rule(
+    "accounts.ledger.administration.booking_request_create": Rule(
         "admin", lambda w, a, c, t: administration.booking_request_create(
             kind="issuance", vintage=2030, quantity=5, reason="test", acting_user=a)),
-    "accounts.administration.credit_issuance_request_create": Rule(
+    "accounts.ledger.administration.credit_issuance_request_create": Rule(
         "admin", lambda w, a, c, t: administration.credit_issuance_request_create(
             unit_type="j_credit", serial_start=1, serial_end=10, vintage=2024, origin="test", eligible=True,
             account=w.other_account, reason="test", acting_user=a)),
-    "accounts.administration.reversal_request_create": Rule(
+    "accounts.ledger.administration.reversal_request_create": Rule(
         "admin", lambda w, a, c, t: administration.reversal_request_create(
             original=LedgerTransaction.objects.get(idempotency_key="world-allocation"), reason="test", acting_user=a)),
-    "accounts.administration.booking_request_approve": Rule(
+    "accounts.ledger.administration.booking_request_approve": Rule(
         "admin", lambda w, a, c, t: administration.booking_request_approve(request=t, acting_user=a, otp_token=c),
         setup=_booking_request, code=True, right="admin2"),
-    "accounts.administration.booking_request_reject": Rule(
+    "accounts.ledger.administration.booking_request_reject": Rule(
         "admin", lambda w, a, c, t: administration.booking_request_reject(request=t, acting_user=a),
         setup=_booking_request, right="admin2"),
-    "accounts.compliance.verified_emissions_record": Rule("admin", lambda w, a, c, t: compliance.verified_emissions_record(
+    "accounts.compliance.services.verified_emissions_record": Rule("admin", lambda w, a, c, t: compliance.verified_emissions_record(
         organisation=w.entity, fiscal_year=2026, emissions_t=100, acting_user=a)),
-    "accounts.compliance.surrender": Rule("act", lambda w, a, c, t: compliance.surrender(
+    "accounts.compliance.services.surrender": Rule("act", lambda w, a, c, t: compliance.surrender(
         account=w.account, fiscal_year=2026, allowances={2026: 100}, acting_user=a, otp_token=c,
         idempotency_key="surrender-test"), setup=_verified, code=True),
-    "accounts.compliance.upper_limit_payment_record": Rule("act", lambda w, a, c, t: compliance.upper_limit_payment_record(
+    "accounts.compliance.services.upper_limit_payment_record": Rule("act", lambda w, a, c, t: compliance.upper_limit_payment_record(
         organisation=w.entity, fiscal_year=2026, quantity=1, amount_yen=4300, payment_reference="P-9", acting_user=a)),
-    "accounts.compliance.upper_limit_payment_confirm": Rule("admin", lambda w, a, c, t: compliance.upper_limit_payment_confirm(
+    "accounts.compliance.services.upper_limit_payment_confirm": Rule("admin", lambda w, a, c, t: compliance.upper_limit_payment_confirm(
         payment=t, acting_user=a), setup=_payment),
-    "accounts.compliance.penalty_assess": Rule("admin", lambda w, a, c, t: compliance.penalty_assess(
+    "accounts.compliance.services.penalty_assess": Rule("admin", lambda w, a, c, t: compliance.penalty_assess(
         organisation=w.entity, fiscal_year=2026, acting_user=a, now=timezone.now().replace(year=2028)),
         setup=lambda w: _verified(w, 1_000_000)),
     "allocation.services.facility_data_import": Rule("act", lambda w, a, c, t: allocation_services.facility_data_import(

@@ -5,7 +5,7 @@
   allocation reserve or cancellation account already went below zero fails here, as it should.
 - ``gx_ledger_route_allowed`` is generated from ``accounts/routes.py``; the booking function refuses
   any other route (GX004). A function, not a table, so no flush or bulk delete can empty it.
-- The booking function, the entry trigger and the balance guard are loaded from ``accounts/sql/``,
+- The booking function, the entry trigger and the balance guard are loaded from ``accounts/ledger/sql/``,
   where their current bodies are kept; a later change to them comes with a migration that reloads them.
 """
 
@@ -17,7 +17,7 @@ import pgtrigger.migrations
 from django.db import migrations, models
 
 
-SQL = Path(__file__).resolve().parent.parent / "sql"
+SQL = Path(__file__).resolve().parent.parent / "ledger" / "sql"
 
 
 def sql(name: str) -> str:
@@ -33,7 +33,7 @@ ALTER TABLE accounts_balance ENABLE TRIGGER gx_balance_guard;
 
 def route_function() -> str:
     """gx_ledger_route_allowed, generated from accounts/routes.py as it is when this migration runs."""
-    from accounts.routes import route_function_sql
+    from accounts.ledger.routes import route_function_sql
 
     return route_function_sql()
 

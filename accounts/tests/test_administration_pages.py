@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import administration, compliance, ledger
+from accounts import compliance, ledger
+from accounts.ledger import administration
 from accounts.models import BookingRequest, CompliancePeriod, HoldingAccount, LedgerTransaction, TransferRequest
 from accounts.roles import Role
 from accounts.services import system_actor

@@ -13,13 +13,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from accounts import administration, compliance, ledger, routes, transfers
+from accounts import compliance, ledger
+from accounts.ledger import administration, routes, transfers
 from accounts.models import (
     BookingRequest,
     CompliancePeriod,
     HoldingAccount,
     LedgerTransaction,
     Organisation,
+    SurrenderRecord,
     UpperLimitPayment,
     VerifiedEmissions,
 )
@@ -218,7 +220,7 @@ def test_the_credit_cap_counts_only_surrenders_that_stand(surrendered, administr
     request = administration.reversal_request_create(original=record.ledger_transaction, reason="r",
                                                      acting_user=first)
     administration.booking_request_approve(request=request, acting_user=second, otp_token=otp(second))
-    standing = compliance.SurrenderRecord.objects.standing().filter(organisation=account.organisation)
+    standing = SurrenderRecord.objects.standing().filter(organisation=account.organisation)
     assert not standing.exists()
 
 

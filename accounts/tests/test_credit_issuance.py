@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from accounts import administration, compliance, ledger
+from accounts import compliance, ledger
+from accounts.ledger import administration
 from accounts.models import BookingRequest, CompliancePeriod, CreditBatch, LedgerTransaction
 from accounts.roles import Role
 from accounts.tests.ledger_fixtures import holding_account

@@ -228,3 +228,7 @@ def test_reconciliation_runs_nightly_as_a_scheduled_job():
 
     schedule = Schedule.objects.get(name="Nightly ledger reconciliation")
     assert schedule.func == "accounts.tasks.reconcile_and_alert" and schedule.schedule_type == Schedule.DAILY
+    from django.utils.module_loading import import_string
+
+    for scheduled in Schedule.objects.all():  # every job a schedule names can be found by the workers
+        assert callable(import_string(scheduled.func)), scheduled.func

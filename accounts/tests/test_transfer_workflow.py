@@ -7,7 +7,8 @@ import pytest
 from django.db import IntegrityError
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from accounts import ledger, transfers
+from accounts import ledger
+from accounts.ledger import transfers
 from accounts.models import HoldingAccount, LedgerTransaction, TransferRequest
 from accounts.roles import Role
 from accounts.services import system_actor

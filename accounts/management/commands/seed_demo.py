@@ -238,7 +238,8 @@ class Command(BaseCommand):
 
     # --- something for each role to act on: a compliance period, approvals waiting --------------
     def _ledger_work(self):
-        from accounts import administration, ledger
+        from accounts import ledger
+        from accounts.ledger import administration
         from accounts.models import BookingRequest, CompliancePeriod, CreditBatch, HoldingAccount, TransferRequest
 
         # Demo values; the real ones are set per FY by the government.

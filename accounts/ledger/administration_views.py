@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from accounts import administration, compliance, transfers
-from accounts.forms import ApprovalForm, BookingRequestForm, CreditIssuanceForm, ReversalRequestForm
-from accounts.ledger_views import FormPageMixin, ObjectActionView
+from accounts import compliance
+from accounts.ledger import administration, transfers
+from accounts.ledger.forms import ApprovalForm, BookingRequestForm, CreditIssuanceForm, ReversalRequestForm
+from accounts.ledger.search import registry_search
+from accounts.ledger.views import FormPageMixin, ObjectActionView
 from accounts.models import BookingRequest, HoldingAccount, Membership, UpperLimitPayment
-from accounts.search import registry_search
 from gxregistry.authorization import may
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import ledger
+from accounts.ledger.transfers import TOKYO
 from accounts.models import (
     CompliancePeriod,
     CreditBatch,
@@ -26,7 +27,6 @@ from accounts.models import (
     VerifiedEmissions,
 )
 from accounts.roles import ACT
-from accounts.transfers import TOKYO
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError

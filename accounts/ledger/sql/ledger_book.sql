@@ -1,6 +1,6 @@
 -- The ledger's one booking function: every check, lock and insert of a booking in one round trip.
 -- Refusals: GX001 too few units, GX002 an account's state, GX003 an idempotency key reused for
--- other content, GX004 a route between account kinds that is not allowed. accounts/ledger.py turns
+-- other content, GX004 a route between account kinds that is not allowed. accounts/ledger/booking.py turns
 -- each into a translated message naming the field.
 CREATE OR REPLACE FUNCTION gx_ledger_book(
   p_kind text, p_key text, p_hash text, p_note text, p_booked_by bigint, p_reverses bigint,
@@ -38,7 +38,7 @@ BEGIN
   -- Accounts share-locked: bookings run side by side, a block or closure (an UPDATE) waits for them.
   PERFORM 1 FROM accounts_holdingaccount WHERE id = ANY(v_accounts) ORDER BY id FOR SHARE;
   -- One look at the moves' accounts: a source that is not open, a closed destination, or a route between
-  -- account kinds that accounts/routes.py does not allow (gx_ledger_route_allowed is generated from it; a
+  -- account kinds that accounts/ledger/routes.py does not allow (gx_ledger_route_allowed is generated from it; a
   -- reversal takes the route of the transaction it reverses, backwards). The first problem is reported.
   IF p_kind = 'reversal' THEN
     SELECT t.kind INTO v_route_kind FROM accounts_ledgertransaction t WHERE t.id = p_reverses;

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import ledger, routes
+from accounts import ledger
+from accounts.ledger import routes
 from accounts.models import Balance, HoldingAccount, Membership, TransferRequest, TrustedAccount
 from accounts.roles import ACT, APPROVE
 from gxregistry.audit import audit_context
@@ -84,7 +85,7 @@ def _lock_account(account: HoldingAccount) -> HoldingAccount:
 
 def check_destination(source: HoldingAccount, destination: HoldingAccount, now: datetime, field="destination"):
     """Refuse a destination a transfer out of ``source`` can never reach: the same account, a closed one, a
-    government account (accounts.routes), or one not trusted while the source sends to trusted accounts only."""
+    government account (accounts.ledger.routes), or one not trusted while the source sends to trusted accounts only."""
     if source.pk == destination.pk:
         _refuse(ErrorCode.INVALID_INPUT, _("The source and destination accounts are the same."), field)
     if not routes.allowed("transfer", source.kind, destination.kind):

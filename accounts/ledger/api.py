@@ -7,7 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts import holdings, ledger, transfers
+from accounts import ledger
+from accounts.ledger import holdings, transfers
 from accounts.models import Balance, HoldingAccount, LedgerEntry, TransferRequest
 from gxregistry.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from accounts import holdings
+from accounts.ledger import holdings
 from gxregistry.pdf import render_pdf
 
 MAX_STATEMENT_ROWS = 5000  # a statement is for reading; larger selections go to the CSV/XLSX export

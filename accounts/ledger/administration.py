@@ -15,7 +15,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import ledger, routes
+from accounts import ledger
+from accounts.ledger import routes
 from accounts.models import (
     CREDIT_TYPES,
     BookingRequest,

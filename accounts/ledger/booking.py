@@ -1,9 +1,9 @@
 """The allowance ledger: the one way units move (services over accounts.models ledger tables).
 
 Every movement is ``book``: one LedgerTransaction with two or more entries summing to zero
-per unit. The database does the rest of the bookkeeping (accounts/sql/): triggers add entries
+per unit. The database does the rest of the bookkeeping (accounts/ledger/sql/): triggers add entries
 to balances, refuse any other change to a balance and any unbalanced transaction, the booking
-function refuses a move between account kinds that ``accounts.routes`` does not allow, and a
+function refuses a move between account kinds that ``accounts.ledger.routes`` does not allow, and a
 CHECK keeps every balance but the issuance account's at or above zero. This module adds what
 only the application knows: clear errors, idempotency, lock ordering and retries.
 """
@@ -133,7 +133,7 @@ def insufficient_units(*, number: str, held: int, asked: int, unit: Unit) -> Reg
 
 
 def route_not_allowed(*, kind: str, source_kind: str, destination_kind: str, field: str = "destination"):
-    """The refusal of a move between account kinds that ``accounts.routes.ROUTES`` does not allow (GX004)."""
+    """The refusal of a move between account kinds that ``accounts.ledger.routes.ROUTES`` does not allow (GX004)."""
     return RegistryError(
         ErrorCode.ROUTE_NOT_ALLOWED,
         _("A %(kind)s cannot move units from a %(source)s to a %(destination)s.")
@@ -173,7 +173,7 @@ BOOK_SQL = (
 
 
 def _book_once(kind, moves, idempotency_key, request_hash, booked_by, reverses, note):
-    """One call to gx_ledger_book (accounts/sql/ledger_book.sql): every check, lock and insert in one round trip."""
+    """One call to gx_ledger_book (accounts/ledger/sql/ledger_book.sql): every check, lock and insert in one round trip."""
     params = [kind, idempotency_key, request_hash, note, booked_by.pk if booked_by else None,
               reverses.pk if reverses else None, [m.source.pk for m in moves], [m.destination.pk for m in moves],
               [m.unit.unit_type for m in moves], [m.unit.vintage for m in moves],

@@ -1,0 +1,105 @@
+"""Compliance pages: an entity's card for a FY with surrender and upper-limit payment forms, and the
+public registry report. Views collect input and call the services; the services decide."""
+
+import tablib
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, TemplateView
+
+from accounts import compliance, ledger
+from accounts.ledger.forms import SurrenderForm, UpperLimitPaymentForm
+from accounts.ledger.views import FormPageMixin
+from accounts.models import CompliancePeriod, HoldingAccount, Organisation
+from accounts.roles import ACT
+from gxregistry.access import OrganisationScopedMixin
+from gxregistry.authorization import may
+from gxregistry.errors import ErrorCode, RegistryError
+
+
+class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
+    """One entity's compliance card for a FY, with surrender and upper-limit payment forms."""
+
+    model = Organisation
+    template_name = "accounts/compliance.html"
+    forms = {"surrender": SurrenderForm, "payment": UpperLimitPaymentForm}
+
+    def get_object(self, queryset=None):
+        organisation = super().get_object(queryset)
+        if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
+            raise Http404
+        return organisation
+
+    @cached_property
+    def account(self):
+        return self.object.holding_accounts.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING).first()
+
+    def build_form(self, name, data=None):
+        if name == "surrender":
+            # Every unit the account has held (zero rows too), so a double submit still validates.
+            balances = self.account.balances.select_related("credit_batch").order_by(
+                "unit_type", "vintage", "credit_batch") if self.account else []
+            return SurrenderForm(data, balances=balances, fiscal_year=self.kwargs["fiscal_year"])
+        return UpperLimitPaymentForm(data)
+
+    def form_valid_surrender(self, form):
+        data, fiscal_year = form.cleaned_data, self.kwargs["fiscal_year"]
+        if self.account is None:
+            raise RegistryError(ErrorCode.COMPLIANCE, _("The entity has no corporate holding account."))
+        record = compliance.surrender(
+            account=self.account, fiscal_year=fiscal_year,
+            allowances={data["allowance_vintage"]: ledger.clean_quantity(data["allowances"], "allowances")}
+            if data.get("allowances") else {},
+            credits={data["credit_batch"]: ledger.clean_quantity(data["credits"], "credits")}
+            if data.get("credits") else {},
+            acting_user=self.request.user, otp_token=data["otp_token"],
+            idempotency_key=f"surrender-{self.object.pk}-{data['request_key']}")
+        messages.success(self.request, _("Surrendered %(allowances)s allowances and %(credits)s credits for "
+                                         "FY%(fy)s.") % {"allowances": f"{record.allowances:,}",
+                                                         "credits": f"{record.credits:,}", "fy": fiscal_year})
+
+    def form_valid_payment(self, form):
+        data = form.cleaned_data
+        compliance.upper_limit_payment_record(
+            organisation=self.object, fiscal_year=self.kwargs["fiscal_year"], quantity=data["quantity"],
+            amount_yen=data["amount_yen"], payment_reference=data["payment_reference"],
+            acting_user=self.request.user)
+        messages.success(self.request, _("Payment recorded; it counts once a registry administrator confirms it."))
+
+    def get_context_data(self, **kwargs):
+        organisation, fiscal_year = self.object, self.kwargs["fiscal_year"]
+        can_act = may(self.request.user, ACT, organisation)
+        kwargs.update(
+            fiscal_year=fiscal_year, account=self.account, can_act=can_act,
+            card=compliance.compliance_card(organisation=organisation, fiscal_year=fiscal_year),
+            fiscal_years=CompliancePeriod.objects.order_by("fiscal_year").values_list("fiscal_year", flat=True),
+            payments=organisation.upper_limit_payments.filter(fiscal_year=fiscal_year).order_by("-recorded_at"),
+            surrenders=organisation.surrenders.filter(fiscal_year=fiscal_year).select_related("ledger_transaction")
+            .order_by("-ledger_transaction__booked_at"))
+        if can_act and self.account is not None:
+            kwargs.setdefault("surrender_form", self.build_form("surrender"))
+            kwargs.setdefault("payment_form", self.build_form("payment"))
+        return super().get_context_data(**kwargs)
+
+
+class RegistryReportView(TemplateView):
+    """Public: per regulated entity and FY, allocated, verified, surrendered and status; CSV download."""
+
+    template_name = "accounts/registry_report.html"
+
+    def fiscal_year(self):
+        years = list(CompliancePeriod.objects.order_by("fiscal_year").values_list("fiscal_year", flat=True))
+        asked = self.request.GET.get("fiscal_year", "")
+        chosen = int(asked) if asked.isdigit() and int(asked) in years else (years[-1] if years else None)
+        return chosen, years
+
+    def get(self, request, *args, **kwargs):
+        fiscal_year, years = self.fiscal_year()
+        rows = compliance.registry_report(fiscal_year=fiscal_year) if fiscal_year else []
+        if request.GET.get("export") == "csv":
+            dataset = tablib.Dataset(*compliance.registry_report_rows(rows), headers=compliance.REGISTRY_REPORT_HEADERS)
+            response = HttpResponse(dataset.export("csv").encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="gx-ets-registry-report-FY{fiscal_year}.csv"'
+            return response
+        return self.render_to_response(self.get_context_data(rows=rows, fiscal_year=fiscal_year, years=years))

@@ -1,0 +1,36 @@
+"""The accounts app's models, by subject; Django and every caller import them from here."""
+
+from accounts.models.compliance import (  # noqa: F401
+    CompliancePeriod,
+    PenaltyAssessment,
+    SurrenderRecord,
+    SurrenderRecordQuerySet,
+    UpperLimitPayment,
+    VerifiedEmissions,
+)
+from accounts.models.identity import (  # noqa: F401
+    CloseStakeholder,
+    JointNotificationGroup,
+    Membership,
+    Organisation,
+    OrganisationGroupObjectPermission,
+    OrganisationUserObjectPermission,
+    Sector,
+    User,
+    UserManager,
+    audited,
+)
+from accounts.models.ledger import (  # noqa: F401
+    CREDIT_TYPES,
+    GOVERNMENT_KINDS,
+    Balance,
+    BookingRequest,
+    CreditBatch,
+    DailyBalanceChange,
+    HoldingAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    TransferRequest,
+    TrustedAccount,
+    UnitType,
+)
