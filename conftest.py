@@ -7,9 +7,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.management.commands.seed_demo import corporate_number
 from accounts.models import Organisation
 from accounts.roles import Role
+from accounts.validators import synthetic_corporate_number
 
 PASSWORD = "correct-horse-battery-staple-42"
 _numbers = itertools.count(5000)
@@ -25,7 +25,7 @@ def make_organisation(db):
     def make(kind=Organisation.Kind.REGULATED_ENTITY, **fields):
         n = next(_numbers)
         fields.setdefault("name", f"Organisation {n}")
-        fields.setdefault("corporate_number", corporate_number(n, 9))
+        fields.setdefault("corporate_number", synthetic_corporate_number(n, 9))
         if kind == Organisation.Kind.REGULATED_ENTITY:
             fields.setdefault("sector", "steel")
         return services.organisation_create(kind=kind, acting_user=services.system_actor(), **fields)

@@ -24,6 +24,10 @@ ACT = "act_for_organisation"
 APPROVE = "approve_for_organisation"
 MANAGE_MEMBERS = "manage_members"
 
+# Acts only an organisation's own people do for it: administrators hold every other permission
+# globally, never these (nobody at METI transfers, submits or approves for a company).
+COMPANY_ACTS = frozenset({ACT, APPROVE})
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.REGISTRY_ADMINISTRATOR: frozenset({VIEW, MANAGE_MEMBERS}),
     Role.MARKET_OPERATOR: frozenset({VIEW}),

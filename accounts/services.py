@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Membership, Organisation, User
-from accounts.roles import ADMINISTRATORS_GROUP, MANAGE_MEMBERS, ROLE_PERMISSIONS, Role
+from accounts.roles import ADMINISTRATORS_GROUP, COMPANY_ACTS, MANAGE_MEMBERS, ROLE_PERMISSIONS, Role
 from accounts.validators import normalise_corporate_number
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, authorize_self, state_change
@@ -89,7 +89,6 @@ def organisation_create(*, acting_user, **fields) -> Organisation:
 
 
 # Acts only a company's own representatives may do: never granted globally.
-COMPANY_ONLY_PERMISSIONS = {"act_for_organisation", "approve_for_organisation"}
 ADMINISTERED_APPS = ["accounts", "allocation", "verification", "market", "pghistory", "django_q"]
 
 
@@ -97,7 +96,7 @@ def administrators_group() -> Group:
     """The group that gives registry administrators their global permissions."""
     group, _created = Group.objects.get_or_create(name=ADMINISTRATORS_GROUP)
     permissions = Permission.objects.filter(content_type__app_label__in=ADMINISTERED_APPS).exclude(
-        codename__in=COMPANY_ONLY_PERMISSIONS
+        codename__in=COMPANY_ACTS
     )
     group.permissions.set(permissions)
     return group

@@ -11,7 +11,6 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("two-factor/enrol/", views.OTPEnrolView.as_view(), name="otp_enrol"),
     path("two-factor/verify/", views.OTPVerifyView.as_view(), name="otp_verify"),
-    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("api-tokens/", views.APITokenListView.as_view(), name="api_token_list"),
     path("registry-report/", compliance_views.RegistryReportView.as_view(), name="registry_report"),
     path("organisations/<int:pk>/", views.OrganisationDetailView.as_view(), name="organisation_detail"),

@@ -30,3 +30,9 @@ def validate_corporate_number(value: str) -> None:
             _("This corporate number's check digit is wrong; please check the number."),
             code="corporate_number_checksum",
         ) from None
+
+
+def synthetic_corporate_number(index: int, prefix: int = 7) -> str:
+    """A valid-looking 法人番号 for demo and test data (prefix 7 is far from real registrations' ranges)."""
+    body = f"{prefix}{index:011d}"
+    return cn.calc_check_digit(body) + body

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, TemplateView
 from django_otp import login as otp_login
 
-from accounts import dashboards, services, two_factor
+from accounts import services, two_factor
 from accounts.compliance import compliance_year
 from accounts.forms import EmailAuthenticationForm, TokenForm
 from accounts.ledger import holdings
@@ -109,17 +109,6 @@ class OTPVerifyView(LoginRequiredMixin, FormView):
         otp_login(self.request, device)
         messages.success(self.request, _("Second factor confirmed."))
         return redirect(_safe_next(self.request))
-
-
-class DashboardView(LoginRequiredMixin, TemplateView):
-    """The landing page: one per role, built by accounts.dashboards."""
-
-    def get_template_names(self):
-        return [dashboards.template_for(self.request.user)]
-
-    def get_context_data(self, **kwargs):
-        kwargs.update(dashboards.context_for(self.request.user))
-        return super().get_context_data(**kwargs)
 
 
 class OrganisationDetailView(OrganisationScopedMixin, DetailView):

@@ -1,5 +1,9 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
 
 from allocation import resources, services
@@ -16,7 +20,48 @@ from allocation.models import (
     SectorBenchmarkOfficialValue,
 )
 from gxregistry.errors import RegistryError
-from gxregistry.importing import JapaneseTextImportMixin
+from gxregistry.importing import JapaneseTextImportMixin, UnreadableFile
+
+
+class FacilityDataImportAdminMixin(JapaneseTextImportMixin):
+    """The back office's import: django-import-export's preview, then the write through
+    ``services.facility_data_import``, the one service that authorizes and audits it."""
+
+    import_kind = ""  # a key of services.IMPORT_KINDS
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return super().process_import(request, **kwargs)  # the library's page for a broken confirmation
+        input_format = self.get_import_formats()[int(confirm_form.cleaned_data["format"])](encoding=self.from_encoding)
+        storage = self.get_tmp_storage_class()(
+            name=confirm_form.cleaned_data["import_file_name"],
+            encoding=None if input_format.is_binary() else self.from_encoding,
+            read_mode=input_format.get_read_mode(), **self.get_tmp_storage_class_kwargs(),
+        )
+        data = storage.read()
+        storage.remove()
+        try:
+            outcome = services.facility_data_import(
+                acting_user=request.user, organisation=None, kind=self.import_kind,
+                data=data.encode("utf-8") if isinstance(data, str) else data,
+                extension=input_format.get_extension(), dry_run=False,
+            )
+        except (RegistryError, UnreadableFile) as error:
+            self.message_user(request, str(getattr(error, "message", error)), level=messages.ERROR)
+        else:
+            if outcome.ok:
+                totals = outcome.totals
+                self.message_user(request, _("Imported %(name)s: %(new)d new, %(update)d updated, %(skip)d unchanged.")
+                                  % {"name": confirm_form.cleaned_data.get("original_file_name", ""), "new": totals.get("new", 0), "update": totals.get("update", 0),
+                                     "skip": totals.get("skip", 0)})
+            else:
+                for number, message in outcome.row_errors:
+                    self.message_user(request, f"{number or ''} {message}".strip(), level=messages.ERROR)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
 
 class ProcessInline(admin.TabularInline):
@@ -31,7 +76,8 @@ class FacilityEventInline(admin.TabularInline):
 
 
 @admin.register(Facility)
-class FacilityAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
+class FacilityAdmin(FacilityDataImportAdminMixin, ImportExportModelAdmin):
+    import_kind = "facilities"
     resource_classes = [resources.FacilityResource]
     list_display = ["code", "name", "organisation", "prefecture", "energy_use_kl", "opened_on", "closed_on"]
     list_filter = ["prefecture", "organisation__sector"]
@@ -42,7 +88,8 @@ class FacilityAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
 
 
 @admin.register(FacilityEvent)
-class FacilityEventAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
+class FacilityEventAdmin(FacilityDataImportAdminMixin, ImportExportModelAdmin):
+    import_kind = "facility_events"
     resource_classes = [resources.FacilityEventResource]
     list_display = ["facility", "kind", "fiscal_year", "started_on", "completed_on"]
     list_filter = ["kind", "fiscal_year"]
@@ -55,7 +102,8 @@ class ProcessYearInline(admin.TabularInline):
 
 
 @admin.register(Process)
-class ProcessAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
+class ProcessAdmin(FacilityDataImportAdminMixin, ImportExportModelAdmin):
+    import_kind = "processes"
     resource_classes = [resources.ProcessResource]
     list_display = ["code", "name", "facility", "method", "sector_benchmark", "emission_type"]
     list_filter = ["method", "emission_type", "benchmark_kind"]
@@ -66,7 +114,8 @@ class ProcessAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
 
 
 @admin.register(ProcessYear)
-class ProcessYearAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
+class ProcessYearAdmin(FacilityDataImportAdminMixin, ImportExportModelAdmin):
+    import_kind = "process_years"
     resource_classes = [resources.ProcessYearResource]
     list_display = ["process", "fiscal_year", "activity", "emissions_t", "fuel_input_gj"]
     list_filter = ["fiscal_year"]

@@ -40,10 +40,12 @@ class ImportOutcome:
 @state_change
 def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, extension: str,
                          dry_run: bool) -> ImportOutcome:
-    """Import one file of facility data for ``organisation``, whose representative the user is.
+    """Import one file of facility data: for ``organisation`` by its authorised representative, or,
+    with ``organisation=None``, for any regulated entity by a registry administrator (the back office).
 
     Raises gxregistry.importing.UnreadableFile for a file that cannot be read.
-    All rows are written or none: any row error, or a row of another organisation, rolls back the whole file.
+    All rows are written or none: any row error, or a row of an organisation the import is not for,
+    rolls back the whole file.
     """
     if kind not in IMPORT_KINDS:
         raise RegistryError(ErrorCode.INVALID_INPUT, _("Choose what the file holds."), "kind")
@@ -51,12 +53,16 @@ def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, e
         raise RegistryError(ErrorCode.INVALID_INPUT, _("Upload a CSV or XLSX file."), "import_file")
     _label, resource_class = IMPORT_KINDS[kind]
     dataset = read_dataset(data, FORMATS_BY_EXTENSION[extension])
-    resource = resource_class(allowed_organisations=Organisation.objects.filter(pk=organisation.pk))
     with transaction.atomic(), audit_context(acting_user, action=f"import_{kind}"):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)  # one import per organisation at a time
-        authorize(acting_user, ACT, organisation)
+        if organisation is None:
+            authorize(acting_user, f"allocation.add_{resource_class.Meta.model._meta.model_name}")
+            resource = resource_class()
+        else:
+            Organisation.objects.select_for_update().get(pk=organisation.pk)  # one import per organisation at a time
+            authorize(acting_user, ACT, organisation)
+            resource = resource_class(allowed_organisations=Organisation.objects.filter(pk=organisation.pk))
         result = resource.import_data(dataset, dry_run=dry_run, raise_errors=False, use_transactions=True,
-                                      rollback_on_validation_errors=True)
+                                      rollback_on_validation_errors=True, user=acting_user)
     return _outcome(result, dry_run)
 
 

@@ -5,13 +5,14 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from accounts.models import Organisation
 from accounts.roles import ACT, VIEW
 from allocation import selectors, services
+from allocation.engine.parameters import FIRST_PHASE_FISCAL_YEARS
 from allocation.forms import FacilityDataImportForm
+from allocation.labels import LINE_LABELS
 from allocation.models import Facility
 from gxregistry.access import OrganisationScopedMixin, access_object
 from gxregistry.errors import RegistryError
@@ -104,27 +105,6 @@ class FacilityDataImportView(LoginRequiredMixin, FormView):
             return None
 
 
-ALLOCATION_YEARS = range(2026, 2031)
-
-LINE_LABELS = {
-    "product_bm": _lazy("Product benchmark"),
-    "fuel_bm": _lazy("Fuel benchmark"),
-    "gf_energy": _lazy("Grandfathering, energy CO2"),
-    "gf_process": _lazy("Grandfathering, process CO2"),
-    "by_product_fuel": _lazy("By-product fuel"),
-    "by_product_supplier_deduction": _lazy("By-product fuel supplier deduction"),
-    "new_facility": _lazy("New facility"),
-    "closure_deduction": _lazy("Closure deduction"),
-    "activity_change_true_up": _lazy("Activity-change true-up"),
-    "event_true_up": _lazy("Disaster or inspection true-up"),
-    "succession": _lazy("Succession"),
-    "excluded": _lazy("Excluded"),
-    "early_reduction": _lazy("Early reduction"),
-    "leakage": _lazy("Carbon leakage"),
-    "rd": _lazy("GX R&D"),
-}
-
-
 class EntityAllocationView(LoginRequiredMixin, TemplateView):
     """A regulated entity's allocation for one FY, computed now, line by line (not a notice)."""
 
@@ -136,17 +116,17 @@ class EntityAllocationView(LoginRequiredMixin, TemplateView):
             pk=self.kwargs["pk"],
         )
         fiscal_year = self.kwargs["fiscal_year"]
-        if fiscal_year not in ALLOCATION_YEARS:
+        if fiscal_year not in FIRST_PHASE_FISCAL_YEARS:
             raise Http404
         results = {fy: services.allocation_compute(organisations=[organisation], fiscal_year=fy)[organisation.pk]
-                   for fy in ALLOCATION_YEARS}
+                   for fy in FIRST_PHASE_FISCAL_YEARS}
         allocation = results[fiscal_year]
         kwargs.update(
-            organisation=organisation, fiscal_year=fiscal_year, years=ALLOCATION_YEARS,
+            organisation=organisation, fiscal_year=fiscal_year, years=FIRST_PHASE_FISCAL_YEARS,
             error=allocation if isinstance(allocation, Exception) else None,
             allocation=None if isinstance(allocation, Exception) else allocation,
             lines=[] if isinstance(allocation, Exception) else [
-                (LINE_LABELS.get(line.kind.value, line.kind.value), line) for line in allocation.lines
+                (LINE_LABELS[line.kind], line) for line in allocation.lines
             ],
             path=[(fy, result.total) for fy, result in results.items() if not isinstance(result, Exception)],
         )

@@ -25,9 +25,6 @@ from django.utils.translation import gettext_lazy as _
 
 from gxregistry.errors import ErrorCode, RegistryError
 
-# Acts only a company's own representatives may do: never granted globally, never by a superuser.
-COMPANY_ACTS = frozenset({"act_for_organisation", "approve_for_organisation"})
-
 
 def _refuse(message, code=ErrorCode.NOT_PERMITTED, field="user"):
     raise RegistryError(code, message, field)
@@ -56,7 +53,7 @@ def authorize(actor, permission: str, organisation=None, *, fresh_code: str | No
     not do anyway.
     """
     from accounts.models import Membership
-    from accounts.roles import ROLE_PERMISSIONS
+    from accounts.roles import COMPANY_ACTS, ROLE_PERMISSIONS
 
     if actor is None or not getattr(actor, "is_authenticated", False):
         _refuse(_("Sign in as someone who may do this."))
@@ -75,7 +72,7 @@ def authorize(actor, permission: str, organisation=None, *, fresh_code: str | No
         membership = Membership.objects.filter(user=actor, organisation=organisation, ended_at__isnull=True).first()
         if membership is not None and permission in ROLE_PERMISSIONS[membership.role]:
             _check_not_suspended(membership)
-        elif permission not in COMPANY_ACTS and actor.has_perm(f"accounts.{permission}"):
+        elif permission not in COMPANY_ACTS and actor.has_perm(f"accounts.{permission}"):  # not even a superuser
             _check_not_suspended(_administrator_membership(actor))
         else:
             _refuse(_("You may not do this for %(organisation)s.") % {"organisation": organisation})

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "allocation",
     "verification",
     "market",
+    "gxregistry",  # the project package: shared kernel, management commands that span apps
 ]
 
 MIDDLEWARE = [

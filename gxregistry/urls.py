@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from gxregistry import views
+
 admin.site.site_header = "GX-ETS Registry"
 admin.site.site_title = "GX-ETS Registry"
 
@@ -8,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("gxregistry.api_urls")),
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("", include("accounts.urls")),
     path("", include("allocation.urls")),
 ]

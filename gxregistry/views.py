@@ -1,8 +1,23 @@
-"""Error pages: JSON for the API (/api/…), pages within the base layout for everyone else."""
+"""Pages that draw on every app: each role's landing page; error pages (JSON for the API, /api/…,
+pages within the base layout for everyone else)."""
 
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views import defaults
+from django.views.generic import TemplateView
 
+from gxregistry import dashboards
 from gxregistry.api import problem
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    """The landing page: one per role, built by gxregistry.dashboards."""
+
+    def get_template_names(self):
+        return [dashboards.template_for(self.request.user)]
+
+    def get_context_data(self, **kwargs):
+        kwargs.update(dashboards.context_for(self.request.user))
+        return super().get_context_data(**kwargs)
 
 
 def _is_api(request) -> bool:

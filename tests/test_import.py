@@ -3,6 +3,7 @@
 import io
 
 import openpyxl
+import pghistory.models
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -199,3 +200,38 @@ def test_admin_import_of_a_misencoded_file_says_how_to_save_it(make_user, signed
                                                                  "resource": "0"})
     assert "CSV UTF-8" in response.text
     assert not Facility.objects.exists()
+
+
+def _admin_confirm(client, entity, name):
+    upload = SimpleUploadedFile("f.csv", facilities_csv(entity.corporate_number, ("F9", name, "10")).encode("cp932"))
+    preview = client.post("/admin/allocation/facility/import/", {"format": "0", "import_file": upload,
+                                                                "resource": "0"})
+    return client.post("/admin/allocation/facility/process_import/", preview.context["confirm_form"].initial)
+
+
+def test_admin_import_writes_through_the_service_and_is_audited(make_user, make_organisation, signed_in, client):
+    administrator = make_user(Role.REGISTRY_ADMINISTRATOR)
+    enrol_totp(administrator)
+    entity = make_organisation()
+    signed_in(administrator)
+    response = _admin_confirm(client, entity, "千葉工場")
+    assert response.status_code == 302
+    facility = Facility.objects.get(organisation=entity, code="F9")
+    assert facility.name == "千葉工場"
+    context = pghistory.models.Context.objects.filter(metadata__action="import_facilities").last()
+    assert context is not None and context.metadata["user"] == administrator.pk
+
+
+def test_a_suspended_administrator_cannot_confirm_an_admin_import(make_user, make_organisation, signed_in, client):
+    administrator = make_user(Role.REGISTRY_ADMINISTRATOR)
+    enrol_totp(administrator)
+    entity = make_organisation()
+    signed_in(administrator)
+    upload = SimpleUploadedFile("f.csv", facilities_csv(entity.corporate_number, ("F9", "千葉工場", "10")).encode())
+    preview = client.post("/admin/allocation/facility/import/", {"format": "0", "import_file": upload,
+                                                                "resource": "0"})
+    Membership.objects.filter(user=administrator).update(suspended_at=timezone.now())
+    response = client.post("/admin/allocation/facility/process_import/", preview.context["confirm_form"].initial,
+                           follow=True)
+    assert not Facility.objects.exists()
+    assert "suspended" in response.text

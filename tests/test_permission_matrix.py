@@ -160,12 +160,12 @@ def _holding_account(organisation):
 def _transfer_request(organisation):
     from django.utils import timezone
 
-    from accounts.management.commands.seed_demo import corporate_number
     from accounts.models import TransferRequest, User
+    from accounts.validators import synthetic_corporate_number
 
     source = _holding_account(organisation)
     other = Organisation.objects.create(kind="regulated_entity", name="Other", sector="steel",
-                                        corporate_number=corporate_number(900000 + organisation.pk, 5))
+                                        corporate_number=synthetic_corporate_number(900000 + organisation.pk, 5))
     initiator = User.objects.create_user(email=f"initiator{organisation.pk}@example.jp", full_name="I")
     return TransferRequest.objects.create(source=source, destination=_holding_account(other), unit_type="allowance",
                                           vintage=2026, quantity=1, initiated_by=initiator,

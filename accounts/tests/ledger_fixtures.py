@@ -15,10 +15,10 @@ def key(prefix="t"):
 
 
 def holding_account(name="Entity") -> HoldingAccount:
-    from accounts.management.commands.seed_demo import corporate_number
+    from accounts.validators import synthetic_corporate_number
 
     organisation = organisation_create(acting_user=system_actor(), kind=Organisation.Kind.REGULATED_ENTITY, name=name, sector="steel",
-                                       corporate_number=corporate_number(next(_numbers), 8))
+                                       corporate_number=synthetic_corporate_number(next(_numbers), 8))
     return ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation)
 
 

@@ -44,11 +44,11 @@ def test_random_operations_conserve_units_and_reconcile(ops):
 
 
 def accounts_for_example():
-    from accounts.management.commands.seed_demo import corporate_number
     from accounts.models import Organisation
+    from accounts.validators import synthetic_corporate_number
 
     organisations = Organisation.objects.bulk_create([
-        Organisation(kind="regulated_entity", name=f"P{n}", sector="steel", corporate_number=corporate_number(n, 6))
+        Organisation(kind="regulated_entity", name=f"P{n}", sector="steel", corporate_number=synthetic_corporate_number(n, 6))
         for n in range(4)])
     return [HoldingAccount.objects.create(number=f"JP-OHA-P{n}", kind="operator_holding", organisation=o, name=o.name)
             for n, o in enumerate(organisations)]

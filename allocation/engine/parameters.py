@@ -13,6 +13,10 @@ from decimal import Decimal
 
 from allocation.engine.inputs import RDCategory
 
+# The first phase (§1, §5-2): FY2026 (n=1) to FY2030 (n=5), the benchmark path's and the
+# transition plans' horizon. The engine computes any FY; pages offer these.
+FIRST_PHASE_FISCAL_YEARS = range(2026, 2031)
+
 
 class ParameterMissing(ValueError):
     def __init__(self, name: str, fiscal_year: int):

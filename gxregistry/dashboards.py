@@ -1,4 +1,4 @@
-"""What each role sees first after signing in."""
+"""What each role sees first after signing in: it draws on every app, so it lives in the project package."""
 
 from django.db.models import Count, Q
 
@@ -6,6 +6,7 @@ from accounts.compliance import compliance_year
 from accounts.models import BookingRequest, HoldingAccount, Membership, Organisation, TransferRequest, User
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
+from allocation.selectors import emissions_by_fiscal_year, facility_list
 
 TEMPLATES = {
     Role.REGISTRY_ADMINISTRATOR: "dashboards/administrator.html",
@@ -24,8 +25,6 @@ def template_for(user) -> str:
 
 
 def context_for(user) -> dict:
-    from allocation.selectors import emissions_by_fiscal_year, facility_list
-
     memberships = list(active_memberships(fetched_by=user))
     organisations = [m.organisation for m in memberships]
     context = {"memberships": memberships, "role": primary_role(user)}

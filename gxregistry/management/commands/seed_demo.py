@@ -14,12 +14,21 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-from stdnum.jp import cn
 
 from accounts import services
 from accounts.models import Membership, Organisation, Sector, User
 from accounts.roles import Role
-from allocation.models import Facility, FacilityEvent, Prefecture, Process, ProcessYear
+from accounts.validators import synthetic_corporate_number
+from allocation import services as allocation_services
+from allocation.models import (
+    AllocationParameterSet,
+    Facility,
+    FacilityEvent,
+    Prefecture,
+    Process,
+    ProcessYear,
+    SectorBenchmark,
+)
 from gxregistry.audit import audit_context
 
 DEMO_PASSWORD = "gx-demo-Registry-2026"  # local demo only; printed at the end
@@ -50,11 +59,6 @@ SECTOR_JA = {
     Sector.CERAMICS: "窯業", Sector.OTHER: "工業",
 }
 COMPANY_JA = ["日本", "東海", "関東", "関西", "九州", "北陸", "中部", "山陽", "東洋", "第一"]
-
-
-def corporate_number(index: int, prefix: int = 7) -> str:
-    body = f"{prefix}{index:011d}"
-    return cn.calc_check_digit(body) + body
 
 
 class Command(BaseCommand):
@@ -90,13 +94,13 @@ class Command(BaseCommand):
     # --- organisations that are not regulated entities ---------------------------------
     def _fixed_organisations(self):
         specs = [
-            ("meti", Organisation.Kind.REGISTRY_ADMINISTRATION, "経済産業省 GX-ETS 登録簿管理室", "METI GX-ETS Registry Office", corporate_number(1, 0)),
-            ("gxa", Organisation.Kind.MARKET_OPERATOR, "GX推進機構", "GX Acceleration Agency", corporate_number(2, 0)),
-            ("vb1", Organisation.Kind.VERIFICATION_BODY, "日本検証機構株式会社", "Japan Verification Co.", corporate_number(11, 1)),
-            ("vb2", Organisation.Kind.VERIFICATION_BODY, "東京温室効果ガス審査センター", "Tokyo GHG Assurance Centre", corporate_number(12, 1)),
-            ("vb3", Organisation.Kind.VERIFICATION_BODY, "関西サステナビリティ保証株式会社", "Kansai Sustainability Assurance", corporate_number(13, 1)),
-            ("to1", Organisation.Kind.TRADING_OPERATOR, "GXカーボントレーディング株式会社", "GX Carbon Trading Co.", corporate_number(21, 1)),
-            ("to2", Organisation.Kind.TRADING_OPERATOR, "みらい排出枠証券株式会社", "Mirai Allowance Securities", corporate_number(22, 1)),
+            ("meti", Organisation.Kind.REGISTRY_ADMINISTRATION, "経済産業省 GX-ETS 登録簿管理室", "METI GX-ETS Registry Office", synthetic_corporate_number(1, 0)),
+            ("gxa", Organisation.Kind.MARKET_OPERATOR, "GX推進機構", "GX Acceleration Agency", synthetic_corporate_number(2, 0)),
+            ("vb1", Organisation.Kind.VERIFICATION_BODY, "日本検証機構株式会社", "Japan Verification Co.", synthetic_corporate_number(11, 1)),
+            ("vb2", Organisation.Kind.VERIFICATION_BODY, "東京温室効果ガス審査センター", "Tokyo GHG Assurance Centre", synthetic_corporate_number(12, 1)),
+            ("vb3", Organisation.Kind.VERIFICATION_BODY, "関西サステナビリティ保証株式会社", "Kansai Sustainability Assurance", synthetic_corporate_number(13, 1)),
+            ("to1", Organisation.Kind.TRADING_OPERATOR, "GXカーボントレーディング株式会社", "GX Carbon Trading Co.", synthetic_corporate_number(21, 1)),
+            ("to2", Organisation.Kind.TRADING_OPERATOR, "みらい排出枠証券株式会社", "Mirai Allowance Securities", synthetic_corporate_number(22, 1)),
         ]
         result = {}
         for key, kind, name, name_en, number in specs:
@@ -115,7 +119,7 @@ class Command(BaseCommand):
         created = 0
         process_budget = iter(_spread(total_processes, sum(facilities_per)) if total_processes else [])
         for index in range(count):
-            number = corporate_number(1000 + index)
+            number = synthetic_corporate_number(1000 + index)
             if Organisation.objects.filter(corporate_number=number).exists():
                 for _ in range(facilities_per[index]):
                     next(process_budget, None)
@@ -191,8 +195,6 @@ class Command(BaseCommand):
 
     # --- sector benchmarks and allocation parameters ---------------------------------------------
     def _allocation_settings(self):
-        from allocation import services as allocation_services
-        from allocation.models import AllocationParameterSet, SectorBenchmark
 
         for templates in BENCHMARK_PROCESSES.values():
             for name, kind, key, _unit, _intensity, _type in templates:
@@ -213,7 +215,6 @@ class Command(BaseCommand):
     def _holding_accounts(self):
         from accounts import ledger
         from accounts.models import HoldingAccount
-        from allocation.services import allocation_compute
 
         ledger.government_accounts()
         entities = list(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by("pk"))
@@ -223,7 +224,7 @@ class Command(BaseCommand):
         accounts = {o.pk: ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=o,
                                                       acting_user=self.system)
                     for o in entities}
-        allocations = allocation_compute(organisations=entities, fiscal_year=2026)
+        allocations = allocation_services.allocation_compute(organisations=entities, fiscal_year=2026)
         totals = {pk: a.total for pk, a in allocations.items() if not isinstance(a, Exception) and a.total}
         # Idempotency keys make a second run book nothing.
         ledger.issue_allowances(vintage=2026, quantity=sum(totals.values()), idempotency_key=f"seed-issue-2026-{len(totals)}-{sum(totals.values())}")
