@@ -59,6 +59,14 @@ def enrol_totp(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="test", confirmed=True)
 
 
+def fresh_code(user) -> str:
+    """A new single-use second-factor code for ``user`` (a backup code: TOTP gives one per 30 s)."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    device, _created = StaticDevice.objects.get_or_create(user=user, name="test codes", defaults={"confirmed": True})
+    return device.token_set.create(token=StaticToken.random_token()).token
+
+
 def current_code(device: TOTPDevice) -> str:
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 

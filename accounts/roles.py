@@ -23,10 +23,11 @@ VIEW = "view_organisation"
 ACT = "act_for_organisation"
 APPROVE = "approve_for_organisation"
 MANAGE_MEMBERS = "manage_members"
+VERIFY = "verify_for_organisation"  # a verification body's staff log engagements and sign opinions for it
 
 # Acts only an organisation's own people do for it: administrators hold every other permission
-# globally, never these (nobody at METI transfers, submits or approves for a company).
-COMPANY_ACTS = frozenset({ACT, APPROVE})
+# globally, never these (nobody at METI transfers, submits, approves or verifies for anyone).
+COMPANY_ACTS = frozenset({ACT, APPROVE, VERIFY})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.REGISTRY_ADMINISTRATOR: frozenset({VIEW, MANAGE_MEMBERS}),
@@ -34,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.AUTHORISED_REPRESENTATIVE: frozenset({VIEW, ACT}),
     Role.APPROVING_REPRESENTATIVE: frozenset({VIEW, APPROVE}),
     Role.VIEWER: frozenset({VIEW}),
-    Role.VERIFIER: frozenset({VIEW}),
+    Role.VERIFIER: frozenset({VIEW, VERIFY}),
 }
 
 # Roles that must pass a second factor (TOTP) before they reach any page.

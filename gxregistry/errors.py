@@ -32,6 +32,10 @@ class ErrorCode(models.TextChoices):
     # Compliance
     COMPLIANCE = "compliance", _("This does not meet the compliance rules.")
     CREDIT_CAP = "credit_cap", _("Credits may cover only part of the verified emissions.")
+    # Verification
+    BODY_NOT_REGISTERED = "body_not_registered", _("The verification body is not registered for these dates.")
+    CONFLICT_OF_INTEREST = "conflict_of_interest", _("The verification body has declared a conflict of interest.")
+    NOT_INDEPENDENT = "not_independent", _("The independent reviewer must not be on the verification team.")
 
 
 # Refusals of the person rather than of what they asked: a page answers 403 for these. A wrong

@@ -32,10 +32,12 @@ def holds_globally(user, perm: str = VIEW) -> bool:
 
 class RestrictedQuerySet(models.QuerySet):
     def restrict(self, user, perm: str = VIEW):
+        """Rows of organisations on which ``user`` holds ``perm``. A model that two organisations share (an
+        engagement: the entity and its verification body) names the second path in ``also_visible_to``."""
         if holds_globally(user, perm):
             return self.all()  # every row, the government's own accounts (no organisation) included
-        lookup = self.model.organisation_lookup
         allowed = organisations_for(user, perm).values("pk")
-        if lookup == "pk":
-            return self.filter(pk__in=allowed)
-        return self.filter(**{f"{lookup}__in": allowed})
+        condition = models.Q()
+        for lookup in (self.model.organisation_lookup, *getattr(self.model, "also_visible_to", ())):
+            condition |= models.Q(**{"pk__in" if lookup == "pk" else f"{lookup}__in": allowed})
+        return self.filter(condition)

@@ -6,6 +6,7 @@ DATABASE_URL unset the project starts its own embedded PostgreSQL; with
 REDIS_URL set django-q2 uses Redis as its broker instead of the ORM.
 """
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -213,8 +214,18 @@ STORAGES = {
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
+    # Evidence files (verification bodies' applications): never served by URL; a view that checks who
+    # asks streams them. Outside MEDIA_ROOT so no web-server rule for media can expose them.
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.path("DJANGO_PRIVATE_MEDIA_ROOT", default=(
+            Path(tempfile.gettempdir()) / "gxregistry-test-private-media" if GX_ENV == "test"
+            else BASE_DIR / "private-media")), "base_url": None},
+    },
 }
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+# Verification bodies are reminded this many days before their registration expires (each once).
+VERIFICATION_EXPIRY_REMINDER_DAYS = (180, 90, 30)
 
 # --- Audit trail (django-pghistory): event tables refuse UPDATE and DELETE -------
 PGHISTORY_APPEND_ONLY = True

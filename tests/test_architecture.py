@@ -11,7 +11,7 @@ APPS = ("accounts", "allocation", "verification", "market", "gxregistry")
 MAY_IMPORT = {
     "accounts": {"gxregistry"},
     "allocation": {"gxregistry", "accounts"},
-    "verification": {"gxregistry", "accounts"},
+    "verification": {"gxregistry", "accounts", "allocation"},  # reports are per facility; parameters
     "market": {"gxregistry", "accounts"},
 }
 KERNEL_MODULES = ("authorization", "errors", "querysets", "access", "audit", "api", "pdf", "importing")

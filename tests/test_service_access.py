@@ -35,10 +35,13 @@ from accounts.models import (
 )
 from accounts.roles import Role
 from allocation import services as allocation_services
-from allocation.models import SectorBenchmark
+from allocation.models import Facility, SectorBenchmark
 from conftest import current_code, enrol_totp
 from gxregistry.authorization import SERVICES
 from gxregistry.errors import ErrorCode, RegistryError
+from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
+from verification.services import bodies, engagements, reports
+from verification.tests.builders import complete_application, pdf
 
 APPS = ("accounts", "allocation", "verification", "market", "gxregistry")
 UNCHECKED_TABLES = ("otp_totp_totpdevice", "otp_static_staticdevice", "otp_static_statictoken", "django_session")
@@ -75,6 +78,11 @@ class World:
     viewer: object
     admin: object
     admin2: object
+    body: VerificationBody
+    body_rep: object
+    verifier: object
+    reviewer: object
+    facility: Facility
 
     def code(self, user):
         device = user.totpdevice_set.filter(confirmed=True).first() or enrol_totp(user)
@@ -98,16 +106,26 @@ def world(make_user, make_organisation):
     ledger.allocation_transfer(account=account, vintage=2026, quantity=5_000, idempotency_key="world-allocation")
     CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
                                     upper_limit_price_yen=Decimal(4300), lower_limit_price_yen=Decimal(1700))
-    for user in (rep, rep2, approver, admin, admin2):
+    body_organisation = make_organisation(Organisation.Kind.VERIFICATION_BODY)
+    body_rep = make_user(Role.AUTHORISED_REPRESENTATIVE, body_organisation)
+    verifier = make_user(Role.VERIFIER, body_organisation)
+    reviewer = make_user(Role.VERIFIER, body_organisation)
+    body = VerificationBody.objects.create(
+        organisation=body_organisation, status="registered", registration_number="GX-VB-TEST",
+        registered_on=date(2026, 4, 1), valid_from=date(2026, 4, 1), valid_until=date(2031, 3, 31))
+    facility = Facility.objects.create(organisation=entity, code="F1", name="Works", prefecture=13,
+                                       energy_use_kl=Decimal(10))
+    for user in (rep, rep2, approver, admin, admin2, reviewer):
         enrol_totp(user)
-    return World(entity, account, other_account, rep, rep2, approver, viewer, admin, admin2)
+    return World(entity, account, other_account, rep, rep2, approver, viewer, admin, admin2, body, body_rep, verifier,
+                 reviewer, facility)
 
 
 # --- rules: who may, and the call ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Rule:
-    """``who``: act | approve | admin | manage_members | self; ``right`` names the world's user who may (by
+    """``who``: act | approve | admin | manage_members | self | body_act | verify; ``right`` names the world's user who may (by
     default the one for ``who``). ``setup(world)`` makes what the act needs, before the database is
     compared (it must find what an earlier refused call left); ``call(world, actor, code, target)`` calls
     the service. ``code``: the service takes a fresh second-factor code."""
@@ -172,6 +190,43 @@ def _token(w):
     from knox.models import AuthToken
 
     return AuthToken.objects.filter(user=w.rep).first() or services.api_token_create(user=w.rep, acting_user=w.rep)[0]
+
+
+def _open_application(w, complete=False):
+    application = RegistrationApplication.objects.filter(status__in=RegistrationApplication.OPEN).first()
+    if application is None:
+        application = bodies.body_application_start(organisation=w.body.organisation, acting_user=w.body_rep)
+    if complete and not application.evidence.exists():
+        complete_application(application, w.body_rep)
+    return application
+
+
+def _submitted_application(w):
+    application = _open_application(w, complete=True)
+    if application.status == "draft":
+        application = bodies.body_application_submit(application=application, acting_user=w.body_rep)
+    return application
+
+
+def _report(w, status="draft"):
+    report = EmissionsReport.objects.filter(organisation=w.entity).first() or EmissionsReport.objects.create(
+        organisation=w.entity, fiscal_year=2026, created_by=w.rep, status=status,
+        total_t=None if status == "draft" else 100)
+    if not report.lines.exists():
+        EmissionsLine.objects.create(report=report, facility=w.facility, kind="energy", source="oil",
+                                     method="model", model_emissions_t=Decimal(100), emissions_t=Decimal(100))
+    return report
+
+
+def _engagement(w, status="appointed", report_status="submitted"):
+    engagement = Engagement.objects.filter(status=status).first()
+    if engagement is None:
+        engagement = Engagement.objects.create(
+            body=w.body, report=_report(w, report_status), purpose="actual", status=status,
+            assurance_level="limited", assurance_reason="test", due_on=date(2027, 7, 31), appointed_by=w.rep,
+            independent_reviewer=w.reviewer)
+        engagement.team.set([w.verifier])
+    return engagement
 
 
 FACILITY_CSV = "entity_corporate_number,code,name,prefecture,opened_on\n{number},F1,Plant,13,2001-04-01\n"
@@ -255,10 +310,76 @@ RULES = {
     "allocation.services.sector_benchmark_official_value_set": Rule(
         "admin", lambda w, a, c, t: allocation_services.sector_benchmark_official_value_set(
             benchmark=t, fiscal_year=2027, value=Decimal("1.5"), reason="test", acting_user=a), setup=_benchmark),
+    "verification.services.bodies.body_application_start": Rule("body_act", lambda w, a, c, t: bodies.body_application_start(
+        organisation=w.body.organisation, acting_user=a)),
+    "verification.services.bodies.body_application_update": Rule("body_act", lambda w, a, c, t: bodies.body_application_update(
+        application=t, scope="鉄鋼", acting_user=a), setup=_open_application),
+    "verification.services.bodies.evidence_upload": Rule("body_act", lambda w, a, c, t: bodies.evidence_upload(
+        application=t, requirement="basic", upload=pdf(), acting_user=a), setup=_open_application),
+    "verification.services.bodies.body_application_submit": Rule("body_act", lambda w, a, c, t: bodies.body_application_submit(
+        application=t, acting_user=a), setup=lambda w: _open_application(w, complete=True)),
+    "verification.services.bodies.body_application_request_information": Rule(
+        "admin", lambda w, a, c, t: bodies.body_application_request_information(
+            application=t, message="more", acting_user=a, otp_token=c), setup=_submitted_application, code=True),
+    "verification.services.bodies.body_application_refuse": Rule(
+        "admin", lambda w, a, c, t: bodies.body_application_refuse(application=t, reason="no", acting_user=a,
+                                                                   otp_token=c), setup=_submitted_application, code=True),
+    "verification.services.bodies.body_register": Rule(
+        "admin", lambda w, a, c, t: bodies.body_register(application=t, registered_on=timezone.localdate(),
+                                                         acting_user=a, otp_token=c),
+        setup=_submitted_application, code=True),
+    "verification.services.bodies.body_suspend": Rule("admin", lambda w, a, c, t: bodies.body_suspend(
+        body=w.body, reason="audit", acting_user=a, otp_token=c), code=True),
+    "verification.services.bodies.body_reinstate": Rule("admin", lambda w, a, c, t: bodies.body_reinstate(
+        body=t, acting_user=a, otp_token=c), code=True,
+        setup=lambda w: VerificationBody.objects.filter(pk=w.body.pk).update(status="suspended") and w.body),
+    "verification.services.bodies.body_revoke": Rule("admin", lambda w, a, c, t: bodies.body_revoke(
+        body=w.body, reason="fraud", acting_user=a, otp_token=c), code=True),
+    "verification.services.bodies.conflict_declare": Rule("body_act", lambda w, a, c, t: bodies.conflict_declare(
+        body=w.body, organisation=w.entity, description="consulting", acting_user=a)),
+    "verification.services.bodies.activity_report_submit": Rule("body_act", lambda w, a, c, t: bodies.activity_report_submit(
+        body=w.body, fiscal_year=2026, summary="work", staff_count=3, acting_user=a)),
+    "verification.services.reports.emission_factor_set": Rule("admin", lambda w, a, c, t: reports.emission_factor_set(
+        fiscal_year=2026, code="a-heavy-oil", name="A重油", name_en="A heavy oil", unit="kL", factor="2.71",
+        accuracy_class="liquid_fuel", acting_user=a)),
+    "verification.services.reports.coverage_confirm": Rule("admin", lambda w, a, c, t: reports.coverage_confirm(
+        fiscal_year=2026, acting_user=a, otp_token=c), code=True),
+    "verification.services.reports.emissions_report_create": Rule("act", lambda w, a, c, t: reports.emissions_report_create(
+        organisation=w.entity, fiscal_year=2027, acting_user=a)),
+    "verification.services.reports.emissions_line_save": Rule("act", lambda w, a, c, t: reports.emissions_line_save(
+        report=t, facility=w.facility, kind="energy", source="coal", method="activity_factor", activity=Decimal(10),
+        emission_factor=Decimal(2), acting_user=a), setup=_report),
+    "verification.services.reports.emissions_line_delete": Rule("act", lambda w, a, c, t: reports.emissions_line_delete(
+        line=t.lines.first(), acting_user=a), setup=_report),
+    "verification.services.reports.emissions_report_submit": Rule("act", lambda w, a, c, t: reports.emissions_report_submit(
+        report=t, acting_user=a), setup=_report),
+    "verification.services.reports.emissions_report_withdraw": Rule("act", lambda w, a, c, t: reports.emissions_report_withdraw(
+        report=t, acting_user=a), setup=lambda w: _report(w, "submitted")),
+    "verification.services.reports.emissions_report_correct": Rule("act", lambda w, a, c, t: reports.emissions_report_correct(
+        report=t, reason="meter", acting_user=a), setup=lambda w: _report(w, "verified")),
+    "verification.services.engagements.engagement_appoint": Rule("act", lambda w, a, c, t: engagements.engagement_appoint(
+        report=t, body=w.body, purpose="actual", acting_user=a), setup=lambda w: _report(w, "submitted")),
+    "verification.services.engagements.engagement_team_set": Rule("verify", lambda w, a, c, t: engagements.engagement_team_set(
+        engagement=t, team=[w.verifier], independent_reviewer=w.reviewer, acting_user=a), setup=_engagement),
+    "verification.services.engagements.engagement_start": Rule("verify", lambda w, a, c, t: engagements.engagement_start(
+        engagement=t, acting_user=a), setup=_engagement),
+    "verification.services.engagements.work_log_add": Rule("verify", lambda w, a, c, t: engagements.work_log_add(
+        engagement=t, kind="site_visit", occurred_on=date(2027, 5, 1), description="visit", acting_user=a),
+        setup=lambda w: _engagement(w, "in_progress", "under_verification")),
+    "verification.services.engagements.misstatement_record": Rule("verify", lambda w, a, c, t: engagements.misstatement_record(
+        engagement=t, amount_t=1, description="x", acting_user=a),
+        setup=lambda w: _engagement(w, "in_progress", "under_verification")),
+    "verification.services.engagements.opinion_sign": Rule("verify", lambda w, a, c, t: engagements.opinion_sign(
+        engagement=t, kind="unmodified", standard="iso_14064_3", statement="fair", acting_user=a, otp_token=c),
+        setup=lambda w: _engagement(w, "in_progress", "under_verification"), code=True, right="reviewer"),
+    "verification.services.engagements.engagement_withdraw": Rule("act", lambda w, a, c, t: engagements.engagement_withdraw(
+        engagement=t, acting_user=a), setup=_engagement),
 }
 
-RIGHT = {"act": "rep", "approve": "approver", "admin": "admin", "manage_members": "admin", "self": "rep"}
-WRONG = {"act": "viewer", "approve": "rep2", "admin": "rep", "manage_members": "rep", "self": "viewer"}
+RIGHT = {"act": "rep", "approve": "approver", "admin": "admin", "manage_members": "admin", "self": "rep",
+         "body_act": "body_rep", "verify": "verifier"}
+WRONG = {"act": "viewer", "approve": "rep2", "admin": "rep", "manage_members": "rep", "self": "viewer",
+         "body_act": "verifier", "verify": "rep"}
 
 
 def snapshot() -> dict:

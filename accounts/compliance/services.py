@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -26,7 +27,7 @@ from accounts.models import (
     UpperLimitPayment,
     VerifiedEmissions,
 )
-from accounts.roles import ACT
+from accounts.roles import ACT, VERIFY
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
@@ -57,19 +58,65 @@ def credit_cap(verified_t: int, share: Decimal) -> int:
     return int((Decimal(verified_t) * share).to_integral_value(rounding=ROUND_FLOOR))
 
 
+class Attestation(Protocol):
+    """What the verification app hands compliance with a verified figure (a signed opinion)."""
+
+    body_organisation: Organisation  # the registered verification body that verified it
+    reference: str
+
+    def attests(self, organisation: Organisation, fiscal_year: int, emissions_t: int) -> bool: ...
+
+
 @state_change
-def verified_emissions_record(*, organisation, fiscal_year: int, emissions_t, acting_user) -> VerifiedEmissions:
-    """An administrator records an entity's verified emissions for a FY (the verification app will supply them)."""
+def verified_emissions_record(*, organisation, fiscal_year: int, emissions_t, acting_user,
+                              attestation: Attestation | None = None, reason: str = "") -> VerifiedEmissions:
+    """Record an entity's verified emissions for a FY: the one way they are written, which compliance reads.
+
+    With ``attestation`` (a signed verification opinion), its independent reviewer records the figure
+    it attests; without, a registry administrator records one, with a ``reason`` (a correction, or a
+    figure from before the registry). A changed figure reopens the FY's compliance: the entity's people
+    and the administrators are told by e-mail."""
     emissions_t = 0 if emissions_t in (0, "0") else ledger.clean_quantity(emissions_t, "emissions_t")
     with transaction.atomic(), audit_context(acting_user, action="verified_emissions_record"):
         Organisation.objects.select_for_update().get(pk=organisation.pk)
-        authorize(acting_user, "accounts.add_verifiedemissions")
+        if attestation is None:
+            authorize(acting_user, "accounts.add_verifiedemissions")
+            body, reference = None, str(reason).strip()[:100]
+        else:
+            authorize(acting_user, VERIFY, attestation.body_organisation)
+            if not attestation.attests(organisation, fiscal_year, emissions_t):
+                _refuse(_("The opinion does not attest this figure for this entity and FY."), "emissions_t",
+                        ErrorCode.INVALID_STATE)
+            body, reference = attestation.body_organisation, attestation.reference
         if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
             _refuse(_("Only a regulated entity has verified emissions."), "organisation", ErrorCode.INVALID_INPUT)
+        previous = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
         record, _created = VerifiedEmissions.objects.update_or_create(
             organisation=organisation, fiscal_year=fiscal_year,
-            defaults={"emissions_t": emissions_t, "entered_by": acting_user, "entered_at": timezone.now()})
+            defaults={"emissions_t": emissions_t, "entered_by": acting_user, "entered_at": timezone.now(),
+                      "verification_body": body, "reference": reference})
+        if previous is not None and previous.emissions_t != emissions_t:
+            transaction.on_commit(lambda: _tell_compliance_reopened(record, previous.emissions_t))
     return record
+
+
+def _tell_compliance_reopened(record: VerifiedEmissions, before: int) -> None:
+    from django.core.mail import send_mail
+
+    from accounts.models import Membership
+    from accounts.roles import Role
+
+    recipients = sorted(set(Membership.objects.filter(
+        Q(organisation=record.organisation) | Q(role=Role.REGISTRY_ADMINISTRATOR), ended_at__isnull=True,
+        user__is_active=True).values_list("user__email", flat=True)))
+    send_mail(
+        subject=f"[GX-ETS] FY{record.fiscal_year} verified emissions corrected: {record.organisation.name}",
+        message=(f"The verified emissions of {record.organisation.name} for FY{record.fiscal_year} changed from "
+                 f"{before:,} t to {record.emissions_t:,} t ({record.reference or 'administrator'}).\n"
+                 "The FY's compliance figures are recomputed from the new figure: check the compliance page.\n\n"
+                 f"FY{record.fiscal_year}の検証済み排出量が {before:,} t から {record.emissions_t:,} t に訂正されました。"
+                 "遵守状況のページをご確認ください。"),
+        from_email=None, recipient_list=recipients, fail_silently=False)
 
 
 @state_change

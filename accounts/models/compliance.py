@@ -41,7 +41,7 @@ class CompliancePeriod(models.Model):
 
 @audited()
 class VerifiedEmissions(models.Model):
-    """An entity's verified emissions for one FY (entered by an administrator until verification supplies them)."""
+    """An entity's verified emissions for one FY: from a verification opinion, or entered by an administrator."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="verified_emissions",
                                      verbose_name=_("regulated entity"))
@@ -49,6 +49,11 @@ class VerifiedEmissions(models.Model):
     emissions_t = models.BigIntegerField(_("verified emissions (t-CO2)"))
     entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by"))
     entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+    verification_body = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="+", verbose_name=_("verified by"),
+                                          help_text=_("Blank: entered by an administrator."))
+    reference = models.CharField(_("reference"), max_length=100, blank=True,
+                                 help_text=_("The verification opinion, or the administrator's reason."))
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "organisation"

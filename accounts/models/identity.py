@@ -139,6 +139,7 @@ class Organisation(models.Model):
             ("act_for_organisation", "Initiate acts (transfers, submissions) for the organisation"),
             ("approve_for_organisation", "Approve acts another representative initiated"),
             ("manage_members", "Add and end memberships of the organisation"),
+            ("verify_for_organisation", "Log engagements and sign opinions for the verification body"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts import compliance, ledger
 from accounts.ledger import administration, routes, transfers
@@ -28,16 +27,11 @@ from accounts.models import (
 from accounts.roles import Role
 from accounts.services import system_actor
 from accounts.tests.ledger_fixtures import funded, held, holding_account, key
+from conftest import fresh_code as otp
 from gxregistry.errors import ErrorCode, RegistryError
 
 pytestmark = pytest.mark.django_db
 
-
-def otp(user):
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="test codes", defaults={"confirmed": True})
-    token = StaticToken.random_token()
-    device.token_set.create(token=token)
-    return token
 
 
 def reserve():

@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts import ledger
 from accounts.ledger import transfers
@@ -13,6 +12,7 @@ from accounts.models import HoldingAccount, LedgerTransaction, TransferRequest
 from accounts.roles import Role
 from accounts.services import system_actor
 from accounts.tests.ledger_fixtures import held, key
+from conftest import fresh_code as otp
 from gxregistry.errors import RegistryError
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +23,6 @@ ALLOWANCE = ledger.allowance(2026)
 def jst(*args):
     return datetime(*args, tzinfo=TOKYO)
 
-
-def otp(user):
-    """A fresh single-use second-factor code for ``user``."""
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="test codes", defaults={"confirmed": True})
-    token = StaticToken.random_token()
-    device.token_set.create(token=token)
-    return token
 
 
 @pytest.fixture

@@ -60,6 +60,13 @@ class YearParameters:
     rd_cap_share: Decimal = _d("0.10")  # §6-3
     rd_sector_ratios: Mapping[RDCategory, Decimal] = field(default_factory=lambda: dict(DEFAULT_RD_RATIOS))
     average_allowance_price_yen: Decimal | None = None  # this FY's average market price (used the next FY)
+    # Emissions and verification (§3, §4), read by the verification app; the FY is the reported year's.
+    conservative_estimate_factor: Decimal = _d("1.075")  # §3 exception: historical emissions x 1.075
+    reasonable_assurance_first_fy: int = 2029  # §4: limited assurance for everyone FY2026-2028
+    reasonable_assurance_threshold_t: Decimal = _d("1000000")  # §4: a facility's annual CO2 at or above this
+    materiality_threshold: Decimal = _d("0.05")  # §4 *1: misstatements below 5 % of the verified figure
+    registration_validity_years: int = 5  # §4: a body's registration is renewed every five years
+    experience_instead_of_accreditation_last_fy: int = 2028  # §4 (1): prior assurance experience, FY2026-2028
 
     def require(self, name: str, fiscal_year: int):
         value = getattr(self, name)

@@ -1,0 +1,1 @@
+"""The verification app's state changes, by subject (bodies, reports, engagements)."""
