@@ -13,6 +13,7 @@ urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("", include("accounts.urls")),
     path("", include("allocation.urls")),
+    path("", include("verification.urls")),
 ]
 
 handler400 = "gxregistry.views.bad_request"

@@ -14,7 +14,8 @@ MAY_IMPORT = {
     "verification": {"gxregistry", "accounts", "allocation"},  # reports are per facility; parameters
     "market": {"gxregistry", "accounts"},
 }
-KERNEL_MODULES = ("authorization", "errors", "querysets", "access", "audit", "api", "pdf", "importing")
+KERNEL_MODULES = ("authorization", "errors", "querysets", "access", "audit", "api", "pdf", "importing", "pages", "exports",
+                  "transitions", "storage")
 
 
 def _imports(path: Path) -> set[str]:

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from accounts import ledger, services
 from accounts.models import CompliancePeriod, Organisation
 from accounts.roles import Role
+from allocation.models import Facility
 from tests.test_service_access import changed, snapshot
+from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 
 EXAMPLES = 8
 
@@ -33,6 +35,12 @@ FORM_PAGES = {
     "trusted_account_list": (Role.AUTHORISED_REPRESENTATIVE, "account"),
     "compliance": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
     "four_eyes_queue": (Role.REGISTRY_ADMINISTRATOR, None),
+    "body_registration": (Role.AUTHORISED_REPRESENTATIVE, "body"),
+    "body_application_review": (Role.REGISTRY_ADMINISTRATOR, "application"),
+    "coverage": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
+    "emission_factors": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
+    "emissions_report": (Role.AUTHORISED_REPRESENTATIVE, "emissions"),
+    "engagement_detail": (Role.VERIFIER, "engagement"),
 }
 
 
@@ -63,18 +71,40 @@ def place(make_organisation, make_user, signed_in, client):
     ledger.allocation_transfer(account=account, vintage=2026, quantity=1_000, idempotency_key="fuzz-allocation")
     CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
                                     upper_limit_price_yen=Decimal(4300), lower_limit_price_yen=Decimal(1700))
+    body_organisation = make_organisation(Organisation.Kind.VERIFICATION_BODY)
+    body = VerificationBody.objects.create(
+        organisation=body_organisation, status="registered", registration_number="GX-VB-FUZZ",
+        registered_on=date(2026, 4, 1), valid_from=date(2026, 4, 1), valid_until=date(2031, 3, 31))
+    application = RegistrationApplication.objects.create(body=body, kind="renewal", status="submitted")
+    facility = Facility.objects.create(organisation=organisation, code="F1", name="Works", prefecture=13,
+                                       energy_use_kl=Decimal(10))
+    someone = make_user(Role.VIEWER, organisation=organisation)
+    draft = EmissionsReport.objects.create(organisation=organisation, fiscal_year=2026, created_by=someone)
+    EmissionsLine.objects.create(report=draft, facility=facility, kind="energy", source="oil", method="model",
+                                 model_emissions_t=Decimal(100), emissions_t=Decimal(100))
+    verified = EmissionsReport.objects.create(organisation=organisation, fiscal_year=2025, created_by=someone,
+                                              status="under_verification", total_t=100)
+    engagement = Engagement.objects.create(body=body, report=verified, purpose="actual", status="in_progress",
+                                           assurance_level="limited", assurance_reason="test",
+                                           due_on=date(2027, 7, 31), appointed_by=someone)
     return {"organisation": organisation, "account": account, "make_user": make_user, "signed_in": signed_in,
-            "client": client}
+            "client": client, "body": body, "application": application, "engagement": engagement}
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("page", "form"), CASES)
 def test_random_input_never_gives_a_500_and_a_refusal_writes_nothing(page, form, place):
     role, about = FORM_PAGES[page]
-    organisation = place["organisation"] if role != Role.REGISTRY_ADMINISTRATOR else None
+    organisation = {Role.REGISTRY_ADMINISTRATOR: None, Role.VERIFIER: place["body"].organisation}.get(
+        role, place["body"].organisation if about == "body" else place["organisation"])
     user = place["make_user"](role, organisation=organisation)
+    if about == "engagement":
+        place["engagement"].team.set([user])
     client = place["signed_in"](user)
-    args = {"account": [place["account"].pk], "compliance": [place["organisation"].pk, 2026], None: []}[about]
+    args = {"account": [place["account"].pk], "compliance": [place["organisation"].pk, 2026], None: [],
+            "body": [place["body"].organisation.pk], "application": [place["application"].pk],
+            "fiscal_year": [2026], "emissions": [place["organisation"].pk, 2026],
+            "engagement": [place["engagement"].pk]}[about]
     url = reverse(page, args=args)
     fields = list(form_pages()[page].forms[form].base_fields)
     assert client.get(url).status_code == 200

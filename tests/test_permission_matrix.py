@@ -25,6 +25,14 @@ class Public:
 
 
 @dataclass(frozen=True)
+class PublicObject:
+    """Anyone, signed in or not, about one object (a registered verification body's certificate)."""
+
+    target: str
+    extra_args: tuple = ()
+
+
+@dataclass(frozen=True)
 class Logout:
     """POST only; signs out whoever asks and goes home."""
 
@@ -68,12 +76,15 @@ class AdministratorOnly:
     extra_args: tuple = ()
     method: str = "get"
     data: tuple = ()
+    allowed: int | None = None  # what an administrator gets, when not 200 (GET) or 302 (POST): e.g. 400, the
+    # service's refusal of a POST without its second-factor code, which shows the view let them through
 
 
 EVERY_ROLE_200 = {role: 200 for role in Role}
 ACT_ONLY = {role: 403 for role in Role} | {Role.AUTHORISED_REPRESENTATIVE: 200}
 ACT_ONLY_302 = {role: 403 for role in Role} | {Role.AUTHORISED_REPRESENTATIVE: 302}
 # Pages about a regulated entity: another kind of organisation has none (404).
+BODY_MEMBERS_200 = {role: 404 for role in Role} | {Role.VERIFIER: 200}
 REGULATED_ENTITY_MEMBERS_200 = {role: 404 for role in Role} | {
     role: 200 for role in (Role.AUTHORISED_REPRESENTATIVE, Role.APPROVING_REPRESENTATIVE, Role.VIEWER)
 }
@@ -118,6 +129,20 @@ RULES = {
     "upper_limit_payment_decision": AdministratorOnly("upper_limit_payment", ("confirm",), "post"),
     "holding_account_state": AdministratorOnly("holding_account", ("block",), "post", (("reason", "test"),)),
     "membership_state": AdministratorOnly("membership", ("suspend",), "post", (("reason", "test"),)),
+    "verification_body_list": Public(),
+    "verification_body_certificate": PublicObject("verification_body"),
+    "body_registration": Scoped("organisation", own=BODY_MEMBERS_200, administrator_foreign=404),
+    "evidence_download": Scoped("evidence", own=EVERY_ROLE_200),
+    "body_application_queue": AdministratorOnly(),
+    "body_application_review": AdministratorOnly("registration_application"),
+    "verification_body_state": AdministratorOnly("verification_body", ("suspend",), "post", (("reason", "test"),),
+                                                 allowed=400),
+    "verification_oversight": AdministratorOnly(),
+    "coverage": AdministratorOnly(extra_args=(2026,)),
+    "emission_factors": AdministratorOnly(extra_args=(2026,)),
+    "emissions_report": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
+    "engagement_list": SignedIn(),
+    "engagement_detail": Scoped("engagement", own=EVERY_ROLE_200),
 }
 
 
@@ -209,16 +234,63 @@ def _membership(organisation):
     return services.membership_create(acting_user=system_actor(), user=_someone(organisation), organisation=organisation, role=Role.VIEWER)
 
 
+def _verification_body(organisation):
+    """A registered body; for an entity's own objects, a body record on the organisation itself."""
+    from datetime import date
+
+    from verification.models import VerificationBody
+
+    return VerificationBody.objects.get_or_create(organisation=organisation, defaults={
+        "status": "registered", "registration_number": f"GX-VB-{organisation.pk}", "registered_on": date(2026, 4, 1),
+        "valid_from": date(2026, 4, 1), "valid_until": date(2031, 3, 31)})[0]
+
+
+def _registration_application(organisation):
+    from verification.models import RegistrationApplication
+
+    return RegistrationApplication.objects.create(body=_verification_body(organisation), status="submitted")
+
+
+def _evidence(organisation):
+    from django.core.files.base import ContentFile
+
+    from verification.models import RequirementEvidence
+
+    evidence = RequirementEvidence(application=_registration_application(organisation), requirement="basic",
+                                   original_name="e.pdf", content_type="application/pdf", size=8, sha256="0" * 64,
+                                   uploaded_by=_someone(organisation))
+    evidence.file.save("e.pdf", ContentFile(b"%PDF-1.4"), save=True)
+    return evidence
+
+
+def _engagement(organisation):
+    from datetime import date
+
+    from verification.models import EmissionsReport, Engagement, VerificationBody
+
+    body_organisation = Organisation.objects.create(kind="verification_body", name=f"Body {organisation.pk}")
+    body = VerificationBody.objects.create(
+        organisation=body_organisation, status="registered", registration_number=f"GX-VB-E{organisation.pk}",
+        registered_on=date(2026, 4, 1), valid_from=date(2026, 4, 1), valid_until=date(2031, 3, 31))
+    someone = _someone(organisation)
+    report = EmissionsReport.objects.create(organisation=organisation, fiscal_year=2026, status="submitted",
+                                            total_t=10, created_by=someone)
+    return Engagement.objects.create(body=body, report=report, purpose="actual", assurance_level="limited",
+                                     assurance_reason="test", due_on=date(2027, 7, 31), appointed_by=someone)
+
+
 def _target(rule, organisation):
     makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account,
               "transfer_request": _transfer_request, "trusted_account": _trusted_account,
               "booking_request": _booking_request, "upper_limit_payment": _upper_limit_payment,
-              "membership": _membership}
+              "membership": _membership, "verification_body": _verification_body,
+              "registration_application": _registration_application, "evidence": _evidence,
+              "engagement": _engagement}
     return makers[rule.target](organisation)
 
 
 def _get(client, name, rule, obj):
-    url = reverse(name, args=[obj.pk, *rule.extra_args]) if obj is not None else reverse(name)
+    url = reverse(name, args=[*([obj.pk] if obj is not None else []), *getattr(rule, "extra_args", ())])
     if getattr(rule, "method", "get") == "post":
         return client.post(url, dict(getattr(rule, "data", ())))
     return client.get(url, HTTP_ACCEPT="application/json") if getattr(rule, "api", False) else client.get(url)
@@ -259,10 +331,11 @@ def test_scoped_view_on_foreign_object(name, role, make_organisation, make_user,
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_anonymous_reaches_only_public_pages(name, client, make_organisation):
     rule = RULES[name]
-    args = [_target(rule, make_organisation()).pk, *rule.extra_args] if getattr(rule, "target", None) else []
+    args = [_target(rule, make_organisation()).pk] if getattr(rule, "target", None) else []
+    args += list(getattr(rule, "extra_args", ()))
     url = reverse(name, args=args)
     response = client.post(url) if getattr(rule, "method", "get") == "post" else client.get(url)
-    if isinstance(rule, Public):
+    if isinstance(rule, Public | PublicObject):
         assert response.status_code == 200
     elif isinstance(rule, Logout):
         assert response.status_code == 302
@@ -285,7 +358,7 @@ def test_administrator_pages(name, role, make_organisation, make_user, signed_in
     rule = RULES[name]
     signed_in(make_user(role))
     target = _target(rule, make_organisation(Organisation.Kind.REGULATED_ENTITY)) if rule.target else None
-    allowed = 302 if rule.method == "post" else 200
+    allowed = rule.allowed or (302 if rule.method == "post" else 200)
     expected = allowed if role == Role.REGISTRY_ADMINISTRATOR else 403
     assert _get(client, name, rule, target).status_code == expected
 

@@ -1,21 +1,21 @@
 """Compliance pages: an entity's card for a FY with surrender and upper-limit payment forms, and the
 public registry report. Views collect input and call the services; the services decide."""
 
-import tablib
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView
 
 from accounts import compliance, ledger
 from accounts.ledger.forms import SurrenderForm, UpperLimitPaymentForm
-from accounts.ledger.views import FormPageMixin
 from accounts.models import CompliancePeriod, HoldingAccount, Organisation
 from accounts.roles import ACT
 from gxregistry.access import OrganisationScopedMixin
 from gxregistry.authorization import may
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.exports import csv_response
+from gxregistry.pages import FormPageMixin
 
 
 class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
@@ -98,8 +98,6 @@ class RegistryReportView(TemplateView):
         fiscal_year, years = self.fiscal_year()
         rows = compliance.registry_report(fiscal_year=fiscal_year) if fiscal_year else []
         if request.GET.get("export") == "csv":
-            dataset = tablib.Dataset(*compliance.registry_report_rows(rows), headers=compliance.REGISTRY_REPORT_HEADERS)
-            response = HttpResponse(dataset.export("csv").encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="gx-ets-registry-report-FY{fiscal_year}.csv"'
-            return response
+            return csv_response(compliance.REGISTRY_REPORT_HEADERS, compliance.registry_report_rows(rows),
+                                f"gx-ets-registry-report-FY{fiscal_year}.csv")
         return self.render_to_response(self.get_context_data(rows=rows, fiscal_year=fiscal_year, years=years))

@@ -1,8 +1,6 @@
 """Registry administrators' pages: search, the four-eyes queue, suspensions and blocks."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,20 +10,8 @@ from accounts import compliance
 from accounts.ledger import administration, transfers
 from accounts.ledger.forms import ApprovalForm, BookingRequestForm, CreditIssuanceForm, ReversalRequestForm
 from accounts.ledger.search import registry_search
-from accounts.ledger.views import FormPageMixin, ObjectActionView
 from accounts.models import BookingRequest, HoldingAccount, Membership, UpperLimitPayment
-from gxregistry.authorization import may
-
-
-class AdministratorRequiredMixin(LoginRequiredMixin):
-    """Registry administrators only (the global permissions their group holds); others get 403."""
-
-    administrator_permission = "accounts.view_ledgertransaction"
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not may(request.user, self.administrator_permission):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+from gxregistry.pages import AdministratorRequiredMixin, FormPageMixin, ObjectActionView
 
 
 class AdministratorActionView(AdministratorRequiredMixin, ObjectActionView):

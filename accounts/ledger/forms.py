@@ -9,12 +9,6 @@ from accounts.models import CREDIT_TYPES, BookingRequest, CreditBatch, HoldingAc
 
 # --- ledger forms: the services validate; these only collect and name the fields ------------------------
 
-def add_refusal(form, refusal) -> None:
-    """Show a service refusal (a RegistryError) on the field it names, or above the form."""
-    field = refusal.field if refusal.field in form.fields else None
-    form.add_error(field, str(refusal.message))
-
-
 def unit_value(unit_type: str, vintage: int, credit_batch_id: int | None) -> str:
     return f"{unit_type}:{vintage}:{credit_batch_id or ''}"
 

@@ -2,14 +2,11 @@
 and the public registry report. Views collect input and call the services; the services decide."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views import View
 from django.views.generic import DetailView
 
 from accounts.ledger import holdings, statements, transfers
@@ -18,7 +15,6 @@ from accounts.ledger.forms import (
     TransferInitiateForm,
     TrustedAccountProposeForm,
     TrustedOnlyForm,
-    add_refusal,
     parse_unit,
 )
 from accounts.models import (
@@ -27,37 +23,9 @@ from accounts.models import (
     TrustedAccount,
 )
 from accounts.roles import ACT, APPROVE
-from gxregistry.access import OrganisationScopedMixin, access_object
+from gxregistry.access import OrganisationScopedMixin
 from gxregistry.authorization import may
-from gxregistry.errors import RegistryError
-
-
-class FormPageMixin:
-    """A page that shows forms and, on POST, hands the named one to ``form_valid_<name>``."""
-
-    forms: dict = {}
-
-    def build_form(self, name, data=None):
-        raise NotImplementedError
-
-    def post(self, request, *args, **kwargs):
-        self.object = self.get_object() if hasattr(self, "get_object") else None
-        name = request.POST.get("form")
-        if name not in self.forms:
-            raise Http404
-        form = self.build_form(name, request.POST)
-        status = 400
-        if form.is_valid():
-            try:
-                response = getattr(self, f"form_valid_{name}")(form)
-            except RegistryError as refusal:
-                add_refusal(form, refusal)
-                status = refusal.http_status  # 403 when the person may not do it, 400 for what they asked
-            else:
-                if response is not None:
-                    return response
-                return redirect(request.get_full_path())
-        return self.render_to_response(self.get_context_data(**{f"{name}_form": form}), status=status)
+from gxregistry.pages import FormPageMixin, ObjectActionView
 
 
 class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
@@ -96,30 +64,6 @@ class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
         if can_act and "initiate_form" not in kwargs and account.state == HoldingAccount.State.OPEN:
             kwargs["initiate_form"] = self.build_form("initiate")
         return super().get_context_data(**kwargs)
-
-
-class ObjectActionView(LoginRequiredMixin, View):
-    """POST-only acts on one object. Done: back to the page the user came from, with a message. Refused:
-    403 (the person may not) or 400 (the object's state or the input), with the reason and nothing changed."""
-
-    model = None
-    actions: dict = {}  # name -> method name on this view
-
-    def post(self, request, pk, action):
-        if action not in self.actions:
-            raise Http404
-        obj = self.get_object(pk)
-        try:
-            message = getattr(self, self.actions[action])(obj, request.POST)
-        except RegistryError as refusal:
-            return TemplateResponse(request, "refused.html", {
-                "refusal": refusal, "status": refusal.http_status, "back_url": self.return_url(obj)},
-                status=refusal.http_status)
-        messages.success(request, message)
-        return redirect(self.return_url(obj))
-
-    def get_object(self, pk):
-        return access_object(self.model.objects, self.request.user, pk=pk)
 
 
 class TransferDecisionView(ObjectActionView):

@@ -88,3 +88,12 @@ def step_chart(series, unit="t"):
         pad, height - pad + 16, first, width, height - pad + 16, last,
         width, top - 4, number_format(values[-1], 0, force_grouping=True), unit,
     )
+
+
+@register.filter
+def in_reader_language(organisation) -> str:
+    """An organisation's name as the reader reads it: the English name on English pages where there is one."""
+    from django.utils.translation import get_language
+
+    english = (get_language() or "").startswith("en")
+    return (organisation.name_en if english and organisation.name_en else organisation.name) if organisation else ""

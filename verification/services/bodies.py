@@ -172,14 +172,14 @@ def body_application_submit(*, application: RegistrationApplication, acting_user
         if missing:
             field, message = next(iter(missing.items()))
             _refuse(_("The application is incomplete: %(field)s: %(message)s") % {
-                "field": _field_label(field), "message": message}, field)
+                "field": field_label(field), "message": message}, field)
         application.status = RegistrationApplication.Status.SUBMITTED
         application.submitted_at, application.submitted_by = timezone.now(), acting_user
         application.save(update_fields=["status", "submitted_at", "submitted_by"])
     return application
 
 
-def _field_label(name: str) -> str:
+def field_label(name: str) -> str:
     if name.startswith("evidence_"):
         return str(RequirementEvidence.Requirement(name.removeprefix("evidence_")).label)
     return str(RegistrationApplication._meta.get_field(name).verbose_name)
