@@ -45,6 +45,7 @@ SECOND_FACTOR_ROLES = frozenset(
         Role.MARKET_OPERATOR,
         Role.AUTHORISED_REPRESENTATIVE,
         Role.APPROVING_REPRESENTATIVE,
+        Role.VERIFIER,  # signs opinions that become the figures compliance is measured against
     }
 )
 

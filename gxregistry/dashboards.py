@@ -7,6 +7,8 @@ from accounts.models import BookingRequest, HoldingAccount, Membership, Organisa
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
 from allocation.selectors import emissions_by_fiscal_year, facility_list
+from verification.models import Engagement
+from verification.selectors import engagement_list
 
 TEMPLATES = {
     Role.REGISTRY_ADMINISTRATOR: "dashboards/administrator.html",
@@ -40,6 +42,11 @@ def context_for(user) -> dict:
         context["facility_count"] = facility_list(fetched_by=user).count()
         context["pending_approvals"] = BookingRequest.objects.filter(
             status=BookingRequest.Status.AWAITING_APPROVAL).count()
+    elif role == Role.VERIFIER:
+        from django.utils import timezone
+
+        context["open_engagements"] = engagement_list(fetched_by=user).filter(status__in=Engagement.OPEN)[:50]
+        context["today"] = timezone.localdate()
     elif role == Role.MARKET_OPERATOR:
         context["participant_count"] = Organisation.objects.filter(
             kind__in=[Organisation.Kind.REGULATED_ENTITY, Organisation.Kind.TRADING_OPERATOR]

@@ -199,3 +199,78 @@ def test_a_credit_batch_is_brought_in_and_approved_by_two_administrators_in_japa
     assert account.balances.get(credit_batch__serial_start=1001).quantity == 100
     first.context.close()
     second.context.close()
+
+
+def test_an_entity_reports_a_body_verifies_and_the_entity_surrenders_in_japanese(browser, live_server, make_user,
+                                                                                  make_organisation, settings):
+    from datetime import date
+    from decimal import Decimal
+
+    from accounts import ledger
+    from accounts.models import CompliancePeriod, HoldingAccount, SurrenderRecord
+    from conftest import fresh_code
+    from verification.tests.builders import entity_with_facility, registered_body
+
+    settings.LANGUAGE_CODE = "ja"
+    body = registered_body(make_user, make_organisation)
+    entity = entity_with_facility(make_user, make_organisation)
+    account = ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING,
+                                          organisation=entity.organisation)
+    ledger.issue_allowances(vintage=2026, quantity=5_000, idempotency_key="e2e-issue")
+    ledger.allocation_transfer(account=account, vintage=2026, quantity=5_000, idempotency_key="e2e-allocation")
+    CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
+                                    upper_limit_price_yen=Decimal(4300), lower_limit_price_yen=Decimal(1700))
+    report_url = f"{live_server.url}/organisations/{entity.organisation.pk}/emissions/2026/"
+
+    company = browser.new_context(locale="ja-JP").new_page()
+    verified(company, live_server.url, entity.representative)
+    company.goto(report_url)
+    company.get_by_role("button", name="報告を作成する").click()
+    form = company.locator("form#line")
+    form.locator("select[name=facility]").select_option(str(entity.facility.pk))
+    form.locator("select[name=kind]").select_option("energy")
+    form.locator("input[name=source]").fill("A重油")
+    form.locator("select[name=method]").select_option("activity_factor")
+    form.locator("input[name=activity]").fill("1000")
+    form.locator("input[name=emission_factor]").fill("2.71")
+    form.locator("button[type=submit]").click()
+    expect(company.locator(".messages")).to_contain_text("2,710.000 t-CO2")
+    company.get_by_role("button", name="報告を提出する").click()
+    form = company.locator("form#appoint")
+    form.locator("select[name=body]").select_option(str(body.body.pk))
+    form.locator("select[name=purpose]").select_option("actual")
+    form.locator("button[type=submit]").click()
+    expect(company.locator(".messages")).to_contain_text("限定的保証")
+
+    verifier = browser.new_context(locale="ja-JP").new_page()
+    verified(verifier, live_server.url, body.lead)
+    verifier.get_by_role("link", name=entity.organisation.name).first.click()
+    team = verifier.locator("form#team")
+    team.locator(f"input[name=team][value='{body.lead.pk}']").check()
+    team.locator("select[name=independent_reviewer]").select_option(str(body.reviewer.pk))
+    team.locator("button[type=submit]").click()
+    verifier.get_by_role("button", name="検証を開始する").click()
+    expect(verifier.locator(".messages")).to_contain_text("検証を開始しました")
+
+    reviewer = browser.new_context(locale="ja-JP").new_page()
+    verified(reviewer, live_server.url, body.reviewer)
+    reviewer.goto(verifier.url)
+    opinion = reviewer.locator("form#opinion-form")
+    opinion.locator("input[name=kind][value=unmodified]").check()
+    opinion.locator("textarea[name=statement]").fill("重要な虚偽表示は認められない。")
+    opinion.locator("input[name=otp_token]").fill(fresh_code(body.reviewer))
+    opinion.locator("button[type=submit]").click()
+    expect(reviewer.locator(".messages")).to_contain_text("意見に署名しました")
+
+    company.goto(report_url)
+    expect(company.locator("#report-facts")).to_contain_text("検証済み")
+    company.get_by_role("link", name="遵守状況・償却へ").click()
+    expect(company.locator("#compliance-card")).to_contain_text("2,710 t")
+    surrender = company.locator("form#surrender")
+    surrender.locator("input[name=allowances]").fill("2710")
+    surrender.locator("input[name=otp_token]").fill(fresh_code(entity.representative))
+    surrender.locator("button[type=submit]").click()
+    expect(company.locator("#compliance-card")).to_contain_text("遵守")
+    assert SurrenderRecord.objects.get(organisation=entity.organisation).allowances == 2710
+    for page in (company, verifier, reviewer):
+        page.context.close()

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organisation
 from accounts.roles import ACT
@@ -23,6 +24,18 @@ CONFIRM_COVERAGE = "verification.add_coveragedecision"
 LINE_FIELDS = ("facility", "kind", "source", "method", "emission_factor_used", "activity_unit", "explanation",
                "accuracy_class", "instrument", "instrument_tolerance_pct", "instrument_upkeep",
                *EmissionsLine.FIGURES)
+
+
+# The pure calculation module speaks English; these are the words people read for its refusals.
+CALCULATION_MESSAGES = {
+    "required for this method": gettext_lazy("required for this method"),
+    "cannot be negative": gettext_lazy("cannot be negative"),
+    "more carbon leaves in products than enters in raw materials": gettext_lazy(
+        "more carbon leaves in products than enters in raw materials"),
+    "a share of at most 100 %": gettext_lazy("a share of at most 100 %"),
+    "at most 24": gettext_lazy("at most 24"),
+    "at most 366": gettext_lazy("at most 366"),
+}
 
 
 def _refuse(message, field, code=ErrorCode.INVALID_INPUT):
@@ -130,7 +143,7 @@ def line_emissions(fields: dict, fiscal_year: int) -> Decimal:
             conservative_factor=parameters().for_year(fiscal_year).conservative_estimate_factor)
     except calculations.CalculationError as error:
         label = EmissionsLine._meta.get_field(error.field).verbose_name
-        _refuse(f"{label}: {_(error.message)}", error.field)
+        _refuse(f"{label}: {CALCULATION_MESSAGES.get(error.message, error.message)}", error.field)
     except ValueError:
         _refuse(_("Choose a method."), "method")
 

@@ -8,9 +8,10 @@ what exists is left as it is, so a second run neither fails nor duplicates.
 """
 
 import random
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -75,12 +76,13 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         self.system = services.system_actor()  # the registry acts; a company's own acts stay its people's
         with audit_context(job="seed_demo"):
-            bodies = self._fixed_organisations()
+            bodies = self.fixed = self._fixed_organisations()
             created = self._entities(rng, entities, facilities, processes)
             users = self._users(bodies)
             self._allocation_settings()
             self._holding_accounts()
             self._ledger_work()
+            self._verification()
         self.stdout.write(self.style.SUCCESS(
             f"Demo registry ready: {Organisation.objects.filter(kind='regulated_entity').count()} regulated entities "
             f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
@@ -284,7 +286,12 @@ class Command(BaseCommand):
             ("viewer@entity1.example.jp", "閲覧 次郎", first, Role.VIEWER),
             ("rep@entity2.example.jp", "代表 三郎", second, Role.AUTHORISED_REPRESENTATIVE),
             ("verifier@vb1.example.jp", "検証 四郎", bodies["vb1"], Role.VERIFIER),
+            ("reviewer@vb1.example.jp", "審査 七海", bodies["vb1"], Role.VERIFIER),
+            ("rep@vb1.example.jp", "機関 代表", bodies["vb1"], Role.AUTHORISED_REPRESENTATIVE),
             ("verifier@vb2.example.jp", "検証 五郎", bodies["vb2"], Role.VERIFIER),
+            ("reviewer@vb2.example.jp", "審査 八重", bodies["vb2"], Role.VERIFIER),
+            ("rep@vb2.example.jp", "東京 代表", bodies["vb2"], Role.AUTHORISED_REPRESENTATIVE),
+            ("rep@vb3.example.jp", "関西 代表", bodies["vb3"], Role.AUTHORISED_REPRESENTATIVE),
             ("trader@to1.example.jp", "取引 六子", bodies["to1"], Role.AUTHORISED_REPRESENTATIVE),
         ]
         result = []
@@ -295,6 +302,133 @@ class Command(BaseCommand):
                 services.membership_create(user=user, organisation=organisation, role=role, acting_user=self.system)
             result.append((email, Role(role).label, organisation.name))
         return result
+
+
+    # --- the verification half: bodies in each state, reports and engagements in each state -----------
+    def _verification(self):
+        """Through the services, as the people would: vb1 registered, vb2 registered with its renewal due,
+        vb3 applying; FY(compliance year) reports verified for most entities, one under verification, one
+        with a body appointed, one in draft. Idempotent: what exists is left as it is."""
+        from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+        from accounts.compliance import compliance_year
+        from verification.models import EmissionFactor, EmissionsReport, VerificationBody
+        from verification.services import bodies, engagements, reports
+
+        def code(user):
+            device, _created = StaticDevice.objects.get_or_create(user=user, name="demo seed", defaults={
+                "confirmed": True})
+            return device.token_set.create(token=StaticToken.random_token()).token
+
+        users = {u.email: u for u in User.objects.filter(email__endswith=".example.jp")}
+        administrator = users.get("admin@meti.example.jp")
+        if administrator is None:
+            return
+        today = timezone.localdate()
+        plans = {"vb1": date(2026, 4, 1),
+                 "vb2": bodies.registration_end(today, -5) + timedelta(days=121),  # about 120 days left: renewal due
+                 "vb3": None}  # applying: waiting for METI
+        for key, registered_on in plans.items():
+            organisation = self.fixed[key]
+            representative = users[f"rep@{key}.example.jp"]
+            body = VerificationBody.objects.filter(organisation=organisation).first()
+            if body is not None:
+                continue
+            application = bodies.body_application_start(organisation=organisation, acting_user=representative)
+            bodies.body_application_update(
+                application=application, acting_user=representative, basic_qualification="iso_14065",
+                accreditation=f"JAB RE-GHG {key[-1]:0>4}, ISO 14065:2020 (ISO 14064-1)",
+                personnel="検証員 12名（主任検証員 4名）", responsible_verifier="検証 太郎",
+                responsible_verifier_experience="GHG 検証 10年、GX リーグ第1フェーズで 30 件",
+                financial_footing="資本金 1億円、監査済み財務諸表", quality_assurance="意見ごとに独立レビュー",
+                independence="被検証者へのコンサルティングを行わない", scope="鉄鋼、化学、セメント、電力",
+                scope_en="Steel, chemicals, cement, power")
+            for requirement in ("basic", "personnel", "financial", "quality"):
+                bodies.evidence_upload(application=application, requirement=requirement,
+                                       upload=SimpleUploadedFile(f"{requirement}.pdf", DEMO_PDF),
+                                       acting_user=representative)
+            bodies.body_application_submit(application=application, acting_user=representative)
+            if registered_on is not None:
+                bodies.body_register(application=application, registration_number=f"GX-VB-{key[-1]:0>3}",
+                                     registered_on=registered_on, acting_user=administrator,
+                                     otp_token=code(administrator))
+        fiscal_year = compliance_year()
+        for fuel, name, name_en, unit, factor, accuracy in DEMO_FUELS:
+            if not EmissionFactor.objects.filter(fiscal_year=fiscal_year, code=fuel).exists():
+                reports.emission_factor_set(fiscal_year=fiscal_year, code=fuel, name=name, name_en=name_en, unit=unit,
+                                            factor=factor, accuracy_class=accuracy, acting_user=administrator)
+        factors = list(EmissionFactor.objects.filter(fiscal_year=fiscal_year).order_by("code"))
+        registered = [VerificationBody.objects.get(organisation=self.fixed[k]) for k in ("vb1", "vb2")]
+        entities = list(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by(
+            "corporate_number"))
+        for index, entity in enumerate(entities):
+            if EmissionsReport.objects.filter(organisation=entity, fiscal_year=fiscal_year).exists():
+                continue
+            representative = self._representative(entity, index, users)
+            report = reports.emissions_report_create(organisation=entity, fiscal_year=fiscal_year,
+                                                     acting_user=representative)
+            for n, facility in enumerate(entity.facilities.order_by("code")):
+                emitted = self._last_year_emissions(facility)
+                factor = factors[n % len(factors)]
+                reports.emissions_line_save(
+                    report=report, acting_user=representative, facility=facility, kind="energy", source=factor.name,
+                    method="activity_factor", emission_factor_used=factor,
+                    activity=(emitted * Decimal("0.98") / factor.factor).quantize(Decimal("0.001")),
+                    instrument="流量計 / flow meter", instrument_tolerance_pct=Decimal("1.5"),
+                    instrument_upkeep="年1回校正 / calibrated yearly")
+            if index == 4 or not report.lines.exists():
+                continue  # left in draft
+            reports.emissions_report_submit(report=report, acting_user=representative)
+            body = registered[index % 2]
+            # A body whose registration ends sooner must deliver its opinion before then.
+            due_on = min(engagements.default_due_on(fiscal_year), body.valid_until)
+            engagement = engagements.engagement_appoint(report=report, body=body, purpose="actual", due_on=due_on,
+                                                        acting_user=representative)
+            if index == 3:
+                continue  # a body appointed, work not started
+            key = "vb1" if body == registered[0] else "vb2"
+            lead, reviewer = users[f"verifier@{key}.example.jp"], users[f"reviewer@{key}.example.jp"]
+            engagements.engagement_team_set(engagement=engagement, team=[lead], independent_reviewer=reviewer,
+                                            acting_user=lead)
+            engagements.engagement_start(engagement=engagement, acting_user=lead)
+            engagements.work_log_add(engagement=engagement, kind="site_visit", occurred_on=today,
+                                     description="主要計量器の確認 / main meters checked", acting_user=lead)
+            if index == 2:
+                continue  # under verification
+            engagements.opinion_sign(engagement=engagement, kind="unmodified", standard="iso_14064_3",
+                                     statement="重要な虚偽表示は認められない。/ No material misstatement found.",
+                                     acting_user=reviewer, otp_token=code(reviewer))
+
+    def _representative(self, entity, index, users):
+        """The entity's authorised representative: the printed demo users for the first two, a quiet one else."""
+        email = f"rep@entity{index + 1}.example.jp"
+        user = users.get(email) or User.objects.filter(email=email).first()
+        if user is None:
+            user = services.user_create(email=email, full_name=f"報告 担当{index + 1}", password=DEMO_PASSWORD,
+                                        acting_user=self.system)
+        if not Membership.objects.filter(user=user, organisation=entity, ended_at__isnull=True).exists():
+            services.membership_create(user=user, organisation=entity, role=Role.AUTHORISED_REPRESENTATIVE,
+                                       acting_user=self.system)
+        return user
+
+    def _last_year_emissions(self, facility):
+        """The facility's latest reported year (FY2025 in the demo): the report's lines are near it."""
+        latest = ProcessYear.objects.filter(process__facility=facility).order_by("-fiscal_year").values_list(
+            "fiscal_year", flat=True).first()
+        if latest is None:
+            return Decimal(1000)
+        return sum(ProcessYear.objects.filter(process__facility=facility, fiscal_year=latest).values_list(
+            "emissions_t", flat=True), Decimal(0)) or Decimal(1000)
+
+
+# (code, name, name in English, unit, t-CO2 per unit, instrument accuracy class): demo values
+DEMO_FUELS = [
+    ("a-heavy-oil", "A重油", "A heavy oil", "kL", "2.71", "liquid_fuel"),
+    ("city-gas", "都市ガス", "City gas", "thousand Nm3", "2.05", "city_gas"),
+    ("coal", "一般炭", "Steam coal", "t", "2.33", "solid_fuel"),
+    ("lng", "液化天然ガス", "LNG", "t", "2.70", "lng"),
+]
+DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _spread(total: int, parts: int) -> list[int]:
