@@ -11,7 +11,7 @@ from allocation import resources
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
-from gxregistry.importing import IMPORT_FORMATS, read_dataset
+from gxregistry.importing import FORMATS_BY_EXTENSION, read_dataset
 
 # What a company may load, in the order it must load it.
 IMPORT_KINDS = {
@@ -20,7 +20,6 @@ IMPORT_KINDS = {
     "process_years": (_("Activity and emissions per fiscal year"), resources.ProcessYearResource),
     "facility_events": (_("Disaster and inspection events"), resources.FacilityEventResource),
 }
-FORMATS_BY_EXTENSION = {fmt().get_extension(): fmt for fmt in IMPORT_FORMATS}
 
 
 @dataclass

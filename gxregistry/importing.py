@@ -10,6 +10,7 @@ from import_export.formats.base_formats import CSV, XLSX
 
 TEXT_ENCODINGS = ("utf-8-sig", "cp932")
 IMPORT_FORMATS = [CSV, XLSX]
+FORMATS_BY_EXTENSION = {fmt().get_extension(): fmt for fmt in IMPORT_FORMATS}
 
 
 class UnreadableFile(ValueError):

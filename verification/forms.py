@@ -168,3 +168,23 @@ class EmissionFactorForm(forms.ModelForm):
     class Meta:
         model = EmissionFactor
         fields = ["code", "name", "name_en", "unit", "factor", "accuracy_class"]
+
+
+class LinesImportForm(forms.Form):
+    import_file = forms.FileField(label=_("File"), help_text=_(
+        "CSV (UTF-8, UTF-8 with BOM or Shift_JIS) or XLSX, at most 5 MB, with the template's columns. The file's "
+        "lines replace the report's."))
+
+    def clean_import_file(self):
+        from pathlib import Path
+
+        from allocation.forms import MAX_IMPORT_BYTES
+        from gxregistry.importing import FORMATS_BY_EXTENSION
+
+        upload = self.cleaned_data["import_file"]
+        upload.extension = Path(upload.name).suffix.lower().lstrip(".")
+        if upload.extension not in FORMATS_BY_EXTENSION:
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."), code="import_format")
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB; split it."), code="import_size")
+        return upload

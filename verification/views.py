@@ -2,6 +2,7 @@
 an entity's emissions report, and the engagement a body's team works in. Views parse input and call the
 services; the services decide."""
 
+import base64
 from decimal import Decimal
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from gxregistry.access import OrganisationScopedMixin, access_object
 from gxregistry.authorization import may
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.exports import csv_response
+from gxregistry.importing import UnreadableFile
 from gxregistry.pages import AdministratorRequiredMixin, FormPageMixin, ObjectActionView
 from gxregistry.pdf import render_pdf
 from verification import forms, selectors
@@ -333,13 +335,50 @@ class EmissionsReportView(FormPageMixin, OrganisationScopedMixin, DetailView):
     template_name = "verification/emissions_report.html"
     forms = {"create": forms.ReportCreateForm, "line": forms.EmissionsLineForm, "delete_line": forms.LineDeleteForm,
              "submit": forms.EmptyForm, "withdraw": forms.EmptyForm, "appoint": forms.AppointForm,
-             "correct": forms.CorrectionForm, "withdraw_engagement": forms.EmptyForm}
+             "correct": forms.CorrectionForm, "withdraw_engagement": forms.EmptyForm,
+             "import": forms.LinesImportForm, "import_confirm": forms.EmptyForm}
+    SESSION_KEY = "emissions_lines_import"
 
     def get_object(self, queryset=None):
         organisation = super().get_object(queryset)
         if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
             raise Http404
         return organisation
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("template") == "csv":
+            return csv_response(reports.IMPORT_COLUMNS, reports.import_template_rows(),
+                                "gx-ets-emissions-report-template.csv")
+        return super().get(request, *args, **kwargs)
+
+    def form_valid_import(self, form):
+        upload = form.cleaned_data["import_file"]
+        data = b"".join(upload.chunks())
+        try:
+            outcome = reports.emissions_lines_import(report=self._report(), data=data, extension=upload.extension,
+                                                     dry_run=True, acting_user=self.request.user)
+        except UnreadableFile as error:
+            raise RegistryError(ErrorCode.INVALID_INPUT, str(error), "import_file") from None
+        if outcome.ok:
+            self.request.session[self.SESSION_KEY] = {"report": self.report.pk, "extension": upload.extension,
+                                                      "data": base64.b64encode(data).decode(), "name": upload.name}
+        return self.render_to_response(self.get_context_data(import_form=form, outcome=outcome),
+                                       status=200 if outcome.ok else 400)
+
+    def form_valid_import_confirm(self, form):
+        pending = self.request.session.pop(self.SESSION_KEY, None)
+        if not pending or pending["report"] != self._report().pk:
+            raise RegistryError(ErrorCode.INVALID_STATE, _("Nothing to import: upload the file again."), "import_file")
+        try:
+            outcome = reports.emissions_lines_import(report=self.report, data=base64.b64decode(pending["data"]),
+                                                     extension=pending["extension"], dry_run=False,
+                                                     acting_user=self.request.user)
+        except UnreadableFile as error:
+            raise RegistryError(ErrorCode.INVALID_INPUT, str(error), "import_file") from None
+        if not outcome.ok:
+            return self.render_to_response(self.get_context_data(outcome=outcome), status=400)
+        messages.success(self.request, _("Imported %(name)s: %(count)s lines, %(t)s t-CO2.") % {
+            "name": pending["name"], "count": len(outcome.rows), "t": f"{outcome.total_t:,}"})
 
     @cached_property
     def report(self):
@@ -354,6 +393,8 @@ class EmissionsReportView(FormPageMixin, OrganisationScopedMixin, DetailView):
     def build_form(self, name, data=None):
         if name == "line":
             return forms.EmissionsLineForm(data, report=self.report) if self.report else forms.EmptyForm(data)
+        if name == "import":
+            return forms.LinesImportForm(data, self.request.FILES if data is not None else None)
         return self.forms[name](data, auto_id=f"id_{name}_%s")
 
     def _report(self) -> EmissionsReport:

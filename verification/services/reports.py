@@ -1,5 +1,6 @@
 """Coverage (§2) and emissions reports (§3): the entity reports, facility by facility; the registry computes."""
 
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -15,6 +16,7 @@ from allocation.models import Facility, ProcessYear
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.importing import FORMATS_BY_EXTENSION, read_dataset
 from gxregistry.transitions import transition_check
 from verification import calculations
 from verification.models import CoverageDecision, EmissionFactor, EmissionsLine, EmissionsReport
@@ -263,3 +265,138 @@ def emissions_report_correct(*, report, reason: str, acting_user) -> EmissionsRe
 
 def facilities_of(report: EmissionsReport):
     return Facility.objects.filter(organisation=report.organisation).order_by("code")
+
+
+# --- import of report lines (CSV in UTF-8, UTF-8 with BOM or CP932; XLSX) ---------------------------------
+
+IMPORT_COLUMNS = ("facility_code", "kind", "source", "method", "activity", "activity_unit", "emission_factor",
+                  "emission_factor_code", "carbon_in_t", "carbon_out_t", "co2_concentration_pct", "flue_gas_nm3",
+                  "model_emissions_t", "rated_t_per_hour", "hours_per_day", "operating_days", "historical_t",
+                  "explanation", "accuracy_class", "instrument", "instrument_tolerance_pct", "instrument_upkeep")
+DECIMAL_COLUMNS = {name for name in EmissionsLine.FIGURES if name != "operating_days"} | {"instrument_tolerance_pct"}
+
+
+@dataclass
+class LinesImport:
+    """What a user sees of an import: every row's result or its errors; nothing is written if any row fails."""
+
+    dry_run: bool
+    rows: list = field(default_factory=list)  # [(row number, facility code, source, t-CO2)]
+    row_errors: list = field(default_factory=list)  # [(row number, message)]
+
+    @property
+    def ok(self) -> bool:
+        return not self.row_errors
+
+    @property
+    def total_t(self) -> Decimal:
+        return sum((row[3] for row in self.rows), Decimal(0))
+
+
+def _label(name: str) -> str:
+    if name == "facility_code":
+        return str(_("facility code"))
+    if name == "emission_factor_code":
+        return str(EmissionsLine._meta.get_field("emission_factor_used").verbose_name)
+    return str(EmissionsLine._meta.get_field(name).verbose_name)
+
+
+def _parse_row(row: dict, facilities: dict, factors: dict, fiscal_year: int) -> EmissionsLine:
+    """One row as an unsaved line, or CalculationError-like RegistryError naming the column in words."""
+    values = {}
+    for name in IMPORT_COLUMNS:
+        raw = row.get(name)
+        values[name] = "" if raw is None else str(raw).strip()
+    facility = facilities.get(values["facility_code"])
+    if facility is None:
+        _refuse(_("%(label)s: no facility %(code)s of this entity.") % {"label": _label("facility_code"),
+                                                                         "code": values["facility_code"]}, "facility")
+    line = EmissionsLine(facility=facility, kind=values["kind"], source=values["source"][:200],
+                         method=values["method"], activity_unit=values["activity_unit"][:30],
+                         explanation=values["explanation"], accuracy_class=values["accuracy_class"],
+                         instrument=values["instrument"][:200], instrument_upkeep=values["instrument_upkeep"][:200])
+    if line.kind not in EmissionsLine.Kind.values:
+        _refuse(_("%(label)s: write energy or non_energy.") % {"label": _label("kind")}, "kind")
+    if line.accuracy_class and line.accuracy_class not in calculations.AccuracyClass.__members__.values():
+        _refuse(_("%(label)s: not a class of the §3 table.") % {"label": _label("accuracy_class")}, "accuracy_class")
+    for name in DECIMAL_COLUMNS:
+        text = values[name].replace(",", "")
+        if text:
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                number = None
+            if number is None or not number.is_finite() or abs(number) >= Decimal("1e15"):
+                _refuse(_("%(label)s: enter a number.") % {"label": _label(name)}, name)
+            setattr(line, name, number)
+    if values["operating_days"]:
+        if not values["operating_days"].isdigit():
+            _refuse(_("%(label)s: enter a whole number of days.") % {"label": _label("operating_days")},
+                    "operating_days")
+        line.operating_days = int(values["operating_days"])
+    if values["emission_factor_code"]:
+        factor = factors.get(values["emission_factor_code"])
+        if factor is None:
+            _refuse(_("%(label)s: no default factor %(code)s for FY%(fy)s.") % {
+                "label": _label("emission_factor_code"), "code": values["emission_factor_code"], "fy": fiscal_year},
+                "emission_factor_used")
+        line.emission_factor_used = factor
+        line.emission_factor = line.emission_factor if line.emission_factor is not None else factor.factor
+        line.activity_unit = line.activity_unit or factor.unit
+        line.accuracy_class = line.accuracy_class or factor.accuracy_class
+    if line.method == calculations.Method.CONSERVATIVE and not line.explanation:
+        _refuse(_("Say why methods 1-4 could not be applied."), "explanation")
+    line.emissions_t = line_emissions({"method": line.method, **line.figures()}, fiscal_year)
+    return line
+
+
+@state_change
+def emissions_lines_import(*, report, data: bytes, extension: str, dry_run: bool, acting_user,
+                           replace: bool = True) -> LinesImport:
+    """Load a draft report's lines from a file: every row checked and computed first; any row error, and
+    nothing is written. ``replace``: the file's lines replace the report's (the file is the report)."""
+    if extension not in FORMATS_BY_EXTENSION:
+        _refuse(_("Upload a CSV or XLSX file."), "import_file")
+    dataset = read_dataset(data, FORMATS_BY_EXTENSION[extension])
+    headers = [str(h or "").strip() for h in (dataset.headers or [])]
+    unknown = [h for h in headers if h and h not in IMPORT_COLUMNS]
+    if "facility_code" not in headers or "method" not in headers or unknown:
+        _refuse(_("The first row must name the columns: %(columns)s.") % {"columns": ", ".join(IMPORT_COLUMNS)},
+                "import_file")
+    with transaction.atomic(), audit_context(acting_user, action="emissions_lines_import"):
+        report = _locked_report(report)
+        authorize(acting_user, ACT, report.organisation)
+        if report.status not in EmissionsReport.EDITABLE:
+            _refuse(_("Only a draft report can be changed."), "status", ErrorCode.INVALID_STATE)
+        facilities = {f.code: f for f in Facility.objects.filter(organisation=report.organisation)}
+        factors = {f.code: f for f in EmissionFactor.objects.filter(fiscal_year=report.fiscal_year)}
+        outcome, lines = LinesImport(dry_run=dry_run), []
+        for number, row in enumerate(dataset.dict, start=2):  # row 1 holds the column names
+            try:
+                line = _parse_row(dict(row), facilities, factors, report.fiscal_year)
+            except RegistryError as error:
+                outcome.row_errors.append((number, str(error.message)))
+                continue
+            line.report = report
+            lines.append(line)
+            outcome.rows.append((number, line.facility.code, line.source, line.emissions_t))
+        if not lines and not outcome.row_errors:
+            outcome.row_errors.append((None, str(_("The file has no rows."))))
+        if outcome.ok and not dry_run:
+            if replace:
+                report.lines.all().delete()
+            EmissionsLine.objects.bulk_create(lines, batch_size=1000)
+        outcome.dry_run = dry_run or not outcome.ok
+    return outcome
+
+
+def import_template_rows():
+    """An example file's rows, one per method, for the page's "download a template"."""
+    return [
+        ("F1", "energy", "A重油", "activity_factor", "1000", "kL", "2.71", "", "", "", "", "", "", "", "", "", "",
+         "", "liquid_fuel", "流量計", "1.5", "年1回校正"),
+        ("F1", "non_energy", "石灰石", "mass_balance", "", "", "", "", "120", "12", "", "", "", "", "", "", "", "",
+         "industrial_process", "", "", ""),
+        ("F1", "energy", "ボイラー", "conservative", "", "", "", "", "", "", "", "", "", "", "", "", "1000",
+         "計量器の故障", "", "", "", ""),
+    ]
