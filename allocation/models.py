@@ -242,6 +242,9 @@ class ProcessYear(models.Model):
         _("fuel in the 5 months before inspection completion (GJ)"), max_digits=18, decimal_places=3,
         null=True, blank=True,
     )
+    verified_at = models.DateTimeField(_("emissions verified at"), null=True, blank=True, help_text=_(
+        "Set when a registered verification body's opinion on the baseline fixed this year's emissions."))
+    verified_reference = models.CharField(_("verification reference"), max_length=100, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "process__facility__organisation"

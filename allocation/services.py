@@ -1,6 +1,7 @@
 """Writes on facility data."""
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -80,6 +81,48 @@ def _outcome(result, dry_run) -> ImportOutcome:
         outcome.rows.append((number, row.import_type, row.object_repr or ""))
     outcome.row_errors.sort(key=lambda e: (e[0] is not None, e[0] or 0))
     return outcome
+
+
+# --- verified baselines (§4: the baseline behind an allocation is verified) --------------------------------
+
+class BaselineAttestation(Protocol):
+    """What the verification app hands allocation with a verified baseline year (a signed opinion)."""
+
+    body_organisation: Organisation
+    reference: str
+
+    def attests_baseline(self, organisation: Organisation, fiscal_year: int, process_emissions: dict) -> bool: ...
+
+
+@state_change
+def baseline_verified_record(*, organisation, fiscal_year: int, process_emissions: dict, attestation, acting_user):
+    """Fix a baseline year's emissions per process ({process id: t-CO2}) as a signed opinion verified them:
+    the one way verified figures reach the allocation engine's inputs. The independent reviewer records."""
+    from django.utils import timezone
+
+    from accounts.roles import VERIFY
+    from allocation.models import ProcessYear
+
+    with transaction.atomic(), audit_context(acting_user, action="baseline_verified_record"):
+        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        authorize(acting_user, VERIFY, attestation.body_organisation)
+        if not attestation.attests_baseline(organisation, fiscal_year, process_emissions):
+            raise RegistryError(ErrorCode.INVALID_STATE, _("The opinion does not attest these baseline figures."),
+                                "process_emissions")
+        years = {y.process_id: y for y in ProcessYear.objects.select_for_update().filter(
+            process__facility__organisation=organisation, process_id__in=list(process_emissions),
+            fiscal_year=fiscal_year)}
+        now = timezone.now()
+        for process_id, emissions_t in sorted(process_emissions.items()):
+            year = years.get(process_id)
+            if year is None:
+                raise RegistryError(ErrorCode.INVALID_STATE, _("FY%(fy)s has no data for process %(process)s to "
+                                                               "verify.") % {"fy": fiscal_year, "process": process_id},
+                                    "process_emissions")
+            year.emissions_t, year.verified_at = emissions_t, now
+            year.verified_reference = attestation.reference[:100]
+            year.save(update_fields=["emissions_t", "verified_at", "verified_reference"])
+    return len(process_emissions)
 
 
 # --- sector benchmarks and allocation (§5-2, §5, §6) --------------------------------------------

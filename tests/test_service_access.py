@@ -229,6 +229,21 @@ def _engagement(w, status="appointed", report_status="submitted"):
     return engagement
 
 
+def _baseline_opinion(w):
+    """A signed baseline opinion of the world's body (with no process lines: it attests an empty set)."""
+    from verification.models import Opinion
+
+    opinion = Opinion.objects.filter(engagement__purpose="baseline").first()
+    if opinion is None:
+        engagement = _engagement(w, "opinion_issued", "verified")
+        Engagement.objects.filter(pk=engagement.pk).update(purpose="baseline")
+        opinion = Opinion.objects.create(engagement=Engagement.objects.get(pk=engagement.pk), kind="unmodified",
+                                         standard="iso_14064_3", assurance_level="limited", reported_t=100,
+                                         verified_t=100, misstatement_t=0, materiality_ratio=0, statement="fair",
+                                         signed_by=w.reviewer)
+    return opinion
+
+
 LINES_CSV = ",".join(reports.IMPORT_COLUMNS) + "\n" + ",".join(
     {"facility_code": "F1", "kind": "energy", "source": "oil", "method": "model", "model_emissions_t": "9"}.get(name, "")
     for name in reports.IMPORT_COLUMNS) + "\n"
@@ -307,6 +322,10 @@ RULES = {
     "allocation.services.facility_data_import": Rule("act", lambda w, a, c, t: allocation_services.facility_data_import(
         acting_user=a, organisation=w.entity, kind="facilities",
         data=FACILITY_CSV.format(number=w.entity.corporate_number).encode(), extension="csv", dry_run=False)),
+    "allocation.services.baseline_verified_record": Rule(
+        "verify", lambda w, a, c, t: allocation_services.baseline_verified_record(
+            organisation=w.entity, fiscal_year=2026, process_emissions={}, attestation=t, acting_user=a),
+        setup=lambda w: _baseline_opinion(w), right="reviewer"),
     "allocation.services.sector_benchmark_levels_compute": Rule(
         "admin", lambda w, a, c, t: allocation_services.sector_benchmark_levels_compute(benchmark=t, acting_user=a),
         setup=_benchmark, done=ErrorCode.INVALID_INPUT),  # the world has no sector data to compute from

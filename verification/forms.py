@@ -80,7 +80,7 @@ class ActivityReportForm(forms.Form):
 class EmissionsLineForm(forms.ModelForm):
     class Meta:
         model = EmissionsLine
-        fields = ["facility", "kind", "source", "method", "emission_factor_used", "activity", "activity_unit",
+        fields = ["facility", "process", "kind", "source", "method", "emission_factor_used", "activity", "activity_unit",
                   "emission_factor", "carbon_in_t", "carbon_out_t", "co2_concentration_pct", "flue_gas_nm3",
                   "model_emissions_t", "rated_t_per_hour", "hours_per_day", "operating_days", "historical_t",
                   "explanation", "accuracy_class", "instrument", "instrument_tolerance_pct", "instrument_upkeep"]
@@ -89,6 +89,10 @@ class EmissionsLineForm(forms.ModelForm):
     def __init__(self, *args, report, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["facility"].queryset = report.organisation.facilities.order_by("code")
+        from allocation.models import Process
+
+        self.fields["process"].queryset = Process.objects.filter(facility__organisation=report.organisation).order_by(
+            "facility__code", "code")
         self.fields["emission_factor_used"].queryset = EmissionFactor.objects.filter(fiscal_year=report.fiscal_year)
         self.fields["emission_factor_used"].help_text = _("Method 1: the default factor fills in the factor and unit.")
 

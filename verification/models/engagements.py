@@ -188,6 +188,21 @@ class Opinion(models.Model):
     def reference(self) -> str:
         return f"opinion {self.pk}: {self.kind}, {self.standard}, {self.assurance_level}"
 
+    def baseline_process_emissions(self) -> dict:
+        """{process id: t-CO2} of the report's lines that name a process, summed."""
+        totals = {}
+        for process_id, emissions_t in self.engagement.report.lines.filter(process__isnull=False).values_list(
+                "process_id", "emissions_t"):
+            totals[process_id] = totals.get(process_id, 0) + emissions_t
+        return totals
+
+    def attests_baseline(self, organisation, fiscal_year: int, process_emissions: dict) -> bool:
+        report = self.engagement.report
+        return (self.kind != self.Kind.ADVERSE and self.engagement.purpose == "baseline"
+                and report.organisation_id == organisation.pk and report.fiscal_year == fiscal_year
+                and process_emissions == self.baseline_process_emissions()
+                and self.signed_by_id == self.engagement.independent_reviewer_id)
+
     def attests(self, organisation, fiscal_year: int, emissions_t: int) -> bool:
         """The check compliance makes before recording verified emissions on this opinion's word."""
         report = self.engagement.report

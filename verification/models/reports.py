@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, User, audited
-from allocation.models import Facility
+from allocation.models import Facility, Process
 from gxregistry.querysets import RestrictedQuerySet
 from gxregistry.transitions import transition_trigger
 from verification.calculations import AccuracyClass, Method
@@ -170,6 +170,10 @@ class EmissionsLine(models.Model):
                                verbose_name=_("report"))
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="emissions_lines",
                                  verbose_name=_("facility"))
+    process = models.ForeignKey(Process, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name=_("process"), help_text=_(
+                                    "For a baseline year: the process whose emissions the line reports; its verified "
+                                    "figure becomes the allocation's input."))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     source = models.CharField(_("source (fuel, material or equipment)"), max_length=200)
     method = models.CharField(_("method"), max_length=30, choices=METHOD_CHOICES)

@@ -1,7 +1,7 @@
 """Engagements (§4): the entity appoints a registered, independent body; its team logs the work; an
 independent reviewer signs the opinion, which locks the report and hands the figure to compliance."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts import compliance
 from accounts.models import Membership, Organisation
 from accounts.roles import ACT, VERIFY, Role
+from allocation import services as allocation_services
 from allocation.adapter import parameters
 from allocation.models import ProcessYear
 from gxregistry.audit import audit_context
@@ -44,10 +45,13 @@ def group_of(organisation: Organisation) -> list[Organisation]:
     return [group.notifying_entity, *(s.entity for s in group.stakeholders.select_related("entity"))]
 
 
-def default_due_on(fiscal_year: int) -> date:
+def default_due_on(fiscal_year: int, today: date | None = None) -> date:
     """The registry's default for an opinion: 31 July after the FY ends (ours: §4 sets no date; the FY's
-    surrender deadline in the compliance period must leave time to surrender after it)."""
-    return date(fiscal_year + 1, 7, 31)
+    surrender deadline must leave time to surrender after it). A past year's report (a baseline year
+    verified now) gets 90 days from today."""
+    due = date(fiscal_year + 1, 7, 31)
+    today = today or timezone.localdate()
+    return due if due >= today else today + timedelta(days=90)
 
 
 def facility_emissions(organisation: Organisation, years) -> dict[str, dict[int, Decimal]]:
@@ -256,6 +260,10 @@ def opinion_sign(*, engagement: Engagement, kind: str, standard: str, statement:
         transition_check(engagement, Engagement.Status.OPINION_ISSUED)
         check_body_may_verify(engagement.body, report.organisation, timezone.localdate(), timezone.localdate())
         verified, materiality = opinion_figures(engagement)
+        if engagement.purpose == Engagement.Purpose.BASELINE and kind != Opinion.Kind.ADVERSE and (
+                engagement.misstatements.filter(corrected=True).exists()):
+            _refuse(_("A baseline is verified process by process: the entity corrects the report itself (a new "
+                      "version) instead of the figure."), "kind", ErrorCode.INVALID_STATE)
         if materiality.material and kind == Opinion.Kind.UNMODIFIED:
             _refuse(_("Uncorrected misstatements are %(ratio)s of the figure, at or above the %(threshold)s "
                       "materiality threshold: the opinion cannot be unmodified.")
@@ -273,8 +281,14 @@ def opinion_sign(*, engagement: Engagement, kind: str, standard: str, statement:
             return opinion
         report.status, report.verified_at = EmissionsReport.Status.VERIFIED, timezone.now()
         report.save(update_fields=["status", "verified_at"])
-        compliance.verified_emissions_record(organisation=report.organisation, fiscal_year=report.fiscal_year,
-                                             emissions_t=verified, attestation=opinion, acting_user=acting_user)
+        if engagement.purpose == Engagement.Purpose.BASELINE:
+            # A baseline year feeds the allocation: each process's verified emissions replace what was loaded.
+            allocation_services.baseline_verified_record(
+                organisation=report.organisation, fiscal_year=report.fiscal_year,
+                process_emissions=opinion.baseline_process_emissions(), attestation=opinion, acting_user=acting_user)
+        else:
+            compliance.verified_emissions_record(organisation=report.organisation, fiscal_year=report.fiscal_year,
+                                                 emissions_t=verified, attestation=opinion, acting_user=acting_user)
     return opinion
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Organisation
 from accounts.roles import ACT
 from allocation.adapter import parameters
-from allocation.models import Facility, ProcessYear
+from allocation.models import Facility, Process, ProcessYear
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
@@ -23,7 +23,7 @@ from verification.models import CoverageDecision, EmissionFactor, EmissionsLine,
 
 MANAGE_FACTORS = "verification.change_emissionfactor"
 CONFIRM_COVERAGE = "verification.add_coveragedecision"
-LINE_FIELDS = ("facility", "kind", "source", "method", "emission_factor_used", "activity_unit", "explanation",
+LINE_FIELDS = ("facility", "process", "kind", "source", "method", "emission_factor_used", "activity_unit", "explanation",
                "accuracy_class", "instrument", "instrument_tolerance_pct", "instrument_upkeep",
                *EmissionsLine.FIGURES)
 
@@ -170,6 +170,8 @@ def emissions_line_save(*, report, acting_user, line: EmissionsLine | None = Non
         facility = line.facility if line.facility_id else None
         if facility is None or facility.organisation_id != report.organisation_id:
             _refuse(_("Choose one of the entity's facilities."), "facility")
+        if line.process_id and line.process.facility_id != facility.pk:
+            _refuse(_("Choose a process of the line's facility."), "process")
         if line.kind not in EmissionsLine.Kind.values:
             _refuse(_("Choose energy-related or non-energy CO2."), "kind")
         if line.method == calculations.Method.ACTIVITY_FACTOR and line.emission_factor_used_id:
@@ -269,7 +271,7 @@ def facilities_of(report: EmissionsReport):
 
 # --- import of report lines (CSV in UTF-8, UTF-8 with BOM or CP932; XLSX) ---------------------------------
 
-IMPORT_COLUMNS = ("facility_code", "kind", "source", "method", "activity", "activity_unit", "emission_factor",
+IMPORT_COLUMNS = ("facility_code", "process_code", "kind", "source", "method", "activity", "activity_unit", "emission_factor",
                   "emission_factor_code", "carbon_in_t", "carbon_out_t", "co2_concentration_pct", "flue_gas_nm3",
                   "model_emissions_t", "rated_t_per_hour", "hours_per_day", "operating_days", "historical_t",
                   "explanation", "accuracy_class", "instrument", "instrument_tolerance_pct", "instrument_upkeep")
@@ -296,12 +298,14 @@ class LinesImport:
 def _label(name: str) -> str:
     if name == "facility_code":
         return str(_("facility code"))
+    if name == "process_code":
+        return str(_("process code"))
     if name == "emission_factor_code":
         return str(EmissionsLine._meta.get_field("emission_factor_used").verbose_name)
     return str(EmissionsLine._meta.get_field(name).verbose_name)
 
 
-def _parse_row(row: dict, facilities: dict, factors: dict, fiscal_year: int) -> EmissionsLine:
+def _parse_row(row: dict, facilities: dict, processes: dict, factors: dict, fiscal_year: int) -> EmissionsLine:
     """One row as an unsaved line, or CalculationError-like RegistryError naming the column in words."""
     values = {}
     for name in IMPORT_COLUMNS:
@@ -315,6 +319,11 @@ def _parse_row(row: dict, facilities: dict, factors: dict, fiscal_year: int) -> 
                          method=values["method"], activity_unit=values["activity_unit"][:30],
                          explanation=values["explanation"], accuracy_class=values["accuracy_class"],
                          instrument=values["instrument"][:200], instrument_upkeep=values["instrument_upkeep"][:200])
+    if values["process_code"]:
+        line.process = processes.get((facility.pk, values["process_code"]))
+        if line.process is None:
+            _refuse(_("%(label)s: no process %(code)s at facility %(facility)s.") % {
+                "label": _label("process_code"), "code": values["process_code"], "facility": facility.code}, "process")
     if line.kind not in EmissionsLine.Kind.values:
         _refuse(_("%(label)s: write energy or non_energy.") % {"label": _label("kind")}, "kind")
     if line.accuracy_class and line.accuracy_class not in calculations.AccuracyClass.__members__.values():
@@ -370,10 +379,11 @@ def emissions_lines_import(*, report, data: bytes, extension: str, dry_run: bool
             _refuse(_("Only a draft report can be changed."), "status", ErrorCode.INVALID_STATE)
         facilities = {f.code: f for f in Facility.objects.filter(organisation=report.organisation)}
         factors = {f.code: f for f in EmissionFactor.objects.filter(fiscal_year=report.fiscal_year)}
+        processes = {(p.facility_id, p.code): p for p in Process.objects.filter(facility__in=facilities.values())}
         outcome, lines = LinesImport(dry_run=dry_run), []
         for number, row in enumerate(dataset.dict, start=2):  # row 1 holds the column names
             try:
-                line = _parse_row(dict(row), facilities, factors, report.fiscal_year)
+                line = _parse_row(dict(row), facilities, processes, factors, report.fiscal_year)
             except RegistryError as error:
                 outcome.row_errors.append((number, str(error.message)))
                 continue
@@ -393,10 +403,10 @@ def emissions_lines_import(*, report, data: bytes, extension: str, dry_run: bool
 def import_template_rows():
     """An example file's rows, one per method, for the page's "download a template"."""
     return [
-        ("F1", "energy", "A重油", "activity_factor", "1000", "kL", "2.71", "", "", "", "", "", "", "", "", "", "",
+        ("F1", "", "energy", "A重油", "activity_factor", "1000", "kL", "2.71", "", "", "", "", "", "", "", "", "", "",
          "", "liquid_fuel", "流量計", "1.5", "年1回校正"),
-        ("F1", "non_energy", "石灰石", "mass_balance", "", "", "", "", "120", "12", "", "", "", "", "", "", "", "",
+        ("F1", "", "non_energy", "石灰石", "mass_balance", "", "", "", "", "120", "12", "", "", "", "", "", "", "", "",
          "industrial_process", "", "", ""),
-        ("F1", "energy", "ボイラー", "conservative", "", "", "", "", "", "", "", "", "", "", "", "", "1000",
+        ("F1", "", "energy", "ボイラー", "conservative", "", "", "", "", "", "", "", "", "", "", "", "", "1000",
          "計量器の故障", "", "", "", ""),
     ]

@@ -326,3 +326,39 @@ def test_the_assurance_level_from_fy2029_follows_the_facilitys_history(body_worl
     engagement = engagements.engagement_appoint(report=report, body=body_world.body, purpose="actual",
                                                 acting_user=entity.representative)
     assert engagement.assurance_level == "reasonable" and "F1" in engagement.assurance_reason
+
+
+def test_a_verified_baseline_replaces_the_processes_emissions_the_allocation_reads(body_world, entity):
+    from allocation.models import Process, ProcessYear
+
+    process = Process.objects.create(facility=entity.facility, code="P1", name="Kiln", method="grandfathering",
+                                     emission_type="energy")
+    ProcessYear.objects.create(process=process, fiscal_year=2024, activity=1, emissions_t=Decimal(5000))
+    report = reports.emissions_report_create(organisation=entity.organisation, fiscal_year=2024,
+                                             acting_user=entity.representative)
+    reports.emissions_line_save(report=report, acting_user=entity.representative, facility=entity.facility,
+                                process=process, kind="energy", source="coal", method="model",
+                                model_emissions_t=Decimal("4800.5"))
+    report = reports.emissions_report_submit(report=report, acting_user=entity.representative)
+    engagement = engagement_in_progress(body_world, entity, report, purpose="baseline")
+    engagements.opinion_sign(engagement=engagement, kind="unmodified", standard="iso_14064_3", statement="Fair.",
+                             acting_user=body_world.reviewer, otp_token=fresh_code(body_world.reviewer))
+    year = ProcessYear.objects.get(process=process, fiscal_year=2024)
+    assert year.emissions_t == Decimal("4800.500") and year.verified_at is not None
+    assert "opinion" in year.verified_reference
+    assert not VerifiedEmissions.objects.filter(organisation=entity.organisation).exists()  # not a compliance year
+
+
+def test_a_line_cannot_name_another_facilitys_process(entity, make_user, make_organisation):
+    from allocation.models import Facility, Process
+
+    other = Facility.objects.create(organisation=entity.organisation, code="F2", name="Other", prefecture=1,
+                                    energy_use_kl=1)
+    process = Process.objects.create(facility=other, code="P9", name="X", method="grandfathering",
+                                     emission_type="energy")
+    report = reports.emissions_report_create(organisation=entity.organisation, fiscal_year=2024,
+                                             acting_user=entity.representative)
+    error = refused(ErrorCode.INVALID_INPUT, lambda: reports.emissions_line_save(
+        report=report, acting_user=entity.representative, facility=entity.facility, process=process, kind="energy",
+        source="x", method="model", model_emissions_t=Decimal(1)))
+    assert error.field == "process"

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts import services
@@ -367,15 +368,21 @@ class Command(BaseCommand):
             representative = self._representative(entity, index, users)
             report = reports.emissions_report_create(organisation=entity, fiscal_year=fiscal_year,
                                                      acting_user=representative)
+            # One file per entity through the import service, as an entity's system would send it.
+            rows = [",".join(reports.IMPORT_COLUMNS)]
+            emitted = self._latest_emissions(entity)
             for n, facility in enumerate(entity.facilities.order_by("code")):
-                emitted = self._last_year_emissions(facility)
                 factor = factors[n % len(factors)]
-                reports.emissions_line_save(
-                    report=report, acting_user=representative, facility=facility, kind="energy", source=factor.name,
-                    method="activity_factor", emission_factor_used=factor,
-                    activity=(emitted * Decimal("0.98") / factor.factor).quantize(Decimal("0.001")),
-                    instrument="流量計 / flow meter", instrument_tolerance_pct=Decimal("1.5"),
-                    instrument_upkeep="年1回校正 / calibrated yearly")
+                activity = (emitted.get(facility.pk, Decimal(1000)) * Decimal("0.98") / factor.factor).quantize(
+                    Decimal("0.001"))
+                values = {"facility_code": facility.code, "kind": "energy", "source": factor.name,
+                          "method": "activity_factor", "emission_factor_code": factor.code, "activity": activity,
+                          "instrument": "流量計 / flow meter", "instrument_tolerance_pct": "1.5",
+                          "instrument_upkeep": "年1回校正 / calibrated yearly"}
+                rows.append(",".join(str(values.get(name, "")) for name in reports.IMPORT_COLUMNS))
+            if len(rows) > 1:
+                reports.emissions_lines_import(report=report, data="\n".join(rows).encode(), extension="csv",
+                                               dry_run=False, acting_user=representative)
             if index == 4 or not report.lines.exists():
                 continue  # left in draft
             reports.emissions_report_submit(report=report, acting_user=representative)
@@ -411,14 +418,12 @@ class Command(BaseCommand):
                                        acting_user=self.system)
         return user
 
-    def _last_year_emissions(self, facility):
-        """The facility's latest reported year (FY2025 in the demo): the report's lines are near it."""
-        latest = ProcessYear.objects.filter(process__facility=facility).order_by("-fiscal_year").values_list(
-            "fiscal_year", flat=True).first()
-        if latest is None:
-            return Decimal(1000)
-        return sum(ProcessYear.objects.filter(process__facility=facility, fiscal_year=latest).values_list(
-            "emissions_t", flat=True), Decimal(0)) or Decimal(1000)
+    def _latest_emissions(self, entity) -> dict:
+        """{facility id: t-CO2} of the entity's latest reported year (FY2025 in the demo), in one query."""
+        years = ProcessYear.objects.filter(process__facility__organisation=entity)
+        latest = years.order_by("-fiscal_year").values_list("fiscal_year", flat=True).first()
+        return dict(years.filter(fiscal_year=latest).values("process__facility").annotate(
+            total=Sum("emissions_t")).values_list("process__facility", "total"))
 
 
 # (code, name, name in English, unit, t-CO2 per unit, instrument accuracy class): demo values
