@@ -92,7 +92,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD})")
             for email, role, organisation in users:
                 self.stdout.write(f"  {email:<40} {role:<28} {organisation}")
-            self.stdout.write("Administrators and representatives set up a TOTP app (QR code) at first sign-in.\n")
+            self.stdout.write("Administrators, representatives and verifiers set up a TOTP app (QR code) at first sign-in.\n")
 
     # --- organisations that are not regulated entities ---------------------------------
     def _fixed_organisations(self):
