@@ -538,6 +538,7 @@ class EngagementDetailView(FormPageMixin, OrganisationScopedMixin, DetailView):
             verified=verified, materiality=materiality,
             materiality_pct=materiality.ratio * 100 if materiality else None,
             opinion=Opinion.objects.filter(engagement=engagement).first(),
+            required=engagements.required_assurance(engagement.report),
         )
         return super().get_context_data(**kwargs)
 

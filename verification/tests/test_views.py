@@ -142,6 +142,8 @@ def test_from_report_to_surrender_in_the_browser(body_world, entity, signed_in, 
 
     engagement_url = reverse("engagement_detail", args=[engagement.pk])
     signed_in(body_world.lead)
+    # Both sides read the required level with its reason.
+    assert "limited assurance for every entity until FY2028 (§4)" in client.get(engagement_url).text
     assert client.post(engagement_url, {"form": "team", "team": [body_world.lead.pk],
                                         "independent_reviewer": body_world.reviewer.pk}).status_code == 302
     assert client.post(engagement_url, {"form": "start"}).status_code == 302
