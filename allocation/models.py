@@ -77,6 +77,7 @@ class Facility(models.Model):
         help_text=_("The entity's own identifier for the facility, unique within the entity."),
     )
     name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
     prefecture = models.PositiveSmallIntegerField(_("prefecture"), choices=Prefecture.choices)
     address = models.CharField(_("address"), max_length=300, blank=True)
     energy_use_kl = models.DecimalField(

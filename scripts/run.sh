@@ -18,5 +18,6 @@ $PY manage.py migrate --noinput -v 0
 $PY manage.py seed_demo
 $PY manage.py qcluster &
 QCLUSTER_PID=$!
-echo "GX-ETS Registry at http://127.0.0.1:8000  (Ctrl-C stops everything)"
-$PY manage.py runserver 127.0.0.1:8000 --noreload
+PORT=${PORT:-8000}
+echo "GX-ETS Registry at http://127.0.0.1:$PORT  (Ctrl-C stops everything)"
+$PY manage.py runserver "127.0.0.1:$PORT" --noreload

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# gettext's tools, which `make messages` installs; a fixed path, so no PATH lookup decides what runs.
+MSGATTRIB, MSGFMT = shutil.which("msgattrib") or "/usr/bin/msgattrib", shutil.which("msgfmt") or "/usr/bin/msgfmt"
 NOT_SOURCE = shutil.ignore_patterns(".venv", ".pgdata", ".git", "__pycache__", "*.pyc", "*.mo", "media",
                                     "private-media", "staticfiles", ".hypothesis", ".pytest_cache", ".ruff_cache",
                                     "test-results", "benchmarks")
@@ -25,9 +27,9 @@ def test_every_message_in_the_code_has_a_japanese_translation(tmp_path):
     subprocess.run([sys.executable, "manage.py", "makemessages", "-l", "ja", "--no-obsolete", "-v", "0"],
                    cwd=copy, env=env, check=True)
     catalogue = copy / "locale" / "ja" / "LC_MESSAGES" / "django.po"
-    missing = subprocess.run(["msgattrib", "--untranslated", "--no-wrap", str(catalogue)],
+    missing = subprocess.run([MSGATTRIB, "--untranslated", "--no-wrap", str(catalogue)],
                              capture_output=True, text=True, check=True).stdout
-    fuzzy = subprocess.run(["msgattrib", "--only-fuzzy", "--no-wrap", str(catalogue)],
+    fuzzy = subprocess.run([MSGATTRIB, "--only-fuzzy", "--no-wrap", str(catalogue)],
                            capture_output=True, text=True, check=True).stdout
     untranslated = [line for line in missing.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
     guessed = [line for line in fuzzy.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
@@ -36,7 +38,7 @@ def test_every_message_in_the_code_has_a_japanese_translation(tmp_path):
 
 
 def test_the_committed_catalogue_compiles_cleanly():
-    result = subprocess.run(["msgfmt", "--check", "--statistics", "-o", os.devnull,
+    result = subprocess.run([MSGFMT, "--check", "--statistics", "-o", os.devnull,
                              str(ROOT / "locale" / "ja" / "LC_MESSAGES" / "django.po")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -92,8 +92,12 @@ def step_chart(series, unit="t"):
 
 @register.filter
 def in_reader_language(organisation) -> str:
-    """An organisation's name as the reader reads it: the English name on English pages where there is one."""
+    """An organisation's (or a facility's) name as the reader reads it: the English name on English pages
+    where there is one, the Japanese name otherwise."""
     from django.utils.translation import get_language
 
     english = (get_language() or "").startswith("en")
-    return (organisation.name_en if english and organisation.name_en else organisation.name) if organisation else ""
+    if not organisation:
+        return ""
+    name_en = getattr(organisation, "name_en", "")
+    return name_en if english and name_en else organisation.name

@@ -60,6 +60,19 @@ SECTOR_JA = {
     Sector.AUTOMOBILES: "自動車", Sector.OIL_REFINING: "石油", Sector.FOOD: "食品", Sector.TEXTILES: "繊維",
     Sector.CERAMICS: "窯業", Sector.OTHER: "工業",
 }
+SITE_KINDS_JA = ["工場", "製作所", "事業所", "発電所"]
+SITE_KINDS_EN = ["Works", "Plant", "Site", "Power Station"]
+PREFECTURE_EN = {n: name for n, name in enumerate([
+    "", "Hokkaido", "Aomori", "Iwate", "Miyagi", "Akita", "Yamagata", "Fukushima", "Ibaraki", "Tochigi", "Gunma",
+    "Saitama", "Chiba", "Tokyo", "Kanagawa", "Niigata", "Toyama", "Ishikawa", "Fukui", "Yamanashi", "Nagano", "Gifu",
+    "Shizuoka", "Aichi", "Mie", "Shiga", "Kyoto", "Osaka", "Hyogo", "Nara", "Wakayama", "Tottori", "Shimane",
+    "Okayama", "Hiroshima", "Yamaguchi", "Tokushima", "Kagawa", "Ehime", "Kochi", "Fukuoka", "Saga", "Nagasaki",
+    "Kumamoto", "Oita", "Miyazaki", "Kagoshima", "Okinawa"])}
+PREFECTURE_JA = {n: name for n, name in enumerate([
+    "", "北海道", "青森", "岩手", "宮城", "秋田", "山形", "福島", "茨城", "栃木", "群馬", "埼玉", "千葉", "東京", "神奈川",
+    "新潟", "富山", "石川", "福井", "山梨", "長野", "岐阜", "静岡", "愛知", "三重", "滋賀", "京都", "大阪", "兵庫", "奈良",
+    "和歌山", "鳥取", "島根", "岡山", "広島", "山口", "徳島", "香川", "愛媛", "高知", "福岡", "佐賀", "長崎", "熊本", "大分",
+    "宮崎", "鹿児島", "沖縄"])}
 COMPANY_JA = ["日本", "東海", "関東", "関西", "九州", "北陸", "中部", "山陽", "東洋", "第一"]
 
 
@@ -147,9 +160,13 @@ class Command(BaseCommand):
         facilities = []
         for n in range(count):
             opened = date(rng.randint(1965, 2015), 4, 1)
+            site = rng.randint(1, 47)
             facilities.append(Facility(
-                organisation=entity, code=f"F{n + 1:03d}", name=f"{entity.name_en.split(' Co.')[0]} Works {n + 1}",
-                prefecture=rng.randint(1, 47), address="", opened_on=opened,
+                organisation=entity, code=f"F{n + 1:03d}",
+                name=f"{PREFECTURE_JA[site]}{SITE_KINDS_JA[n % len(SITE_KINDS_JA)]}{n // len(SITE_KINDS_JA) + 1 if n >= len(SITE_KINDS_JA) else ''}",
+                name_en=f"{PREFECTURE_EN[site]} {SITE_KINDS_EN[n % len(SITE_KINDS_EN)]}"
+                        f"{f' {n // len(SITE_KINDS_EN) + 1}' if n >= len(SITE_KINDS_EN) else ''}",
+                prefecture=site, address="", opened_on=opened,
                 energy_use_kl=Decimal(rng.choice([800, 1200, 5000, 20000, 80000, 250000])),
             ))
         # A few of the §5-1 pre-start cases, so the demo shows them.

@@ -1,0 +1,34 @@
+"""Names in the reader's language: English pages use the English name where there is one."""
+
+from decimal import Decimal
+
+from django.urls import reverse
+
+from accounts.models import Organisation
+from accounts.roles import Role
+from allocation.models import Facility
+
+
+def test_organisation_and_facility_names_follow_the_page_language(make_user, signed_in, client):
+    viewer = make_user(Role.VIEWER)
+    organisation = viewer.memberships.get().organisation
+    Organisation.objects.filter(pk=organisation.pk).update(name="東海製鉄株式会社", name_en="Tokai Steel Co.")
+    Facility.objects.create(organisation=organisation, code="F1", name="名古屋製鉄所", name_en="Nagoya Works",
+                            prefecture=23, energy_use_kl=Decimal(10))
+    signed_in(viewer)
+    url = reverse("organisation_detail", args=[organisation.pk])
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").text
+    assert "Tokai Steel Co." in english and "Nagoya Works" in english and "名古屋製鉄所" not in english
+    client.post(reverse("set_language"), {"language": "ja", "next": url})
+    japanese = client.get(url).text
+    assert "東海製鉄株式会社" in japanese and "名古屋製鉄所" in japanese and "Nagoya Works" not in japanese
+
+
+def test_a_name_without_an_english_version_stays_japanese(make_organisation):
+    from django.utils import translation
+
+    from accounts.templatetags.registry import in_reader_language
+
+    organisation = make_organisation(name="山陽化学株式会社")
+    with translation.override("en"):
+        assert in_reader_language(organisation) == "山陽化学株式会社"
