@@ -66,6 +66,11 @@ def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, e
     return _outcome(result, dry_run)
 
 
+# What django-import-export calls each row, in the reader's words.
+IMPORT_TYPE_LABELS = {"new": _("New"), "update": _("Updated"), "skip": _("Unchanged"), "delete": _("Deleted"),
+                      "error": _("Error"), "invalid": _("Invalid")}
+
+
 def _outcome(result, dry_run) -> ImportOutcome:
     outcome = ImportOutcome(dry_run=dry_run or result.has_errors() or result.has_validation_errors(),
                             totals=dict(result.totals))
@@ -78,7 +83,7 @@ def _outcome(result, dry_run) -> ImportOutcome:
         messages = "; ".join(f"{name}: {', '.join(map(str, errs))}" for name, errs in invalid.error_dict.items())
         outcome.row_errors.append((invalid.number, messages))
     for number, row in enumerate(result.rows, start=1):
-        outcome.rows.append((number, row.import_type, row.object_repr or ""))
+        outcome.rows.append((number, IMPORT_TYPE_LABELS.get(row.import_type, row.import_type), row.object_repr or ""))
     outcome.row_errors.sort(key=lambda e: (e[0] is not None, e[0] or 0))
     return outcome
 

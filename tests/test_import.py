@@ -152,6 +152,7 @@ def test_company_page_previews_then_imports_on_confirm(representative, signed_in
     response = client.post(f"/organisations/{entity.pk}/import/", {"kind": "facilities", "import_file": upload})
     assert response.status_code == 200
     assert "Confirm import" in response.text
+    assert "<td>New</td>" in response.text  # the row's fate in words, not django-import-export's "new"
     assert not Facility.objects.exists()
     response = client.post(f"/organisations/{entity.pk}/import/", {"confirm": "1"})
     assert response.status_code == 302

@@ -32,3 +32,22 @@ def test_a_name_without_an_english_version_stays_japanese(make_organisation):
     organisation = make_organisation(name="山陽化学株式会社")
     with translation.override("en"):
         assert in_reader_language(organisation) == "山陽化学株式会社"
+
+
+def test_hidden_fields_show_no_label(make_user, signed_in, client):
+    """The surrender form's idempotency key is hidden: no stray "Request key" label beside nothing."""
+    from datetime import date
+
+    from accounts.models import CompliancePeriod
+
+    representative = make_user(Role.AUTHORISED_REPRESENTATIVE)
+    organisation = representative.memberships.get().organisation
+    from accounts import ledger
+    from accounts.services import system_actor
+
+    ledger.holding_account_open(kind="operator_holding", organisation=organisation, acting_user=system_actor())
+    CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
+                                    upper_limit_price_yen=Decimal(4300), lower_limit_price_yen=Decimal(1700))
+    signed_in(representative)
+    page = client.get(reverse("compliance", args=[organisation.pk, 2026])).text
+    assert 'name="request_key"' in page and "Request key" not in page
