@@ -139,3 +139,14 @@ def test_security_headers_on_every_page(client):
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_second_factor_returns_to_the_whole_address_asked_for(client, make_user):
+    user = make_user(Role.AUTHORISED_REPRESENTATIVE)
+    device = enrol_totp(user)
+    login(client, user.email)
+    asked = "/registry-report/?fiscal_year=2026&export=csv"
+    response = client.get(asked)
+    assert response.status_code == 302 and response.url.startswith(reverse("otp_verify"))
+    done = client.post(response.url, {"otp_token": current_code(device)})
+    assert done.status_code == 302 and done.url == asked  # nothing after the first "&" is lost
