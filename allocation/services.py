@@ -66,6 +66,34 @@ def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, e
     return _outcome(result, dry_run)
 
 
+# Columns that name something by the identifiers a company and METI share (not a model field of the row).
+IDENTIFIER_COLUMNS = {
+    "corporate_number": _("The entity's corporate number (13 digits)."),
+    "facility_code": _("The facility's code within the entity."),
+    "process_code": _("The process's code within the facility."),
+}
+
+
+def import_columns(kind: str) -> list[tuple[str, str]]:
+    """[(column, what it means)] of a facility-data file of ``kind``, in the order the template has them."""
+    _label, resource_class = IMPORT_KINDS[kind]
+    model = resource_class.Meta.model
+    columns = []
+    for column in resource_class().get_import_fields():
+        name = column.column_name
+        if name in IDENTIFIER_COLUMNS:
+            meaning = IDENTIFIER_COLUMNS[name]
+        else:
+            model_field = model._meta.get_field(column.attribute)
+            meaning = model_field.verbose_name
+            if model_field.help_text:
+                meaning = f"{meaning}: {model_field.help_text}"
+            if model_field.choices:
+                meaning = f"{meaning} ({', '.join(str(value) for value, _label in model_field.choices)})"
+        columns.append((name, str(meaning)))
+    return columns
+
+
 # What django-import-export calls each row, in the reader's words.
 IMPORT_TYPE_LABELS = {"new": _("New"), "update": _("Updated"), "skip": _("Unchanged"), "delete": _("Deleted"),
                       "error": _("Error"), "invalid": _("Invalid")}

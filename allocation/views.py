@@ -16,6 +16,7 @@ from allocation.labels import LINE_LABELS
 from allocation.models import Facility
 from gxregistry.access import OrganisationScopedMixin, access_object
 from gxregistry.errors import RegistryError
+from gxregistry.exports import csv_response
 from gxregistry.importing import UnreadableFile
 
 
@@ -52,8 +53,17 @@ class FacilityDataImportView(LoginRequiredMixin, FormView):
             self.organisation = access_object(Organisation.objects, request.user, ACT, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
+    def get(self, request, *args, **kwargs):
+        kind = request.GET.get("template", "")
+        if kind in services.IMPORT_KINDS:
+            return csv_response([name for name, _meaning in services.import_columns(kind)], [],
+                                f"gx-ets-{kind}-template.csv")
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
         kwargs["organisation"] = self.organisation
+        kwargs["kinds"] = [(kind, label, services.import_columns(kind))
+                           for kind, (label, _resource) in services.IMPORT_KINDS.items()]
         return super().get_context_data(**kwargs)
 
     def post(self, request, *args, **kwargs):

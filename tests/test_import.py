@@ -236,3 +236,20 @@ def test_a_suspended_administrator_cannot_confirm_an_admin_import(make_user, mak
                            follow=True)
     assert not Facility.objects.exists()
     assert "suspended" in response.text
+
+
+def test_the_import_page_offers_a_template_per_kind_and_explains_each_column(representative, signed_in, client):
+    from allocation.services import IMPORT_KINDS, import_columns
+
+    entity = entity_of(representative)
+    signed_in(representative)
+    page = client.get(f"/organisations/{entity.pk}/import/").text
+    for kind in IMPORT_KINDS:
+        template = client.get(f"/organisations/{entity.pk}/import/?template={kind}")
+        header = template.content.decode("utf-8-sig").splitlines()[0].split(",")
+        assert header == [name for name, _meaning in import_columns(kind)]
+        assert f"?template={kind}" in page
+    assert "The entity&#x27;s corporate number (13 digits)." in page
+    assert "opened on" in page  # a model column is explained by its label
+    # The template is what the import reads: its header alone is a valid (empty) file.
+    assert HEADER.strip().split(",") == [name for name, _meaning in import_columns("facilities")]
