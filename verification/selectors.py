@@ -44,7 +44,7 @@ def oversight_rows(*, today):
         row["misstatement_t"] += abs(misstatement.amount_t)
     for row in rows.values():
         row["misstatement_share"] = row["misstatement_t"] / row["reported_t"] if row["reported_t"] else None
-        row["opinions"] = dict(row["opinions"])
+        row["opinions"] = {kind: row["opinions"].get(kind, 0) for kind in Opinion.Kind.values}
     return list(rows.values())
 
 

@@ -451,12 +451,15 @@ class EmissionsReportView(FormPageMixin, OrganisationScopedMixin, DetailView):
         for name in self.forms:
             kwargs.setdefault(f"{name}_form", self.build_form(name))
         lines = list(report.lines.select_related("facility")) if report else []
+        required_tolerance = dict((line.pk, required) for line, required in reports.accuracy_warnings(report)) \
+            if report else {}
+        for line in lines:
+            line.required_tolerance = required_tolerance.get(line.pk)  # None: the instrument is accurate enough
         kwargs.update(
             fiscal_year=fiscal_year, report=report, lines=lines, engagement=self.engagement,
             may_act=may(self.request.user, ACT, self.object),
             running_total=sum((line.emissions_t for line in lines), Decimal(0)),
-            warnings=dict((line.pk, required) for line, required in reports.accuracy_warnings(report)) if report
-            else {},
+
             required=engagements.required_assurance(report) if report else None,
             opinions=Opinion.objects.filter(engagement__report__organisation=self.object,
                                             engagement__report__fiscal_year=fiscal_year).select_related(

@@ -144,8 +144,8 @@ def line_emissions(fields: dict, fiscal_year: int) -> Decimal:
             fields["method"], {name: fields.get(name) for name in EmissionsLine.FIGURES},
             conservative_factor=parameters().for_year(fiscal_year).conservative_estimate_factor)
     except calculations.CalculationError as error:
-        label = EmissionsLine._meta.get_field(error.field).verbose_name
-        _refuse(f"{label}: {CALCULATION_MESSAGES.get(error.message, error.message)}", error.field)
+        # The page shows the message at the field, under its label; a file's row error adds the label itself.
+        _refuse(str(CALCULATION_MESSAGES.get(error.message, error.message)), error.field)
     except ValueError:
         _refuse(_("Choose a method."), "method")
 
@@ -355,7 +355,12 @@ def _parse_row(row: dict, facilities: dict, processes: dict, factors: dict, fisc
         line.accuracy_class = line.accuracy_class or factor.accuracy_class
     if line.method == calculations.Method.CONSERVATIVE and not line.explanation:
         _refuse(_("Say why methods 1-4 could not be applied."), "explanation")
-    line.emissions_t = line_emissions({"method": line.method, **line.figures()}, fiscal_year)
+    try:
+        line.emissions_t = line_emissions({"method": line.method, **line.figures()}, fiscal_year)
+    except RegistryError as error:
+        if error.field in EmissionsLine.FIGURES:
+            _refuse(f"{_label(error.field)}: {error.message}", error.field)
+        raise
     return line
 
 

@@ -132,9 +132,10 @@ def test_from_report_to_surrender_in_the_browser(body_world, entity, signed_in, 
             "accuracy_class": "liquid_fuel", "instrument": "Flow meter", "instrument_tolerance_pct": "4"}
     assert client.post(report_url, line).status_code == 302
     page = client.get(report_url)
-    assert "2,710.000" in page.text and "Less accurate than §3 asks" in page.text  # 1,000 kL needs ±3.5 %
+    assert "2,710.000" in page.text and "Less accurate than §3 asks for this activity (±3.5 %)" in page.text
     missing = client.post(report_url, {**line, "method": "mass_balance"})
-    assert missing.status_code == 400 and "carbon in raw materials (t-C)" in missing.text
+    assert missing.status_code == 400
+    assert "Carbon in raw materials (t-C): required for this method" in missing.text  # the field named once
     assert client.post(report_url, {"form": "submit"}).status_code == 302
     assert client.post(report_url, {"form": "appoint", "body": body_world.body.pk, "purpose": "actual"}).status_code == 302
     engagement = Engagement.objects.get()
@@ -156,6 +157,12 @@ def test_from_report_to_surrender_in_the_browser(body_world, entity, signed_in, 
                                         "statement": "Fairly stated.", "otp_token": fresh_code(body_world.reviewer)}
                        ).status_code == 302
     assert EmissionsReport.objects.get().status == "verified"
+    client.logout()
+    signed_in(body_world.administrator)
+    oversight = client.get(reverse("verification_oversight")).text
+    assert "unmodified" not in oversight  # counts, not the kinds' codes
+    row = oversight.split(body_world.organisation.name)[1].split("</tr>")[0]
+    assert [cell.split(">")[-1] for cell in row.split("</td>")[1:8]] == ["Registered", "1", "0", "0", "1", "0", "0"]
     assert VerifiedEmissions.objects.get(organisation=entity.organisation).emissions_t == 2710
     client.logout()
 
