@@ -37,9 +37,6 @@ from verification.models import (
 )
 from verification.services import bodies, engagements, reports
 
-MANAGE_BODIES = bodies.MANAGE_BODIES
-
-
 # --- public ------------------------------------------------------------------------------------------------
 
 class BodyListView(TemplateView):
@@ -152,8 +149,7 @@ class BodyRegistrationView(FormPageMixin, OrganisationScopedMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         may_act = may(self.request.user, ACT, self.object)
-        editable = self.application is not None and self.application.status in (
-            RegistrationApplication.Status.DRAFT, RegistrationApplication.Status.INFORMATION_REQUESTED)
+        editable = self.application is not None and self.application.status in RegistrationApplication.EDITABLE
         for name in self.forms:
             kwargs.setdefault(f"{name}_form", self.build_form(name))
         kwargs.update(
@@ -185,7 +181,7 @@ class ApplicationQueueView(AdministratorRequiredMixin, TemplateView):
     """Applications waiting for METI, and every body with its standing."""
 
     template_name = "verification/application_queue.html"
-    administrator_permission = MANAGE_BODIES
+    administrator_permission = bodies.MANAGE_BODIES
 
     def get_context_data(self, **kwargs):
         kwargs.update(
@@ -205,7 +201,7 @@ class ApplicationReviewView(FormPageMixin, AdministratorRequiredMixin, DetailVie
 
     model = RegistrationApplication
     template_name = "verification/application_review.html"
-    administrator_permission = MANAGE_BODIES
+    administrator_permission = bodies.MANAGE_BODIES
     forms = {"decision": forms.DecisionForm}
 
     def build_form(self, name, data=None):
@@ -241,7 +237,7 @@ class BodyStateView(AdministratorRequiredMixin, ObjectActionView):
     """Suspend, reinstate or revoke a registration: a reason and a fresh second-factor code."""
 
     model = VerificationBody
-    administrator_permission = MANAGE_BODIES
+    administrator_permission = bodies.MANAGE_BODIES
     actions = {"suspend": "suspend", "reinstate": "reinstate", "revoke": "revoke"}
 
     def get_object(self, pk):
@@ -269,7 +265,7 @@ class OversightView(AdministratorRequiredMixin, TemplateView):
     """METI's view of the bodies' work: engagements, late opinions, opinions and misstatements per body."""
 
     template_name = "verification/oversight.html"
-    administrator_permission = MANAGE_BODIES
+    administrator_permission = bodies.MANAGE_BODIES
 
     def get_context_data(self, **kwargs):
         kwargs["rows"] = selectors.oversight_rows(today=timezone.localdate())

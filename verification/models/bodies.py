@@ -120,6 +120,7 @@ class RegistrationApplication(models.Model):
             "Prior emissions assurance for listed companies (FY2026-2028 only)")
     TRANSITIONS = APPLICATION_TRANSITIONS
     OPEN = (Status.DRAFT, Status.SUBMITTED, Status.INFORMATION_REQUESTED)
+    EDITABLE = (Status.DRAFT, Status.INFORMATION_REQUESTED)  # the body may change it (METI has it otherwise)
 
     body = models.ForeignKey(VerificationBody, on_delete=models.PROTECT, related_name="applications",
                              verbose_name=_("verification body"))

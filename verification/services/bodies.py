@@ -51,6 +51,11 @@ def _refuse(message, field, code=ErrorCode.INVALID_INPUT):
     raise RegistryError(code, message, field)
 
 
+def _check_editable(application) -> None:
+    if application.status not in RegistrationApplication.EDITABLE:
+        _refuse(_("A submitted application cannot be changed."), "status", ErrorCode.INVALID_STATE)
+
+
 def _locked_application(application) -> RegistrationApplication:
     return RegistrationApplication.objects.select_for_update().select_related("body__organisation").get(
         pk=application.pk)
@@ -90,9 +95,7 @@ def body_application_update(*, application: RegistrationApplication, acting_user
     with transaction.atomic(), audit_context(acting_user, action="body_application_update"):
         application = _locked_application(application)
         authorize(acting_user, ACT, application.body.organisation)
-        if application.status not in (RegistrationApplication.Status.DRAFT,
-                                      RegistrationApplication.Status.INFORMATION_REQUESTED):
-            _refuse(_("A submitted application cannot be changed."), "status", ErrorCode.INVALID_STATE)
+        _check_editable(application)
         for name, value in fields.items():
             setattr(application, name, (value or "").strip() if isinstance(value, str) or value is None else value)
         if application.basic_qualification and application.basic_qualification not in \
@@ -124,9 +127,7 @@ def evidence_upload(*, application: RegistrationApplication, requirement: str, u
     with transaction.atomic(), audit_context(acting_user, action="evidence_upload"):
         application = _locked_application(application)
         authorize(acting_user, ACT, application.body.organisation)
-        if application.status not in (RegistrationApplication.Status.DRAFT,
-                                      RegistrationApplication.Status.INFORMATION_REQUESTED):
-            _refuse(_("A submitted application cannot be changed."), "status", ErrorCode.INVALID_STATE)
+        _check_editable(application)
         evidence = RequirementEvidence(
             application=application, requirement=requirement, original_name=Path(upload.name).name[:255],
             content_type=content_type, size=upload.size, sha256=digest.hexdigest(), uploaded_by=acting_user)
