@@ -30,6 +30,8 @@ urlpatterns = [
     # Registry administrators
     path("administration/search/", administration_views.RegistrySearchView.as_view(), name="registry_search"),
     path("administration/four-eyes/", administration_views.FourEyesQueueView.as_view(), name="four_eyes_queue"),
+    path("administration/four-eyes/new/", administration_views.BookingRequestCreateView.as_view(),
+         name="booking_request_new"),
     path("administration/four-eyes/<int:pk>/<slug:action>/", administration_views.BookingRequestDecisionView.as_view(),
          name="booking_request_decision"),
     path("administration/payments/<int:pk>/<slug:action>/",

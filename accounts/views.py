@@ -140,7 +140,8 @@ class HoldingAccountDetailView(OrganisationScopedMixin, DetailView):
     def get_context_data(self, **kwargs):
         kwargs["balances"] = holdings.balances(account=self.object)
         kwargs["over_time"] = holdings.balance_over_time(account=self.object)
-        kwargs["recent"] = holdings.account_history(account=self.object).qs[:10]
+        kwargs["recent"] = holdings.with_counterparties(holdings.account_history(account=self.object).qs[:10],
+                                                        account=self.object)
         kwargs["is_administrator"] = may(self.request.user, "accounts.change_holdingaccount")
         return super().get_context_data(**kwargs)
 
@@ -156,7 +157,7 @@ class HoldingAccountHistoryView(OrganisationScopedMixin, DetailView):
         export = self.request.GET.get("export")
         if export in ("csv", "xlsx"):
             history = holdings.account_history(account=self.object, params=self.request.GET)
-            dataset = tablib.Dataset(*holdings.history_rows(history.qs), headers=holdings.EXPORT_HEADERS)
+            dataset = tablib.Dataset(*holdings.history_rows(history.qs, account=self.object), headers=holdings.EXPORT_HEADERS)
             content = dataset.export(export)
             response = HttpResponse(
                 content.encode("utf-8-sig") if export == "csv" else content,
@@ -171,7 +172,8 @@ class HoldingAccountHistoryView(OrganisationScopedMixin, DetailView):
         page = Paginator(history.qs, 50).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
-        kwargs.update(filter=history, page_obj=page, is_paginated=page.has_other_pages(), entries=page.object_list,
+        kwargs.update(filter=history, page_obj=page, is_paginated=page.has_other_pages(),
+                      entries=holdings.with_counterparties(page.object_list, account=self.object),
                       query=query.urlencode())
         return super().get_context_data(**kwargs)
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -63,7 +64,7 @@ def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, e
             resource = resource_class(allowed_organisations=Organisation.objects.filter(pk=organisation.pk))
         result = resource.import_data(dataset, dry_run=dry_run, raise_errors=False, use_transactions=True,
                                       rollback_on_validation_errors=True, user=acting_user)
-    return _outcome(result, dry_run)
+    return _outcome(result, dry_run, resource_class.Meta.model)
 
 
 # Columns that name something by the identifiers a company and METI share (not a model field of the row).
@@ -99,17 +100,65 @@ IMPORT_TYPE_LABELS = {"new": _("New"), "update": _("Updated"), "skip": _("Unchan
                       "error": _("Error"), "invalid": _("Invalid")}
 
 
-def _outcome(result, dry_run) -> ImportOutcome:
+# The register's database rules a row can break, in the reader's words: a constraint's own name means nothing to
+# the company that uploaded the file.
+CONSTRAINT_MESSAGES = {
+    "facility_code_unique_per_entity": _("The entity already has a facility with this code."),
+    "facility_energy_use_not_negative": _("Energy use cannot be negative."),
+    "facility_closed_after_opened": _("The last day of operation cannot be before the opening date."),
+    "facility_event_fiscal_year_range": _("The fiscal year must be between 2000 and 2100."),
+    "facility_event_completed_after_start": _("The completion date cannot be before the start date."),
+    "process_code_unique_per_facility": _("The facility already has a process with this code."),
+    "process_benchmark_fields_match_method": _("A benchmark process needs its benchmark kind and sector benchmark; "
+                                               "a grandfathering process has neither."),
+    "process_year_unique": _("The file or the register already has figures for this process and fiscal year."),
+    "process_year_fiscal_year_range": _("The fiscal year must be between 2000 and 2100."),
+    "process_year_quantities_not_negative": _("Emissions, production and fuel quantities cannot be negative."),
+    "process_year_days_operated_at_most_366": _("Days operated cannot exceed 366."),
+}
+
+
+# django-import-export's date widget says this in English only, whatever the language.
+UNPARSED_DATE = "Value could not be parsed using defined formats."
+
+
+def _in_reader_words(message: str, model) -> str:
+    """A validation or database message as the uploader reads it: a broken rule by what it means."""
+    if UNPARSED_DATE in message:
+        return str(_("Enter the date as YYYY-MM-DD, e.g. 2026-03-31."))
+    if "import_id_fields" in message:  # the header row lacks the columns that identify a row
+        return str(_("The file's first row must name the columns, as in the template file: %(columns)s.")
+                   % {"columns": ", ".join(name for kind, (_label, resource) in IMPORT_KINDS.items()
+                                           if resource.Meta.model is model for name, _meaning in import_columns(kind))})
+    for constraint in model._meta.constraints:
+        if constraint.name in message:
+            return str(CONSTRAINT_MESSAGES.get(constraint.name, _("A value in this row breaks a rule of the register.")))
+    return message
+
+
+def _column_label(model, name: str) -> str:
+    """A field's name as its column's label; nothing for a message about the whole row (``__all__``)."""
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return ""
+
+
+def _outcome(result, dry_run, model) -> ImportOutcome:
     outcome = ImportOutcome(dry_run=dry_run or result.has_errors() or result.has_validation_errors(),
                             totals=dict(result.totals))
     for error in result.base_errors:
-        outcome.row_errors.append((None, str(error.error)))
+        outcome.row_errors.append((None, _in_reader_words(str(error.error), model)))
     for number, errors in result.row_errors():
         for error in errors:
-            outcome.row_errors.append((number, str(error.error)))
+            outcome.row_errors.append((number, _in_reader_words(str(error.error), model)))
     for invalid in result.invalid_rows:
-        messages = "; ".join(f"{name}: {', '.join(map(str, errs))}" for name, errs in invalid.error_dict.items())
-        outcome.row_errors.append((invalid.number, messages))
+        parts = []
+        for name, errs in invalid.error_dict.items():
+            said = ", ".join(_in_reader_words(str(err), model) for err in errs)
+            label = _column_label(model, name)
+            parts.append(f"{label}: {said}" if label else said)
+        outcome.row_errors.append((invalid.number, "; ".join(parts)))
     for number, row in enumerate(result.rows, start=1):
         outcome.rows.append((number, IMPORT_TYPE_LABELS.get(row.import_type, row.import_type), row.object_repr or ""))
     outcome.row_errors.sort(key=lambda e: (e[0] is not None, e[0] or 0))

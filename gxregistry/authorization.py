@@ -150,6 +150,8 @@ SERVICES: dict[str, object] = {}
 
 def state_change(func):
     """Marks a state-changing service: it takes keyword-only ``acting_user`` and calls ``authorize``.
+    A service's read-only check (``*_check``: what a page shows before the act) is marked too, so the same
+    rules test that it refuses whom the act refuses.
 
     Registered here so a test can enumerate every service (tests/test_service_access.py); a wrong
     second-factor code is counted after the service's transaction has rolled back.

@@ -48,15 +48,42 @@ def context_for(user) -> dict:
         context["open_engagements"] = engagement_list(fetched_by=user).filter(status__in=Engagement.OPEN)[:50]
         context["today"] = timezone.localdate()
     elif role == Role.MARKET_OPERATOR:
-        context["participant_count"] = Organisation.objects.filter(
-            kind__in=[Organisation.Kind.REGULATED_ENTITY, Organisation.Kind.TRADING_OPERATOR]
-        ).count()
+        context.update(market_operator_context())
     else:
         context["organisations"] = organisations
+        # Regulated entities have facilities, emissions and compliance; trading operators trade and hold only.
+        context["has_regulated_entity"] = any(o.kind == Organisation.Kind.REGULATED_ENTITY for o in organisations)
         context["holding_accounts"] = HoldingAccount.objects.restrict(user).filter(
-            organisation__in=organisations).annotate(awaiting=Count(
+            organisation__in=organisations).select_related("organisation").annotate(awaiting=Count(
                 "outgoing_requests", filter=Q(outgoing_requests__status=TransferRequest.Status.AWAITING_APPROVAL)))
         context["compliance_year"] = compliance_year()
         context["facilities"] = facility_list(fetched_by=user, organisation=None)[:50]
         context["emissions"] = emissions_by_fiscal_year(fetched_by=user, organisations=organisations)
     return context
+
+
+def market_operator_context() -> dict:
+    """What the GX Acceleration Agency watches before and around the market (report §8, §1): who may trade,
+    the FY's price corridor (the lower limit starts its reverse auction), and what moves between holders."""
+    from datetime import timedelta
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from accounts.models import CompliancePeriod, LedgerEntry, LedgerTransaction
+
+    since = timezone.now() - timedelta(days=30)
+    transfers = LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.TRANSFER, booked_at__gte=since)
+    moved = (LedgerEntry.objects.filter(transaction__in=transfers, quantity__gt=0)
+             .aggregate(quantity=Sum("quantity"))["quantity"] or 0)
+    participants = {row["kind"]: row["n"] for row in Organisation.objects.filter(
+        kind__in=[Organisation.Kind.REGULATED_ENTITY, Organisation.Kind.TRADING_OPERATOR])
+        .values("kind").annotate(n=Count("pk"))}
+    return {
+        "regulated_entity_count": participants.get(Organisation.Kind.REGULATED_ENTITY, 0),
+        "trading_operator_count": participants.get(Organisation.Kind.TRADING_OPERATOR, 0),
+        "trading_accounts": HoldingAccount.objects.filter(kind=HoldingAccount.Kind.TRADING)
+        .select_related("organisation").order_by("number"),
+        "periods": CompliancePeriod.objects.order_by("-fiscal_year")[:3],
+        "transfers_30_days": transfers.count(), "transferred_30_days": moved,
+    }

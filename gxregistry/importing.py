@@ -24,6 +24,11 @@ def encoding_message() -> str:
 
 
 def decode_text(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text" and some tools write UTF-16 with a BOM
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFile(encoding_message()) from None
     for encoding in TEXT_ENCODINGS:
         try:
             return data.decode(encoding)

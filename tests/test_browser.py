@@ -130,22 +130,32 @@ def test_a_transfer_is_initiated_and_approved_by_two_representatives_in_japanese
     form = first.locator("form#initiate")
     form.locator("input[name=destination]").fill(destination.number)
     form.locator("input[name=quantity]").fill("0")
-    form.locator("input[name=otp_token]").fill(otp(initiator))
     form.locator("button[type=submit]").click()
-    expect(first.locator("form#initiate .error")).to_contain_text("数量")  # the field is named, in Japanese
+    summary = first.locator("form#initiate .error-summary")
+    expect(summary).to_contain_text("数量")  # the field is named, in Japanese, and the summary links to it
+    summary.get_by_role("link").first.click()
+    expect(first.locator("form#initiate input[name=quantity]")).to_be_focused()
     form = first.locator("form#initiate")
     form.locator("input[name=quantity]").fill("120")
-    form.locator("input[name=otp_token]").fill(otp(initiator))
     form.locator("button[type=submit]").click()
+    # The check page: the other side by holder and number, then the code.
+    expect(first.locator("#check-answers")).to_contain_text(f"{destination.number} — {destination.organisation.name}")
+    expect(first.locator("#check-answers")).to_contain_text("120 t-CO2")
+    assert not TransferRequest.objects.exists()
+    first.locator("form#confirm input[name=otp_token]").fill(otp(initiator))
+    first.locator("form#confirm button[type=submit]").click()
     expect(first.locator("#awaiting")).to_contain_text(destination.number)
     expect(first.locator("#awaiting")).to_contain_text("別の代表者が承認する必要があります。")
 
     second = browser.new_context(locale="ja-JP").new_page()
     verified(second, live_server.url, approver)
     second.goto(transfers_url)
-    row = second.locator("#awaiting tr", has_text=destination.number)
-    row.locator("input[name=otp_token]").fill(otp(approver))
-    row.get_by_role("button", name="承認").click()
+    second.set_viewport_size({"width": 390, "height": 800})  # approving on a phone
+    second.locator("#awaiting tr", has_text=destination.number).get_by_role("link", name="確認して承認").click()
+    expect(second.locator("#check-answers")).to_contain_text(destination.number)
+    assert second.evaluate("document.documentElement.scrollWidth") <= 390
+    second.locator("form#confirm input[name=otp_token]").fill(otp(approver))
+    second.locator("form#confirm button[type=submit]").click()
     expect(second.locator(".messages")).to_contain_text("承認しました")
     expect(second.locator("#scheduled")).to_contain_text(destination.number)
     assert TransferRequest.objects.get().status == TransferRequest.Status.SCHEDULED
@@ -168,7 +178,7 @@ def test_a_credit_batch_is_brought_in_and_approved_by_two_administrators_in_japa
 
     first = browser.new_context(locale="ja-JP").new_page()
     verified(first, live_server.url, first_admin)
-    first.goto(queue_url)
+    first.goto(f"{live_server.url}/administration/four-eyes/new/")
     form = first.locator("form#credit-issuance")
     form.locator("select[name=unit_type]").select_option("j_credit")
     form.locator("input[name=serial_start]").fill("900")  # inside the batch already in the registry
@@ -179,7 +189,7 @@ def test_a_credit_batch_is_brought_in_and_approved_by_two_administrators_in_japa
     form.locator("input[name=account]").fill(account.number)
     form.locator("input[name=reason]").fill("J-クレジット登録簿からの移転")
     form.locator("button[type=submit]").click()
-    expect(first.locator("form#credit-issuance .error")).to_contain_text("開始シリアル番号: このシリアル番号は")
+    expect(first.locator("form#credit-issuance .error-summary")).to_contain_text("開始シリアル番号: このシリアル番号は")
     form = first.locator("form#credit-issuance")
     form.locator("input[name=serial_start]").fill("1001")
     form.locator("button[type=submit]").click()
@@ -190,9 +200,10 @@ def test_a_credit_batch_is_brought_in_and_approved_by_two_administrators_in_japa
     second = browser.new_context(locale="ja-JP").new_page()
     verified(second, live_server.url, second_admin)
     second.goto(queue_url)
-    row = second.locator("#pending tr", has_text="1001–1100")
-    row.locator("input[name=otp_token]").fill(otp(second_admin))
-    row.get_by_role("button", name="承認").click()
+    second.locator("#pending tr", has_text="1001–1100").get_by_role("link", name="確認して承認").click()
+    expect(second.locator("#check-answers")).to_contain_text(account.number)
+    second.locator("form#confirm input[name=otp_token]").fill(otp(second_admin))
+    second.locator("form#confirm button[type=submit]").click()
     expect(second.locator(".messages")).to_contain_text("承認")
     second.goto(f"{live_server.url}/holding-accounts/{account.pk}/")
     expect(second.locator("#holdings")).to_contain_text("J-クレジット 1001-1100")
@@ -268,8 +279,10 @@ def test_an_entity_reports_a_body_verifies_and_the_entity_surrenders_in_japanese
     expect(company.locator("#compliance-card")).to_contain_text("2,710 t")
     surrender = company.locator("form#surrender")
     surrender.locator("input[name=allowances]").fill("2710")
-    surrender.locator("input[name=otp_token]").fill(fresh_code(entity.representative))
     surrender.locator("button[type=submit]").click()
+    expect(company.locator("#check-answers")).to_contain_text("2,710 t-CO2")
+    company.locator("form#confirm input[name=otp_token]").fill(fresh_code(entity.representative))
+    company.locator("form#confirm button[type=submit]").click()
     expect(company.locator("#compliance-card")).to_contain_text("遵守")
     assert SurrenderRecord.objects.get(organisation=entity.organisation).allowances == 2710
     for page in (company, verifier, reviewer):

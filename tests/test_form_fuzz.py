@@ -34,7 +34,7 @@ FORM_PAGES = {
     "transfer_list": (Role.AUTHORISED_REPRESENTATIVE, "account"),
     "trusted_account_list": (Role.AUTHORISED_REPRESENTATIVE, "account"),
     "compliance": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
-    "four_eyes_queue": (Role.REGISTRY_ADMINISTRATOR, None),
+    "booking_request_new": (Role.REGISTRY_ADMINISTRATOR, None),
     "body_registration": (Role.AUTHORISED_REPRESENTATIVE, "body"),
     "body_application_review": (Role.REGISTRY_ADMINISTRATOR, "application"),
     "coverage": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
@@ -111,10 +111,12 @@ def test_random_input_never_gives_a_500_and_a_refusal_writes_nothing(page, form,
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(st.fixed_dictionaries({field: VALUES for field in fields}))
-    def post(values):
+    # Every stage of a checked act too: the check page, "change", and the confirmation.
+    @given(st.fixed_dictionaries({field: VALUES for field in fields}),
+           st.sampled_from(["", "change", "confirm"]))
+    def post(values, stage):
         before = snapshot()
-        response = client.post(url, {"form": form, **values})
+        response = client.post(url, {"form": form, "stage": stage, **values})
         assert response.status_code in (200, 302, 400, 403), response.status_code
         if response.status_code >= 400:
             assert changed(before) == [], f"a refused post wrote to {changed(before)}"

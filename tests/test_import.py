@@ -253,3 +253,41 @@ def test_the_import_page_offers_a_template_per_kind_and_explains_each_column(rep
     assert "opened on" in page  # a model column is explained by its label
     # The template is what the import reads: its header alone is a valid (empty) file.
     assert HEADER.strip().split(",") == [name for name, _meaning in import_columns("facilities")]
+
+
+def test_row_errors_speak_the_readers_words_not_field_or_constraint_names(representative):
+    from django.utils import translation
+
+    entity = entity_of(representative)
+    text = (HEADER + f"{entity.corporate_number},F1,A,23,,-5,2001-04-01,\n"
+            f"{entity.corporate_number},F2,B,23,,10,2001/31/12,\n"
+            f"{entity.corporate_number},F3,C,23,,10,2010-04-01,2001-03-31\n")
+    for language, negative, date_advice, closure in (
+            ("en", "Energy use cannot be negative.", "Enter the date as YYYY-MM-DD",
+             "The last day of operation cannot be before the opening date."),
+            ("ja", "エネルギー使用量は負にできません。", "日付は YYYY-MM-DD", "最終稼働日は稼働開始日より前にできません。")):
+        with translation.override(language):
+            messages = dict(run(representative, text).row_errors)
+        assert negative in messages[1] and "facility_energy_use_not_negative" not in messages[1], messages
+        assert date_advice in messages[2] and "opened_on" not in messages[2] and "parsed" not in messages[2]
+        assert closure in messages[3] and "closed_after_opened" not in messages[3]
+    assert not Facility.objects.filter(organisation=entity).exists()
+
+
+def test_a_utf16_file_with_its_byte_order_mark_is_read(representative):
+    """Some tools save "Unicode" CSV as UTF-16: read it rather than answer with a message about missing columns."""
+    entity = entity_of(representative)
+    data = facilities_csv(entity.corporate_number, ("F1", "名古屋製鉄所", "10")).encode("utf-16")
+    outcome = run(representative, data)
+    assert outcome.ok, outcome.row_errors
+    assert Facility.objects.get(organisation=entity, code="F1").name == "名古屋製鉄所"
+
+
+def test_a_file_without_the_identifying_columns_names_them_in_the_readers_language(representative):
+    from django.utils import translation
+
+    with translation.override("ja"):
+        outcome = run(representative, "名前,住所\n名古屋製鉄所,愛知県\n")
+    said = " ".join(message for _row, message in outcome.row_errors)
+    assert not outcome.ok and "import_id_fields" not in said
+    assert "1行目" in said and "corporate_number" in said and "facility_code" in said

@@ -51,3 +51,33 @@ def test_hidden_fields_show_no_label(make_user, signed_in, client):
     signed_in(representative)
     page = client.get(reverse("compliance", args=[organisation.pk, 2026])).text
     assert 'name="request_key"' in page and "Request key" not in page
+
+
+BUTTON_KINDS = {"primary", "secondary", "destructive", "link"}
+# Acts that refuse, undo or end something: always the destructive style, so nobody mistakes them for the
+# page's main act.
+DESTRUCTIVE_VERBS = {"Reject", "Cancel", "Remove", "Revoke", "Suspend", "Block the account", "Close the account",
+                     "Withdraw the appointment", "Refuse"}
+
+
+def test_every_button_has_one_of_the_four_styles_and_destructive_acts_look_destructive():
+    import re
+    from pathlib import Path
+
+    wrong = []
+    for template in sorted(Path(__file__).resolve().parent.parent.glob("templates/**/*.html")):
+        text = template.read_text(encoding="utf-8")
+        for match in re.finditer(r"<button([^>]*)>\s*(?:\{% translate \"([^\"]+)\" %\})?", text):
+            attributes, label = match.group(1), match.group(2)
+            if 'name="language"' in attributes:
+                continue  # the language switcher's two buttons mark the current language instead
+            found = re.search(r'class="([^"]*)"', attributes)
+            kind = found.group(1) if found else ""
+            if "{%" in kind:  # chosen in the template between the known kinds
+                kinds = set(re.findall(r"\b(primary|secondary|destructive|link)\b", kind))
+                ok = bool(kinds) and kinds <= BUTTON_KINDS
+            else:
+                ok = kind in BUTTON_KINDS and (label not in DESTRUCTIVE_VERBS or kind == "destructive")
+            if not ok:
+                wrong.append((template.name, label, kind))
+    assert wrong == [], "buttons outside the four styles, or destructive acts in another style"

@@ -56,3 +56,35 @@ def test_fiscal_years_read_as_years_not_quantities(demo, client, signed_in, lang
     page = client.get(reverse("facility_detail", args=[facility.pk])).text
     assert shown in page
     assert "2,025" not in page
+
+
+def test_the_market_operator_and_a_trading_operator_see_what_their_roles_do(demo, client, signed_in):
+    from accounts.models import Organisation
+    from accounts.roles import Role
+
+    operator = User.objects.get(memberships__role=Role.MARKET_OPERATOR)
+    signed_in(operator)
+    page = client.get("/dashboard/").text
+    corridor = page.split('id="price-corridor"')[1].split("</table>")[0]
+    assert "FY2026" in corridor and "yen" not in corridor.split("<tbody>")[1]  # figures, not a label
+    trading = page.split('id="trading-accounts"')[1].split("</table>")[0]
+    assert Organisation.objects.filter(kind=Organisation.Kind.TRADING_OPERATOR).first().name_en in trading
+    assert "Regulated entities" in page and "Trading operators" in page
+    client.logout()
+
+    trader = User.objects.filter(memberships__organisation__kind=Organisation.Kind.TRADING_OPERATOR).first()
+    signed_in(trader)
+    page = client.get("/dashboard/").text
+    assert 'id="dashboard-accounts"' in page and 'id="trading-operator-note"' in page
+    assert "Emissions by fiscal year" not in page and "Facilities</h2>" not in page
+
+
+@pytest.mark.django_db
+def test_pages_link_a_favicon_that_exists(client):
+    from django.contrib.staticfiles import finders
+
+    page = client.get("/").text
+    icon = re.search(r'<link rel="icon" href="/static/([^"]+)"', page)
+    assert icon, "no favicon link"
+    found = finders.find(icon.group(1))
+    assert found and open(found, encoding="utf-8").read().lstrip().startswith("<svg")

@@ -124,6 +124,7 @@ RULES = {
     "trusted_account_decision": ScopedAction("trusted_account", own=ACT_ONLY_302, extra_args=("remove",)),
     "registry_search": AdministratorOnly(),
     "four_eyes_queue": AdministratorOnly(),
+    "booking_request_new": AdministratorOnly(),
     "restriction_list": AdministratorOnly(),
     "booking_request_decision": AdministratorOnly("booking_request", ("reject",), "post"),
     "upper_limit_payment_decision": AdministratorOnly("upper_limit_payment", ("confirm",), "post"),

@@ -267,6 +267,19 @@ RULES = {
     "accounts.ledger.transfers.transfer_initiate": Rule("act", lambda w, a, c, t: transfers.transfer_initiate(
         source=w.account, destination=w.other_account, unit=ledger.allowance(2026), quantity=10, acting_user=a,
         otp_token=c), code=True),
+    "accounts.ledger.transfers.transfer_check": Rule("act", lambda w, a, c, t: transfers.transfer_check(
+        source=w.account, destination=w.other_account, unit=ledger.allowance(2026), quantity=10, acting_user=a)),
+    "accounts.ledger.transfers.transfer_approval_check": Rule("approve", lambda w, a, c, t: (
+        transfers.transfer_approval_check(request=t, acting_user=a)), setup=_transfer),
+    "accounts.ledger.transfers.trusted_account_confirm_check": Rule("act", lambda w, a, c, t: (
+        transfers.trusted_account_confirm_check(entry=t, acting_user=a)), setup=_trusted, right="rep2"),
+    "accounts.ledger.transfers.account_close_check": Rule("admin", lambda w, a, c, t: transfers.account_close_check(
+        account=w.other_account, acting_user=a)),
+    "accounts.ledger.administration.booking_request_decision_check": Rule(
+        "admin", lambda w, a, c, t: administration.booking_request_decision_check(request=t, acting_user=a),
+        setup=_booking_request, right="admin2"),
+    "accounts.compliance.services.surrender_check": Rule("act", lambda w, a, c, t: compliance.surrender_check(
+        account=w.account, fiscal_year=2026, allowances={2026: 100}, acting_user=a), setup=_verified),
     "accounts.ledger.transfers.transfer_approve": Rule("approve", lambda w, a, c, t: transfers.transfer_approve(
         request=t, acting_user=a, otp_token=c), setup=_transfer, code=True),
     "accounts.ledger.transfers.transfer_reject": Rule("approve", lambda w, a, c, t: transfers.transfer_reject(

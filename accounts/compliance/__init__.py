@@ -16,6 +16,7 @@ from accounts.compliance.services import (  # noqa: F401 - the package's public 
     registry_report,
     registry_report_rows,
     surrender,
+    surrender_check,
     upper_limit_payment_confirm,
     upper_limit_payment_record,
     verified_emissions_record,

@@ -119,16 +119,11 @@ def _tell_compliance_reopened(record: VerifiedEmissions, before: int) -> None:
         from_email=None, recipient_list=recipients, fail_silently=False)
 
 
-@state_change
-def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int, int] | None = None,
-              credits: dict[int, int] | None = None, acting_user, otp_token: str, idempotency_key: str,
-              now: datetime | None = None) -> SurrenderRecord:
-    """Surrender allowances ({vintage: quantity}) and credits ({batch id: quantity}) for ``fiscal_year``."""
-    allowances, credits = allowances or {}, credits or {}
-    organisation = account.organisation
-    if account.kind != HoldingAccount.Kind.OPERATOR_HOLDING or organisation is None:
+def _surrender_units(account: HoldingAccount, fiscal_year: int, allowances: dict, credits: dict) -> list:
+    """The (unit, quantity) pairs asked for, refused before anything is locked or written."""
+    if account.kind != HoldingAccount.Kind.OPERATOR_HOLDING or account.organisation is None:
         _refuse(_("Surrender is made from the entity's corporate holding account."), "source")
-    units = []  # (unit, quantity), checked before anything is locked or written
+    units = []
     for vintage, quantity in sorted(allowances.items()):
         if vintage > fiscal_year:
             _refuse(_("Allowances of FY%(vintage)s cannot cover FY%(fy)s emissions.")
@@ -145,35 +140,66 @@ def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int
                       ledger.clean_quantity(quantity, f"credits[{batch_id}]")))
     if not units:
         _refuse(_("Choose what to surrender."), "quantity", ErrorCode.INVALID_QUANTITY)
-    credit_total = sum(credits.values())
+    return units
+
+
+def _surrender_fits(organisation, fiscal_year: int, credit_total: int, replay: bool = False) -> VerifiedEmissions:
+    """Refuse a surrender before verified emissions exist or beyond the credit cap; the verified record."""
+    terms = period(fiscal_year)
+    verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
+    if verified is None:
+        _refuse(_("FY%(fy)s has no verified emissions yet; surrender after they are recorded.")
+                % {"fy": fiscal_year}, "fiscal_year")
+    already = SurrenderRecord.objects.standing().filter(
+        organisation=organisation, fiscal_year=fiscal_year).aggregate(total=Sum("credits"))["total"] or 0
+    cap = credit_cap(verified.emissions_t, terms.credit_cap_share)
+    if not replay and already + credit_total > cap:
+        _refuse(_("Credits may cover at most %(cap)s t for FY%(fy)s (%(share)s %% of verified emissions); "
+                  "%(fit)s more still fit.")
+                % {"cap": f"{cap:,}", "fy": fiscal_year, "share": f"{terms.credit_cap_share * 100:g}",
+                   "fit": f"{max(cap - already, 0):,}"}, "credits", ErrorCode.CREDIT_CAP)
+    return verified
+
+
+@state_change
+def surrender_check(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int, int] | None = None,
+                    credits: dict[int, int] | None = None, acting_user) -> list:
+    """What ``surrender`` would do, refused as it would be (holdings included), changing nothing and asking no
+    code: the (unit, quantity, held) lines for the page where the representative checks before confirming."""
+    allowances, credits = allowances or {}, credits or {}
+    units = _surrender_units(account, fiscal_year, allowances, credits)
+    authorize(acting_user, ACT, account.organisation)
+    _surrender_fits(account.organisation, fiscal_year, sum(credits.values()))
+    lines = []
+    for unit, quantity in units:
+        lines.append((unit, quantity, ledger.held_at_least(account, unit, quantity)))
+    return lines
+
+
+@state_change
+def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int, int] | None = None,
+              credits: dict[int, int] | None = None, acting_user, otp_token: str, idempotency_key: str,
+              now: datetime | None = None) -> SurrenderRecord:
+    """Surrender allowances ({vintage: quantity}) and credits ({batch id: quantity}) for ``fiscal_year``."""
+    allowances, credits = allowances or {}, credits or {}
+    organisation = account.organisation
+    units = _surrender_units(account, fiscal_year, allowances, credits)
     with transaction.atomic():
         # Serialise surrenders of one entity so two cannot both fit under the credit cap.
         Organisation.objects.select_for_update().get(pk=organisation.pk)
         authorize(acting_user, ACT, organisation, fresh_code=otp_token)
         retirement = ledger.government_account(HoldingAccount.Kind.RETIREMENT)
         moves = [ledger.Move(account, retirement, unit, quantity) for unit, quantity in units]
-        terms = period(fiscal_year)
-        verified = VerifiedEmissions.objects.filter(organisation=organisation, fiscal_year=fiscal_year).first()
-        if verified is None:
-            _refuse(_("FY%(fy)s has no verified emissions yet; surrender after they are recorded.")
-                    % {"fy": fiscal_year}, "fiscal_year")
-        already = SurrenderRecord.objects.standing().filter(
-            organisation=organisation, fiscal_year=fiscal_year).aggregate(total=Sum("credits"))["total"] or 0
-        cap = credit_cap(verified.emissions_t, terms.credit_cap_share)
         # A replay of a booked request (same key) is answered by the ledger's idempotency, not re-capped.
         replay = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).exists()
-        if not replay and already + credit_total > cap:
-            _refuse(_("Credits may cover at most %(cap)s t for FY%(fy)s (%(share)s %% of verified emissions); "
-                      "%(fit)s more still fit.")
-                    % {"cap": f"{cap:,}", "fy": fiscal_year, "share": f"{terms.credit_cap_share * 100:g}",
-                       "fit": f"{max(cap - already, 0):,}"}, "credits", ErrorCode.CREDIT_CAP)
+        _surrender_fits(organisation, fiscal_year, sum(credits.values()), replay)
         with audit_context(acting_user, action="surrender"):
             booked = ledger.book(kind="surrender", moves=moves, idempotency_key=idempotency_key,
                                  booked_by=acting_user, note=f"surrender for FY{fiscal_year}")
             record, _created = SurrenderRecord.objects.get_or_create(
                 ledger_transaction=booked,
                 defaults={"organisation": organisation, "fiscal_year": fiscal_year,
-                          "allowances": sum(allowances.values()), "credits": credit_total})
+                          "allowances": sum(allowances.values()), "credits": sum(credits.values())})
     return record
 
 

@@ -9,13 +9,14 @@ from django.views.generic import DetailView, TemplateView
 
 from accounts import compliance, ledger
 from accounts.ledger.forms import SurrenderForm, UpperLimitPaymentForm
-from accounts.models import CompliancePeriod, HoldingAccount, Organisation
+from accounts.models import CompliancePeriod, CreditBatch, HoldingAccount, Organisation
 from accounts.roles import ACT
+from accounts.templatetags.registry import account_and_holder, in_reader_language
 from gxregistry.access import OrganisationScopedMixin
 from gxregistry.authorization import may
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.exports import csv_response
-from gxregistry.pages import FormPageMixin
+from gxregistry.pages import Check, FormPageMixin, SecondFactorForm
 
 
 class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
@@ -24,6 +25,7 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
     model = Organisation
     template_name = "accounts/compliance.html"
     forms = {"surrender": SurrenderForm, "payment": UpperLimitPaymentForm}
+    checked_forms = frozenset({"surrender"})
 
     def get_object(self, queryset=None):
         organisation = super().get_object(queryset)
@@ -43,16 +45,37 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
             return SurrenderForm(data, balances=balances, fiscal_year=self.kwargs["fiscal_year"])
         return UpperLimitPaymentForm(data)
 
-    def form_valid_surrender(self, form):
-        data, fiscal_year = form.cleaned_data, self.kwargs["fiscal_year"]
+    def surrendered_units(self, data) -> dict:
         if self.account is None:
             raise RegistryError(ErrorCode.COMPLIANCE, _("The entity has no corporate holding account."))
+        return {"allowances": {data["allowance_vintage"]: ledger.clean_quantity(data["allowances"], "allowances")}
+                if data.get("allowances") else {},
+                "credits": {data["credit_batch"]: ledger.clean_quantity(data["credits"], "credits")}
+                if data.get("credits") else {}}
+
+    def check_surrender(self, form):
+        fiscal_year = self.kwargs["fiscal_year"]
+        lines = compliance.surrender_check(account=self.account, fiscal_year=fiscal_year,
+                                           acting_user=self.request.user, **self.surrendered_units(form.cleaned_data))
+        card = compliance.compliance_card(organisation=self.object, fiscal_year=fiscal_year)
+        surrendered = sum(quantity for _unit, quantity, _held in lines)
+        rows = [(_("Entity"), in_reader_language(self.object)), (_("From account"), account_and_holder(self.account)),
+                (_("Fiscal year"), f"FY{fiscal_year}")]
+        batches = CreditBatch.objects.in_bulk([unit.credit_batch_id for unit, _q, _h in lines if unit.credit_batch_id])
+        rows += [(unit.label(batches.get(unit.credit_batch_id)),
+                  _("%(quantity)s t-CO2 (of %(held)s held)") % {"quantity": f"{quantity:,}", "held": f"{held:,}"})
+                 for unit, quantity, held in lines]
+        if card.shortfall_t is not None:
+            rows.append((_("Still to cover after this"), f"{max(card.shortfall_t - surrendered, 0):,} t-CO2"))
+        return Check(title=_("Check the surrender"), rows=rows,
+                     consequence=_("Surrendered units leave the account for the retirement account for good; "
+                                   "a surrender cannot be taken back."),
+                     confirm_label=_("Surrender"), form=SecondFactorForm())
+
+    def form_valid_surrender(self, form):
+        data, fiscal_year = form.cleaned_data, self.kwargs["fiscal_year"]
         record = compliance.surrender(
-            account=self.account, fiscal_year=fiscal_year,
-            allowances={data["allowance_vintage"]: ledger.clean_quantity(data["allowances"], "allowances")}
-            if data.get("allowances") else {},
-            credits={data["credit_batch"]: ledger.clean_quantity(data["credits"], "credits")}
-            if data.get("credits") else {},
+            account=self.account, fiscal_year=fiscal_year, **self.surrendered_units(data),
             acting_user=self.request.user, otp_token=data["otp_token"],
             idempotency_key=f"surrender-{self.object.pk}-{data['request_key']}")
         messages.success(self.request, _("Surrendered %(allowances)s allowances and %(credits)s credits for "

@@ -18,6 +18,7 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     clean_quantity,
     government_account,
     government_accounts,
+    held_at_least,
     holding_account_open,
     insufficient_units,
     issue_allowances,

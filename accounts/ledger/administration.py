@@ -199,13 +199,20 @@ def reversal_request_create(*, original: LedgerTransaction, reason: str, acting_
 def _decide(request: BookingRequest, acting_user, otp_token: str | None) -> BookingRequest:
     """Lock a request awaiting approval and authorize a second administrator to decide it."""
     request = BookingRequest.objects.select_for_update(of=("self",)).select_related("account").get(pk=request.pk)
+    booking_request_decision_check(request=request, acting_user=acting_user, otp_token=otp_token)
+    return request
+
+
+@state_change
+def booking_request_decision_check(*, request: BookingRequest, acting_user, otp_token: str | None = None) -> None:
+    """Refuse unless ``acting_user``, a second administrator, may decide ``request`` now; without a code, the
+    check a page makes before asking for one (nothing changes)."""
     if acting_user is not None and request.requested_by_id == acting_user.pk:
         _refuse(_("The administrator who asked cannot approve or reject it; a second administrator must."), "user",
                 ErrorCode.SAME_PERSON)
     authorize(acting_user, DECIDE, fresh_code=otp_token)
     if request.status != BookingRequest.Status.AWAITING_APPROVAL:
         _refuse(_("This request is no longer awaiting approval."), "status", ErrorCode.INVALID_STATE)
-    return request
 
 
 @state_change

@@ -132,6 +132,16 @@ def insufficient_units(*, number: str, held: int, asked: int, unit: Unit) -> Reg
                          "quantity")
 
 
+def held_at_least(account, unit: Unit, quantity: int) -> int:
+    """What ``account`` holds of ``unit``, refused when less than ``quantity``: the early check of a request
+    (the booking re-checks under lock)."""
+    held = Balance.objects.filter(account=account, unit_type=unit.unit_type, vintage=unit.vintage,
+                                  credit_batch_id=unit.credit_batch_id).values_list("quantity", flat=True).first()
+    if (held or 0) < quantity:
+        raise insufficient_units(number=account.number, held=held or 0, asked=quantity, unit=unit)
+    return held
+
+
 def route_not_allowed(*, kind: str, source_kind: str, destination_kind: str, field: str = "destination"):
     """The refusal of a move between account kinds that ``accounts.ledger.routes.ROUTES`` does not allow (GX004)."""
     return RegistryError(

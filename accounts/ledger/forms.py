@@ -68,10 +68,6 @@ class TransferInitiateForm(OTPTokenMixin):
         self.fields["unit"].choices = unit_choices(balances)
 
 
-class ApprovalForm(OTPTokenMixin):
-    pass
-
-
 class TrustedAccountProposeForm(forms.Form):
     trusted = AccountNumberField(label=_("Account to trust"))
 
@@ -114,6 +110,11 @@ class SurrenderForm(OTPTokenMixin):
         if not data.get("allowances") and not data.get("credits"):
             raise forms.ValidationError(_("Enter how many allowances or credits to surrender."))
         return data
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300,
+                             help_text=_("Shown to the account holder and kept with the act."))
 
 
 class UpperLimitPaymentForm(forms.Form):

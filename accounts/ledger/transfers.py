@@ -99,6 +99,30 @@ def check_destination(source: HoldingAccount, destination: HoldingAccount, now: 
                 % {"number": source.number, "destination": destination.number}, field)
 
 
+def _transfer_refusals(source: HoldingAccount, destination: HoldingAccount, unit: ledger.Unit, quantity: int,
+                       now: datetime) -> int:
+    """Refuse a transfer that cannot happen; otherwise the quantity the source holds of ``unit``."""
+    if source.state != HoldingAccount.State.OPEN:
+        _refuse(ErrorCode.ACCOUNT_NOT_USABLE, _("Account %(number)s is %(state)s and cannot send units.")
+                % {"number": source.number, "state": source.get_state_display()}, "source")
+    check_destination(source, destination, now)
+    # Checked again, under lock, when the transfer executes; here so nobody approves what cannot happen.
+    return ledger.held_at_least(source, unit, quantity)
+
+
+@state_change
+def transfer_check(*, source: HoldingAccount, destination: HoldingAccount, unit: ledger.Unit, quantity,
+                   acting_user, now: datetime | None = None) -> dict:
+    """What ``transfer_initiate`` would do, refused as it would be, changing nothing and asking no code: for the
+    page where the representative checks the other side before confirming. Returns the quantity held, the
+    quantity, and whether the destination is trusted (the transfer then executes on approval)."""
+    now = now or timezone.now()
+    quantity = ledger.clean_quantity(quantity)
+    authorize(acting_user, ACT, source.organisation)
+    held = _transfer_refusals(source, destination, unit, quantity, now)
+    return {"held": held, "quantity": quantity, "trusted": is_trusted(source, destination, now)}
+
+
 @state_change
 def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, unit: ledger.Unit, quantity,
                       acting_user, otp_token: str, now: datetime | None = None) -> TransferRequest:
@@ -107,15 +131,7 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
     with transaction.atomic(), audit_context(acting_user, action="transfer_initiate"):
         source = _lock_account(source)
         authorize(acting_user, ACT, source.organisation, fresh_code=otp_token)
-        if source.state != HoldingAccount.State.OPEN:
-            _refuse(ErrorCode.ACCOUNT_NOT_USABLE, _("Account %(number)s is %(state)s and cannot send units.")
-                    % {"number": source.number, "state": source.get_state_display()}, "source")
-        check_destination(source, destination, now)
-        # Checked again, under lock, when the transfer executes; here so nobody approves what cannot happen.
-        held = Balance.objects.filter(account=source, unit_type=unit.unit_type, vintage=unit.vintage,
-                                      credit_batch_id=unit.credit_batch_id).values_list("quantity", flat=True).first()
-        if (held or 0) < quantity:
-            raise ledger.insufficient_units(number=source.number, held=held or 0, asked=quantity, unit=unit)
+        _transfer_refusals(source, destination, unit, quantity, now)
         return TransferRequest.objects.create(
             source=source, destination=destination, unit_type=unit.unit_type, vintage=unit.vintage,
             credit_batch_id=unit.credit_batch_id, quantity=quantity, initiated_by=acting_user, initiated_at=now)
@@ -129,12 +145,27 @@ def _locked(request: TransferRequest) -> TransferRequest:
 def _decide(request: TransferRequest, acting_user, otp_token: str | None) -> TransferRequest:
     """Lock a transfer awaiting approval and authorize a second representative of its source to decide it."""
     request = _locked(request)
+    _decision_refusals(request, acting_user, otp_token)
+    return request
+
+
+def _decision_refusals(request: TransferRequest, acting_user, otp_token: str | None) -> None:
     if acting_user is not None and request.initiated_by_id == acting_user.pk:
         _refuse(ErrorCode.SAME_PERSON, _("The person who initiated a transfer cannot approve or reject it."), "user")
     authorize(acting_user, APPROVE, request.source.organisation, fresh_code=otp_token)
     if request.status != TransferRequest.Status.AWAITING_APPROVAL:
         _refuse(ErrorCode.INVALID_STATE, _("This transfer is no longer awaiting approval."), "status")
-    return request
+
+
+@state_change
+def transfer_approval_check(*, request: TransferRequest, acting_user, now: datetime | None = None) -> datetime:
+    """Whether ``acting_user`` may approve ``request`` (refused as ``transfer_approve`` would refuse, changing
+    nothing and asking no code), and when it would then execute."""
+    now = now or timezone.now()
+    _decision_refusals(request, acting_user, None)
+    if is_trusted(request.source, request.destination, now):
+        return now
+    return working_day_noon(now, delays()["transfer_working_days"])
 
 
 @state_change
@@ -237,6 +268,23 @@ def _locked_entry(entry: TrustedAccount) -> TrustedAccount:
             .select_related("account__organisation", "trusted").get(pk=entry.pk))
 
 
+def _confirmation_refusals(entry: TrustedAccount, acting_user, otp_token: str | None) -> None:
+    if acting_user is not None and entry.proposed_by_id == acting_user.pk:
+        _refuse(ErrorCode.SAME_PERSON, _("A second representative must confirm a trusted account."), "user")
+    authorize(acting_user, ACT, entry.account.organisation, fresh_code=otp_token)
+    if entry.removed_at is not None or entry.confirmed_by_id is not None:
+        _refuse(ErrorCode.INVALID_STATE, _("Only a proposed entry that is still on the list can be confirmed."),
+                "status")
+
+
+@state_change
+def trusted_account_confirm_check(*, entry: TrustedAccount, acting_user, now: datetime | None = None) -> datetime:
+    """Whether ``acting_user`` may confirm ``entry`` (refused as the confirmation would be, nothing changed, no
+    code asked), and from when it would be active."""
+    _confirmation_refusals(entry, acting_user, None)
+    return working_day_noon(now or timezone.now(), delays()["trusted_account_working_days"])
+
+
 @state_change
 def trusted_account_confirm(*, entry: TrustedAccount, acting_user, otp_token: str,
                             now: datetime | None = None) -> TrustedAccount:
@@ -245,12 +293,7 @@ def trusted_account_confirm(*, entry: TrustedAccount, acting_user, otp_token: st
     now = now or timezone.now()
     with transaction.atomic(), audit_context(acting_user, action="trusted_account_confirm"):
         entry = _locked_entry(entry)
-        if acting_user is not None and entry.proposed_by_id == acting_user.pk:
-            _refuse(ErrorCode.SAME_PERSON, _("A second representative must confirm a trusted account."), "user")
-        authorize(acting_user, ACT, entry.account.organisation, fresh_code=otp_token)
-        if entry.removed_at is not None or entry.confirmed_by_id is not None:
-            _refuse(ErrorCode.INVALID_STATE, _("Only a proposed entry that is still on the list can be confirmed."),
-                    "status")
+        _confirmation_refusals(entry, acting_user, otp_token)
         entry.confirmed_by = acting_user
         entry.active_from = working_day_noon(now, delays()["trusted_account_working_days"])
         entry.save(update_fields=["confirmed_by", "active_from"])
@@ -359,18 +402,24 @@ def account_close(*, account: HoldingAccount, reason: str, acting_user) -> Holdi
     with transaction.atomic(), audit_context(acting_user, action="account_close"):
         # The row lock waits for bookings in flight (they share-lock the account), so none lands after the check.
         account = _lock_account(account)
-        authorize(acting_user, "accounts.change_holdingaccount")
-        if account.is_government:
-            _refuse(ErrorCode.INVALID_STATE, _("The government's accounts are never closed."), "state")
-        if account.state == HoldingAccount.State.CLOSED:
-            _refuse(ErrorCode.INVALID_STATE, _("Account %(number)s is already closed.") % {"number": account.number},
-                    "state")
-        if Balance.objects.filter(account=account).exclude(quantity=0).exists():
-            _refuse(ErrorCode.INVALID_STATE, _("Account %(number)s still holds units: transfer or cancel them first.")
-                    % {"number": account.number}, "state")
-        if account.outgoing_requests.filter(status__in=TransferRequest.PENDING).exists():
-            _refuse(ErrorCode.INVALID_STATE, _("Transfers out of account %(number)s are still pending: reject or "
-                                               "cancel them first.") % {"number": account.number}, "state")
+        account_close_check(account=account, acting_user=acting_user)
         account.state, account.state_reason = HoldingAccount.State.CLOSED, reason
         account.save(update_fields=["state", "state_reason"])
     return account
+
+
+@state_change
+def account_close_check(*, account: HoldingAccount, acting_user) -> None:
+    """Refuse unless ``acting_user`` may close ``account`` now (the check its page makes first; nothing changes)."""
+    authorize(acting_user, "accounts.change_holdingaccount")
+    if account.is_government:
+        _refuse(ErrorCode.INVALID_STATE, _("The government's accounts are never closed."), "state")
+    if account.state == HoldingAccount.State.CLOSED:
+        _refuse(ErrorCode.INVALID_STATE, _("Account %(number)s is already closed.") % {"number": account.number},
+                "state")
+    if Balance.objects.filter(account=account).exclude(quantity=0).exists():
+        _refuse(ErrorCode.INVALID_STATE, _("Account %(number)s still holds units: transfer or cancel them first.")
+                % {"number": account.number}, "state")
+    if account.outgoing_requests.filter(status__in=TransferRequest.PENDING).exists():
+        _refuse(ErrorCode.INVALID_STATE, _("Transfers out of account %(number)s are still pending: reject or "
+                                           "cancel them first.") % {"number": account.number}, "state")

@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView
 
+from accounts import ledger
 from accounts.ledger import holdings, statements, transfers
 from accounts.ledger.forms import (
-    ApprovalForm,
     TransferInitiateForm,
     TrustedAccountProposeForm,
     TrustedOnlyForm,
@@ -23,9 +23,15 @@ from accounts.models import (
     TrustedAccount,
 )
 from accounts.roles import ACT, APPROVE
+from accounts.templatetags.registry import account_and_holder
 from gxregistry.access import OrganisationScopedMixin
 from gxregistry.authorization import may
-from gxregistry.pages import FormPageMixin, ObjectActionView
+from gxregistry.pages import Check, FormPageMixin, ObjectActionView, SecondFactorForm
+
+
+def transfer_rows(source, destination, unit_label, quantity) -> list:
+    return [(_("From account"), account_and_holder(source)), (_("To account"), account_and_holder(destination)),
+            (_("Units"), unit_label), (_("Quantity"), f"{quantity:,} t-CO2")]
 
 
 class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
@@ -35,9 +41,26 @@ class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
     template_name = "accounts/transfer_list.html"
     context_object_name = "account"
     forms = {"initiate": TransferInitiateForm}
+    checked_forms = frozenset({"initiate"})
 
     def build_form(self, name, data=None):
         return TransferInitiateForm(data, balances=holdings.balances(account=self.object))
+
+    def check_initiate(self, form):
+        data = form.cleaned_data
+        unit = parse_unit(data["unit"])
+        found = transfers.transfer_check(source=self.object, destination=data["destination"], unit=unit,
+                                         quantity=data["quantity"], acting_user=self.request.user)
+        unit_label = dict(form.fields["unit"].choices)[data["unit"]].rsplit(" — ", 1)[0]
+        return Check(
+            title=_("Check the transfer"),
+            rows=transfer_rows(self.object, data["destination"], unit_label, found["quantity"]) + [
+                (_("Left in this account"), f"{found['held'] - found['quantity']:,} t-CO2")],
+            consequence=_("A different representative must approve it; it then executes at once.") if found["trusted"]
+            else _("A different representative must approve it; it then executes at 12:00 JST on the next working "
+                   "day and can be cancelled until then. Once executed, only the receiving holder can send the "
+                   "units back."),
+            confirm_label=_("Initiate transfer"), form=SecondFactorForm())
 
     def form_valid_initiate(self, form):
         data = form.cleaned_data
@@ -54,13 +77,17 @@ class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
         can_act = may(user, ACT, organisation)
         can_approve = may(user, APPROVE, organisation)
         requests = TransferRequest.objects.filter(source=account).select_related(
-            "destination", "initiated_by", "decided_by", "credit_batch")
+            "destination__organisation", "initiated_by", "decided_by", "credit_batch")
         kwargs.update(
             can_act=can_act, can_approve=can_approve,
             awaiting=requests.filter(status=TransferRequest.Status.AWAITING_APPROVAL).order_by("initiated_at"),
             scheduled=requests.filter(status=TransferRequest.Status.SCHEDULED).order_by("execute_after"),
             finished=requests.exclude(status__in=TransferRequest.PENDING)[:20],
-            approval_form=ApprovalForm())
+            # Incoming: what another holder's representatives have approved (scheduled) or booked. A transfer
+            # still awaiting the sender's second representative is the sender's business, not yet the receiver's.
+            incoming=TransferRequest.objects.filter(
+                destination=account, status__in=[TransferRequest.Status.SCHEDULED, TransferRequest.Status.EXECUTED])
+            .select_related("source__organisation", "credit_batch").order_by("-initiated_at")[:20])
         if can_act and "initiate_form" not in kwargs and account.state == HoldingAccount.State.OPEN:
             kwargs["initiate_form"] = self.build_form("initiate")
         return super().get_context_data(**kwargs)
@@ -69,9 +96,21 @@ class TransferListView(FormPageMixin, OrganisationScopedMixin, DetailView):
 class TransferDecisionView(ObjectActionView):
     model = TransferRequest
     actions = {"approve": "approve", "reject": "reject", "cancel": "cancel"}
+    checks = {"approve": "check_approve"}
 
     def return_url(self, transfer):
         return reverse("transfer_list", args=[transfer.source_id])
+
+    def check_approve(self, transfer):
+        executes = transfers.transfer_approval_check(request=transfer, acting_user=self.request.user)
+        unit = ledger.Unit(transfer.unit_type, transfer.vintage, transfer.credit_batch_id).label(transfer.credit_batch)
+        return Check(
+            title=_("Check the transfer before approving it"),
+            rows=transfer_rows(transfer.source, transfer.destination, unit, transfer.quantity) + [
+                (_("Initiated by"), f"{transfer.initiated_by.full_name} ({transfers.jst_label(transfer.initiated_at)})"),
+                (_("Executes at"), transfers.jst_label(executes))],
+            consequence=_("Once executed, only the receiving holder can send the units back."),
+            confirm_label=_("Approve the transfer"), form=SecondFactorForm())
 
     def approve(self, transfer, data):
         done = transfers.transfer_approve(request=transfer, acting_user=self.request.user,
@@ -124,7 +163,7 @@ class TrustedAccountListView(FormPageMixin, OrganisationScopedMixin, DetailView)
         can_act = may(self.request.user, ACT, organisation)
         kwargs.update(can_act=can_act, now=timezone.now(),
                       entries=self.object.trusted_list.filter(removed_at__isnull=True)
-                      .select_related("trusted", "proposed_by", "confirmed_by").order_by("trusted__number"))
+                      .select_related("trusted__organisation", "proposed_by", "confirmed_by").order_by("trusted__number"))
         if can_act and "propose_form" not in kwargs:
             kwargs["propose_form"] = self.build_form("propose")
         if can_act and "trusted_only_form" not in kwargs:
@@ -135,9 +174,21 @@ class TrustedAccountListView(FormPageMixin, OrganisationScopedMixin, DetailView)
 class TrustedAccountDecisionView(ObjectActionView):
     model = TrustedAccount
     actions = {"confirm": "confirm", "remove": "remove"}
+    checks = {"confirm": "check_confirm"}
 
     def return_url(self, entry):
         return reverse("trusted_account_list", args=[entry.account_id])
+
+    def check_confirm(self, entry):
+        when = transfers.trusted_account_confirm_check(entry=entry, acting_user=self.request.user)
+        return Check(
+            title=_("Check the account before trusting it"),
+            rows=[(_("Account"), account_and_holder(entry.account)),
+                  (_("Account to trust"), account_and_holder(entry.trusted)),
+                  (_("Proposed by"), entry.proposed_by.full_name), (_("Active from"), transfers.jst_label(when))],
+            consequence=_("From then on, transfers to this account execute as soon as they are approved, "
+                          "without the day's delay in which a wrong transfer can be cancelled."),
+            confirm_label=_("Confirm the trusted account"), form=SecondFactorForm())
 
     def confirm(self, entry, data):
         entry = transfers.trusted_account_confirm(entry=entry, acting_user=self.request.user,

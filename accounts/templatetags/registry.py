@@ -101,3 +101,21 @@ def in_reader_language(organisation) -> str:
         return ""
     name_en = getattr(organisation, "name_en", "")
     return name_en if english and name_en else organisation.name
+
+
+@register.filter
+def account_and_holder(account) -> str:
+    """An account as the other side of an act is named: its number and its holder (the government's accounts
+    by their kind), so nobody confirms a transfer to a number alone."""
+    if not account:
+        return ""
+    holder = in_reader_language(account.organisation) if account.organisation_id else account.get_kind_display()
+    return f"{account.number} — {holder}"
+
+
+@register.filter
+def unit_type_label(unit_type: str) -> str:
+    """A unit type's name in the reader's language, from its code."""
+    from accounts.models import UnitType
+
+    return UnitType(unit_type).label if unit_type in UnitType.values else unit_type

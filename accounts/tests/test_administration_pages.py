@@ -36,7 +36,7 @@ def reserve_balance(vintage=2030):
 
 
 def test_issuance_is_booked_only_when_a_second_administrator_approves(administrators):
-    queue = reverse("four_eyes_queue")
+    queue = reverse("booking_request_new")
     asked = administrators["first_client"].post(queue, {
         "form": "request", "kind": "issuance", "vintage": 2030, "quantity": "5000", "reason": "FY2030 allocation"},
         follow=True)
@@ -46,17 +46,17 @@ def test_issuance_is_booked_only_when_a_second_administrator_approves(administra
     approve = reverse("booking_request_decision", args=[request.pk, "approve"])
     assert approve not in asked.text and "A second administrator must decide." in asked.text
 
-    own = administrators["first_client"].post(approve, {"otp_token": otp(administrators["first"])}, follow=True)
+    own = administrators["first_client"].post(approve, {"stage": "confirm", "otp_token": otp(administrators["first"])}, follow=True)
     assert "a second administrator must" in own.text and reserve_balance() == 0
-    bad_code = administrators["second_client"].post(approve, {"otp_token": "999999"}, follow=True)
+    bad_code = administrators["second_client"].post(approve, {"stage": "confirm", "otp_token": "999999"}, follow=True)
     assert "second-factor code is wrong" in bad_code.text and reserve_balance() == 0
 
-    done = administrators["second_client"].post(approve, {"otp_token": otp(administrators["second"])}, follow=True)
+    done = administrators["second_client"].post(approve, {"stage": "confirm", "otp_token": otp(administrators["second"])}, follow=True)
     assert "Approved and booked as transaction" in done.text
     request.refresh_from_db()
     assert request.status == BookingRequest.Status.EXECUTED and request.ledger_transaction.kind == "issuance"
     assert reserve_balance() == 5000
-    again = administrators["second_client"].post(approve, {"otp_token": otp(administrators["second"])}, follow=True)
+    again = administrators["second_client"].post(approve, {"stage": "confirm", "otp_token": otp(administrators["second"])}, follow=True)
     assert "no longer awaiting approval" in again.text and reserve_balance() == 5000
     assert ledger.reconcile().clean
 
@@ -70,12 +70,12 @@ def test_the_database_refuses_self_approval_of_a_request(administrators):
 
 def test_cancellation_request_and_rejection(administrators):
     account = funded(300)
-    queue = reverse("four_eyes_queue")
+    queue = reverse("booking_request_new")
     administrators["first_client"].post(queue, {"form": "request", "kind": "cancellation", "vintage": 2026,
                                                 "quantity": "100", "account": account.number, "reason": "Court order"})
     request = BookingRequest.objects.get()
     administrators["second_client"].post(reverse("booking_request_decision", args=[request.pk, "approve"]),
-                                         {"otp_token": otp(administrators["second"])})
+                                         {"stage": "confirm", "otp_token": otp(administrators["second"])})
     assert held(account) == 200
     administrators["first_client"].post(queue, {"form": "request", "kind": "cancellation", "vintage": 2026,
                                                 "quantity": "5", "account": account.number, "reason": "Typo"})
@@ -91,7 +91,7 @@ def test_cancellation_of_more_than_is_held_fails_and_books_nothing(administrator
                                                     account=account, acting_user=administrators["first"])
     before = LedgerTransaction.objects.count()
     page = administrators["second_client"].post(reverse("booking_request_decision", args=[request.pk, "approve"]),
-                                                {"otp_token": otp(administrators["second"])}, follow=True)
+                                                {"stage": "confirm", "otp_token": otp(administrators["second"])}, follow=True)
     assert "the ledger refused it" in page.text and "holds 10" in page.text
     request.refresh_from_db()
     assert request.status == BookingRequest.Status.FAILED and LedgerTransaction.objects.count() == before
@@ -109,7 +109,7 @@ def test_cancellation_of_more_than_is_held_fails_and_books_nothing(administrator
 ])
 def test_bad_requests_name_the_field(administrators, fields, message):
     form = {"form": "request", "kind": "issuance", "vintage": "2030", "quantity": "10", "reason": "r", **fields}
-    response = administrators["first_client"].post(reverse("four_eyes_queue"), form)
+    response = administrators["first_client"].post(reverse("booking_request_new"), form)
     assert response.status_code == 400 and message in response.text
     assert not BookingRequest.objects.exists()
 
@@ -148,7 +148,7 @@ def test_block_and_suspension_are_shown_to_those_affected(administrators, make_u
     assert "is suspended: Left the company" in dashboard
     refused = client.post(reverse("transfer_list", args=[account.pk]), {
         "form": "initiate", "destination": funded(1).number, "unit": "allowance:2026:", "quantity": "1",
-        "otp_token": otp(representative)})
+        "stage": "confirm", "otp_token": otp(representative)})
     assert refused.status_code == 403 and "Left the company" in refused.text
     assert not TransferRequest.objects.exists() and held(account) == 50
 
@@ -174,11 +174,14 @@ def test_an_account_is_closed_only_when_empty_and_then_neither_sends_nor_receive
     waiting = admin.post(close, {"reason": "Company dissolved"}, follow=True)
     assert "are still pending: reject or cancel them first" in waiting.text
     TransferRequest.objects.filter(pk=pending.pk).update(status=TransferRequest.Status.CANCELLED)
-    assert "Give the reason" in admin.post(close, {"reason": " "}, follow=True).text
+    assert "Give the reason" in admin.post(close, {"reason": " ", "stage": "confirm"}, follow=True).text
+    check = admin.post(close, {"reason": "Company dissolved"})  # the check page first: what will happen, to whom
+    assert check.status_code == 200 and "Check before closing the account" in check.text
+    assert f"{account.number} — {account.organisation.name}" in check.text and "cannot be reopened" in check.text
     account.refresh_from_db()
     assert account.state == HoldingAccount.State.OPEN
 
-    closed = admin.post(close, {"reason": "Company dissolved"}, follow=True)
+    closed = admin.post(close, {"reason": "Company dissolved", "stage": "confirm"}, follow=True)
     assert "is closed: it can neither send nor receive units" in closed.text
     account.refresh_from_db()
     assert (account.state, account.state_reason) == (HoldingAccount.State.CLOSED, "Company dissolved")
@@ -188,7 +191,7 @@ def test_an_account_is_closed_only_when_empty_and_then_neither_sends_nor_receive
                               idempotency_key=key())
     page = signed_in(representative, Client()).get(reverse("holding_account_detail", args=[account.pk])).text
     assert "This account is closed: it can neither send nor receive units." in page and "Company dissolved" in page
-    assert "already closed" in admin.post(close, {"reason": "again"}, follow=True).text
+    assert "already closed" in admin.post(close, {"reason": "again", "stage": "confirm"}, follow=True).text
     assert (held(account), held(other)) == (0, 60) and ledger.reconcile().clean
 
 
@@ -224,7 +227,7 @@ def test_administrators_see_the_governments_accounts_and_companies_do_not(admini
     destination = funded(1)
     moved = administrators["first_client"].post(reverse("transfer_list", args=[reserve.pk]), {
         "form": "initiate", "destination": destination.number, "unit": "allowance:2026:", "quantity": "1",
-        "otp_token": otp(administrators["first"])})
+        "stage": "confirm", "otp_token": otp(administrators["first"])})
     assert moved.status_code == 403 and "You may not do this." in moved.text
     assert not TransferRequest.objects.exists() and held(reserve) == 100
 

@@ -32,12 +32,12 @@ def credits_form(credited, **fields):
 
 def approve(administrators, request):  # noqa: F811 - the fixture's value
     return administrators["second_client"].post(reverse("booking_request_decision", args=[request.pk, "approve"]),
-                                                {"otp_token": otp(administrators["second"])}, follow=True)
+                                                {"stage": "confirm", "otp_token": otp(administrators["second"])}, follow=True)
 
 
 def test_a_credit_batch_enters_whole_only_when_a_second_administrator_approves(administrators):  # noqa: F811
     account = holding_account()
-    asked = administrators["first_client"].post(reverse("four_eyes_queue"), credits_form(account), follow=True)
+    asked = administrators["first_client"].post(reverse("booking_request_new"), credits_form(account), follow=True)
     assert "a second administrator must approve it" in asked.text
     request = BookingRequest.objects.get()
     assert request.quantity == 500 and "serials 1001–1500" in asked.text and "Credits brought in" in asked.text
@@ -58,15 +58,15 @@ def test_a_credit_batch_enters_whole_only_when_a_second_administrator_approves(a
 def test_serials_already_in_the_registry_or_awaiting_approval_are_refused(administrators):  # noqa: F811
     account = holding_account()
     client = administrators["first_client"]
-    client.post(reverse("four_eyes_queue"), credits_form(account))
-    pending = client.post(reverse("four_eyes_queue"), credits_form(account, serial_start="1500", serial_end="1600"))
+    client.post(reverse("booking_request_new"), credits_form(account))
+    pending = client.post(reverse("booking_request_new"), credits_form(account, serial_start="1500", serial_end="1600"))
     assert pending.status_code == 400
     assert "First serial number: These serial numbers overlap serials 1001-1500 awaiting approval." in pending.text
     approve(administrators, BookingRequest.objects.get())
-    taken = client.post(reverse("four_eyes_queue"), credits_form(account, serial_start="900", serial_end="1001"))
+    taken = client.post(reverse("booking_request_new"), credits_form(account, serial_start="900", serial_end="1001"))
     assert "overlap batch 1001-1500 already in the registry" in taken.text
     # The same serials of the other credit type are a different credit.
-    other = client.post(reverse("four_eyes_queue"), credits_form(account, unit_type="jcm_credit"), follow=True)
+    other = client.post(reverse("booking_request_new"), credits_form(account, unit_type="jcm_credit"), follow=True)
     assert other.status_code == 200 and BookingRequest.objects.filter(unit_type="jcm_credit").count() == 1
 
 
@@ -118,7 +118,7 @@ def test_the_database_refuses_a_credit_issuance_whose_quantity_is_not_its_serial
 ])
 def test_bad_credit_requests_name_the_field(administrators, fields, message):  # noqa: F811
     ledger.government_accounts()
-    response = administrators["first_client"].post(reverse("four_eyes_queue"),
+    response = administrators["first_client"].post(reverse("booking_request_new"),
                                                    credits_form(holding_account(), **fields))
     assert response.status_code == 400 and message in response.text
     assert not BookingRequest.objects.exists()
@@ -134,10 +134,10 @@ def test_only_administrators_may_bring_credits_in(make_user):
 
 def test_credits_are_cancelled_from_the_page_by_their_batch(administrators):  # noqa: F811
     account = holding_account()
-    administrators["first_client"].post(reverse("four_eyes_queue"), credits_form(account))
+    administrators["first_client"].post(reverse("booking_request_new"), credits_form(account))
     approve(administrators, BookingRequest.objects.get())
     batch = CreditBatch.objects.get()
-    queue = reverse("four_eyes_queue")
+    queue = reverse("booking_request_new")
     unknown = administrators["first_client"].post(queue, {
         "form": "request", "kind": "cancellation", "unit_type": "j_credit", "credit_batch": "999",
         "quantity": "100", "account": account.number, "reason": "Invalidated by the J-Credit registry"})
@@ -160,7 +160,7 @@ def test_credits_are_cancelled_from_the_page_by_their_batch(administrators):  # 
 def test_credits_brought_in_as_ineligible_are_marked_and_cannot_be_surrendered(administrators, make_user,  # noqa: F811
                                                                                signed_in):
     account = holding_account()
-    administrators["first_client"].post(reverse("four_eyes_queue"), credits_form(
+    administrators["first_client"].post(reverse("booking_request_new"), credits_form(
         account, unit_type="jcm_credit", vintage="2018", eligible="no"))
     approve(administrators, BookingRequest.objects.get())
     batch = CreditBatch.objects.get()
@@ -181,7 +181,7 @@ def test_credits_brought_in_as_ineligible_are_marked_and_cannot_be_surrendered(a
 def test_credits_are_named_by_their_serials_where_holders_choose_and_are_refused_them(administrators, make_user,  # noqa: F811
                                                                                        signed_in):
     account, other = holding_account(), holding_account()
-    administrators["first_client"].post(reverse("four_eyes_queue"), credits_form(account))
+    administrators["first_client"].post(reverse("booking_request_new"), credits_form(account))
     approve(administrators, BookingRequest.objects.get())
     batch = CreditBatch.objects.get()
     representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=account.organisation)
@@ -190,7 +190,7 @@ def test_credits_are_named_by_their_serials_where_holders_choose_and_are_refused
     assert "J-Credit 2024, serials 1001-1500 — 500" in page
     refused = client.post(reverse("transfer_list", args=[account.pk]), {
         "form": "initiate", "destination": other.number, "unit": f"j_credit:2024:{batch.pk}", "quantity": "600",
-        "otp_token": otp(representative)})
+        "stage": "confirm", "otp_token": otp(representative)})
     named = f"Account {account.number} holds 500 of J-Credit 2024, serials 1001-1500; 600 were asked for."
     assert refused.status_code == 400 and named in refused.text
     with pytest.raises(RegistryError) as booked:  # the same words when the database refuses

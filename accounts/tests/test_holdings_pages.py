@@ -54,7 +54,7 @@ def test_history_filters_and_exports(viewer_with_account, signed_in, client):
     csv = client.get(url, {"kind": "transfer", "export": "csv"})
     assert csv["Content-Disposition"].endswith('-transactions.csv"')
     text = csv.content.decode("utf-8-sig").splitlines()
-    assert text[0].startswith("transaction,booked_at,kind") and len(text) == 4
+    assert text[0].startswith("transaction,booked_at_jst,kind") and len(text) == 4
     xlsx = client.get(url, {"export": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet.max_row == 5  # header + allocation + 3 transfers

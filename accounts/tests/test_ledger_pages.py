@@ -1,12 +1,17 @@
 """The ledger through the pages a company uses: transfers and approvals, bad input, the trusted list,
 the compliance card with surrender, the statement PDF."""
 
+import io
 import re
 import zlib
+from datetime import timedelta
 
+import pgtrigger
+import pypdf
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import compliance, ledger
 from accounts.models import HoldingAccount, LedgerTransaction, TransferRequest, TrustedAccount
@@ -35,7 +40,7 @@ def company(make_user, make_organisation, signed_in):
 def initiate(c, quantity="40", destination=None, unit="allowance:2026:", token=None):
     return c["initiator_client"].post(reverse("transfer_list", args=[c["account"].pk]), {
         "form": "initiate", "destination": destination or c["destination"].number, "unit": unit,
-        "quantity": quantity, "otp_token": token or otp(c["initiator"])})
+        "quantity": quantity, "stage": "confirm", "otp_token": token or otp(c["initiator"])})
 
 
 def test_a_transfer_is_initiated_by_one_representative_and_approved_by_another(company):
@@ -50,12 +55,12 @@ def test_a_transfer_is_initiated_by_one_representative_and_approved_by_another(c
     approve_url = reverse("transfer_decision", args=[request.pk, "approve"])
     assert approve_url in page
 
-    wrong = company["approver_client"].post(approve_url, {"otp_token": "000000"}, follow=True)
+    wrong = company["approver_client"].post(approve_url, {"stage": "confirm", "otp_token": "000000"}, follow=True)
     assert "second-factor code is wrong" in wrong.text
     request.refresh_from_db()
     assert request.status == TransferRequest.Status.AWAITING_APPROVAL
 
-    done = company["approver_client"].post(approve_url, {"otp_token": otp(company["approver"])}, follow=True)
+    done = company["approver_client"].post(approve_url, {"stage": "confirm", "otp_token": otp(company["approver"])}, follow=True)
     assert "it executes at" in done.text
     request.refresh_from_db()
     assert request.status == TransferRequest.Status.SCHEDULED and request.decided_by == company["approver"]
@@ -70,7 +75,7 @@ def test_the_initiator_approving_through_the_page_is_refused(company, make_user)
     initiate(company)
     request = TransferRequest.objects.get()
     response = company["initiator_client"].post(reverse("transfer_decision", args=[request.pk, "approve"]),
-                                                {"otp_token": otp(company["initiator"])}, follow=True)
+                                                {"stage": "confirm", "otp_token": otp(company["initiator"])}, follow=True)
     assert "cannot approve or reject it" in response.text
     request.refresh_from_db()
     assert request.status == TransferRequest.Status.AWAITING_APPROVAL
@@ -117,7 +122,7 @@ def test_a_viewer_sees_transfers_but_no_forms_and_cannot_act(company, make_user,
     assert 'id="initiate"' not in page
     response = client.post(reverse("transfer_list", args=[company["account"].pk]), {
         "form": "initiate", "destination": company["destination"].number, "unit": "allowance:2026:",
-        "quantity": "1", "otp_token": otp(viewer)})
+        "quantity": "1", "stage": "confirm", "otp_token": otp(viewer)})
     assert response.status_code == 403 and "You may not do this" in response.text
     assert not TransferRequest.objects.exists()
 
@@ -134,8 +139,8 @@ def test_trusted_list_needs_two_representatives(company, make_user, signed_in):
     refused = company["initiator_client"].post(confirm_url, follow=True)
     assert "A second representative must confirm" in refused.text
     client = signed_in(second, Client())
-    assert "second-factor code is wrong" in client.post(confirm_url, {"otp_token": "000000"}).text
-    confirmed = client.post(confirm_url, {"otp_token": otp(second)}, follow=True)
+    assert "second-factor code is wrong" in client.post(confirm_url, {"stage": "confirm", "otp_token": "000000"}).text
+    confirmed = client.post(confirm_url, {"stage": "confirm", "otp_token": otp(second)}, follow=True)
     assert "execute at once from" in confirmed.text
     entry.refresh_from_db()
     assert entry.confirmed_by == second and entry.active_from is not None
@@ -151,12 +156,12 @@ def test_compliance_page_surrenders_once_and_states_the_credit_cap(entity, signe
     assert page.status_code == 200 and "at most 100 t" in page.text and "Open" in page.text
     assert '<option value="2026" selected>' in page.text  # the FY's own vintage is offered first
     over_cap = client.post(url, {"form": "surrender", "credit_batch": entity["good"].pk, "credits": "101",
-                                 "otp_token": otp(entity["rep"]), "request_key": "k1"})
+                                 "stage": "confirm", "otp_token": otp(entity["rep"]), "request_key": "k1"})
     assert over_cap.status_code == 400 and "100 more still fit" in over_cap.text
     form = {"form": "surrender", "allowance_vintage": 2026, "allowances": "900", "credit_batch": entity["good"].pk,
             "credits": "100", "request_key": "k2"}
-    assert client.post(url, {**form, "otp_token": otp(entity["rep"])}).status_code == 302
-    assert client.post(url, {**form, "otp_token": otp(entity["rep"])}).status_code == 302  # a double submit
+    assert client.post(url, {**form, "stage": "confirm", "otp_token": otp(entity["rep"])}).status_code == 302
+    assert client.post(url, {**form, "stage": "confirm", "otp_token": otp(entity["rep"])}).status_code == 302  # a double submit
     assert held(entity["account"]) == 0
     card = compliance.compliance_card(organisation=entity["organisation"], fiscal_year=2026)
     assert (card.surrendered_allowances, card.surrendered_credits, card.status) == (900, 100, "compliant")
@@ -170,9 +175,9 @@ def test_compliance_page_bad_input_names_the_field(entity, signed_in):  # noqa: 
     for allowances, message in (("0", "The quantity must be at least 1."), ("x", "Enter a whole number of units."),
                                 ("2.5", "Enter a whole number of units.")):
         response = client.post(url, {"form": "surrender", "allowance_vintage": 2026, "allowances": allowances,
-                                     "otp_token": otp(entity["rep"]), "request_key": key()})
+                                     "stage": "confirm", "otp_token": otp(entity["rep"]), "request_key": key()})
         assert response.status_code == 400 and f"Allowances to surrender: {message}" in response.text
-    nothing = client.post(url, {"form": "surrender", "otp_token": otp(entity["rep"]), "request_key": key()})
+    nothing = client.post(url, {"form": "surrender", "stage": "confirm", "otp_token": otp(entity["rep"]), "request_key": key()})
     assert "Enter how many allowances or credits to surrender." in nothing.text
     payment = client.post(url, {"form": "payment", "quantity": "10", "amount_yen": "1000", "payment_reference": "R"})
     assert payment.status_code == 400 and "Amount paid (yen): The amount must be the upper-limit price" in payment.text
@@ -200,3 +205,58 @@ def test_statement_pdf_embeds_the_japanese_font(company):
     bad = company["initiator_client"].get(
         reverse("holding_account_statement", args=[company["account"].pk]) + "?booked_from=yesterday")
     assert bad.status_code == 302 and "booked_from=yesterday" in bad.url
+
+
+def backdate(transaction_id, days):
+    """Move a booking into the past (the ledger is append-only: only a test may)."""
+    with pgtrigger.ignore("accounts.LedgerTransaction:ledger_transaction_append_only"):
+        LedgerTransaction.objects.filter(pk=transaction_id).update(booked_at=timezone.now() - timedelta(days=days))
+
+
+def test_statement_states_period_opening_and_closing_balances_counterparties_and_issuer(company):
+    account, destination = company["account"], company["destination"]
+    allocation = LedgerTransaction.objects.filter(entries__account=account).get()
+    backdate(allocation.pk, 10)  # allocated 10 days ago; 40 sent 5 days ago; 60 sent today
+    sent = ledger.transfer_units(source=account, destination=destination, unit=ledger.allowance(2026), quantity=40,
+                                 idempotency_key=key())
+    backdate(sent.pk, 5)
+    ledger.transfer_units(source=account, destination=destination, unit=ledger.allowance(2026), quantity=60,
+                          idempotency_key=key())
+    day = timezone.localdate()
+    period = f"?booked_from={day - timedelta(days=7)}&booked_to={day - timedelta(days=1)}"
+    response = company["initiator_client"].get(reverse("holding_account_statement", args=[account.pk]) + period)
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.content)).pages)
+    assert f"{day - timedelta(days=7)} – {day - timedelta(days=1)}" in text
+    row = text.split("Allowance FY2026")[1].split("\n")[0]  # opening 1,000 (before the period), closing 960
+    assert "1,000" in row and "960" in row, text
+    assert f"{destination.number} — {destination.organisation.name}" in text and "Sent" in text
+    assert "-40" in text and "-60" not in text  # only the period's transaction
+    assert "Ministry of Economy, Trade and Industry" in text
+
+
+def test_history_names_the_other_side_and_the_direction_and_the_csv_is_in_jst(company):
+    account, destination = company["account"], company["destination"]
+    ledger.transfer_units(source=account, destination=destination, unit=ledger.allowance(2026), quantity=40,
+                          idempotency_key=key())
+    url = reverse("holding_account_history", args=[account.pk])
+    page = company["initiator_client"].get(url).text
+    row = page.split("Transfer</td>")[1].split("</tr>")[0]
+    assert "Sent" in row and f"{destination.number} — {destination.organisation.name}" in row and "-40" in row
+    csv = company["initiator_client"].get(url + "?export=csv").content.decode("utf-8-sig").splitlines()
+    assert csv[0].startswith("transaction,booked_at_jst,kind,direction,counterparty_account,counterparty_holder")
+    transfer = next(line for line in csv if ",transfer," in line)
+    assert "+09:00,transfer,sent," + destination.number in transfer
+
+
+def test_the_receiving_holder_sees_incoming_transfers(company, make_user, signed_in):
+    destination = company["destination"]
+    receiver = make_user(Role.VIEWER, organisation=destination.organisation)
+    initiate_and_approve = TransferRequest.objects.create(
+        source=company["account"], destination=destination, unit_type="allowance", vintage=2026, quantity=40,
+        initiated_by=company["initiator"], initiated_at=timezone.now())
+    receiving = signed_in(receiver, Client()).get(reverse("transfer_list", args=[destination.pk])).text
+    assert "東京製鉄所株式会社" not in receiving.split('id="incoming"')[1]  # not before the sender approves it
+    TransferRequest.objects.filter(pk=initiate_and_approve.pk).update(status=TransferRequest.Status.SCHEDULED)
+    receiving = signed_in(receiver, Client()).get(reverse("transfer_list", args=[destination.pk])).text
+    incoming = receiving.split('id="incoming"')[1].split("</table>")[0]
+    assert f"{company['account'].number} — 東京製鉄所株式会社" in incoming and "40" in incoming

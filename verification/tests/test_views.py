@@ -169,8 +169,10 @@ def test_from_report_to_surrender_in_the_browser(body_world, entity, signed_in, 
     signed_in(entity.representative)
     compliance_url = reverse("compliance", args=[entity.organisation.pk, 2026])
     assert "2,710 t" in client.get(compliance_url).text
-    response = client.post(compliance_url, {"form": "surrender", "allowance_vintage": 2026, "allowances": "2710",
-                                            "otp_token": fresh_code(entity.representative), "request_key": "k1"})
+    answers = {"form": "surrender", "allowance_vintage": 2026, "allowances": "2710", "request_key": "k1"}
+    assert "Check the surrender" in client.post(compliance_url, answers).text
+    response = client.post(compliance_url, {**answers, "stage": "confirm",
+                                            "otp_token": fresh_code(entity.representative)})
     assert response.status_code == 302
     assert SurrenderRecord.objects.get(organisation=entity.organisation).allowances == 2710
     assert HoldingAccount.objects.get(pk=account.pk).balances.get(vintage=2026).quantity == 5_000 - 2710
