@@ -75,7 +75,7 @@ def entity_inputs(organisations) -> list[engine.Entity]:
     processes = defaultdict(list)
     for row in Process.objects.filter(facility_id__in=facility_ids).order_by("facility_id", "code").values_list(
         "id", "facility_id", "code", "name", "method", "benchmark_kind", "sector_benchmark", "emission_type",
-        "product_mix_factor",
+        "product_mix_factor", "activity_unit",
     ):
         processes[row[1]].append(row)
 
@@ -102,9 +102,9 @@ def entity_inputs(organisations) -> list[engine.Entity]:
             built_processes = tuple(
                 engine.Process(
                     pcode, pname, _METHODS[(method, bkind)], engine.EmissionType(etype), tuple(years[pid]),
-                    sector_benchmark=key or None, product_mix_factor=mix,
+                    sector_benchmark=key or None, product_mix_factor=mix, activity_unit=unit,
                 )
-                for (pid, _f, pcode, pname, method, bkind, key, etype, mix) in processes[fid]
+                for (pid, _f, pcode, pname, method, bkind, key, etype, mix, unit) in processes[fid]
             )
             early = None
             if er_year and er_emissions is not None:

@@ -75,6 +75,17 @@ IDENTIFIER_COLUMNS = {
 }
 
 
+def import_column_choices(kind: str) -> dict[str, list]:
+    """{column: [(code, name)]} for the columns that take one of a list of codes."""
+    _label, resource_class = IMPORT_KINDS[kind]
+    model = resource_class.Meta.model
+    found = {}
+    for column in resource_class().get_import_fields():
+        if column.column_name not in IDENTIFIER_COLUMNS and model._meta.get_field(column.attribute).choices:
+            found[column.column_name] = list(model._meta.get_field(column.attribute).choices)
+    return found
+
+
 def import_columns(kind: str) -> list[tuple[str, str]]:
     """[(column, what it means)] of a facility-data file of ``kind``, in the order the template has them."""
     _label, resource_class = IMPORT_KINDS[kind]
@@ -89,8 +100,6 @@ def import_columns(kind: str) -> list[tuple[str, str]]:
             meaning = model_field.verbose_name
             if model_field.help_text:
                 meaning = f"{meaning}: {model_field.help_text}"
-            if model_field.choices:
-                meaning = f"{meaning} ({', '.join(str(value) for value, _label in model_field.choices)})"
         columns.append((name, str(meaning)))
     return columns
 

@@ -62,7 +62,8 @@ class FacilityDataImportView(LoginRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         kwargs["organisation"] = self.organisation
-        kwargs["kinds"] = [(kind, label, services.import_columns(kind))
+        kwargs["kinds"] = [(kind, label, [(name, meaning, services.import_column_choices(kind).get(name, []))
+                                          for name, meaning in services.import_columns(kind)])
                            for kind, (label, _resource) in services.IMPORT_KINDS.items()]
         return super().get_context_data(**kwargs)
 

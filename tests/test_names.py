@@ -65,7 +65,8 @@ def test_every_button_has_one_of_the_four_styles_and_destructive_acts_look_destr
     from pathlib import Path
 
     wrong = []
-    for template in sorted(Path(__file__).resolve().parent.parent.glob("templates/**/*.html")):
+    root = Path(__file__).resolve().parent.parent
+    for template in sorted([*root.glob("templates/**/*.html"), *root.glob("*/templates/**/*.html")]):
         text = template.read_text(encoding="utf-8")
         for match in re.finditer(r"<button([^>]*)>\s*(?:\{% translate \"([^\"]+)\" %\})?", text):
             attributes, label = match.group(1), match.group(2)

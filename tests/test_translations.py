@@ -5,11 +5,14 @@ template or in Python but never put in the catalogue counts as untranslated too,
 ``makemessages`` made for a changed message counts as not translated.
 """
 
+import io
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # gettext's tools, which `make messages` installs; a fixed path, so no PATH lookup decides what runs.
@@ -43,3 +46,62 @@ def test_the_committed_catalogue_compiles_cleanly():
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "fuzzy" not in result.stderr and "untranslated" not in result.stderr, result.stderr
+
+
+# Latin-script words a Japanese page may show: codes, units, formats and proper names that are the same in
+# both languages. Anything else in Latin letters on a Japanese page is an English string that escaped
+# translation (a label, a message, a choice's name). Codes in <code>, and text marked lang="en" (an English
+# name or scope a company gave, the allocation engine's derivation notation), are not counted.
+ALLOWED_LATIN = {
+    # the scheme, the registry and its formats
+    "GX", "GX-ETS", "ETS", "METI", "GXA", "JCM", "J", "CO2", "t-CO2", "JST", "CSV", "XLSX", "PDF", "API", "FY",
+    "SHA-256", "BOM", "MB", "UTF-8", "Shift_JIS", "JIS", "Shift", "QR", "ID", "REST", "OpenAPI", "URL",
+    # units and fuels as written in Japanese too
+    "t", "kL", "GJ", "MWh", "kWh", "Nm3", "LNG", "LPG", "A",
+    # standards, accreditation and the credit rules' own terms
+    "ISO", "IEC", "JAB", "RE-GHG", "GHG", "SHK",
+    # the language switcher and product names
+    "English", "Google", "Microsoft", "Authenticator",
+}
+
+
+def latin_words(html: str) -> set[str]:
+    """The Latin-script words a reader sees on a page: text and the labels assistive technology reads, without
+    scripts, styles, codes, text marked as English, e-mail addresses, URLs and account numbers."""
+    import re
+
+    html = re.sub(r"<(script|style|code)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    html = re.sub(r'<(\w+)\b[^>]*\blang="en"[^>]*>.*?</\1>', " ", html, flags=re.S)
+    labels = " ".join(re.findall(r'(?:aria-label|title|placeholder|alt)="([^"]*)"', html))
+    text = re.sub(r"<[^>]+>", " ", html) + " " + labels
+    # e-mail addresses, URLs and paths, account numbers, dotted codes such as a benchmark's key (steel.blast_furnace)
+    text = re.sub(r"\S+@\S+|https?://\S+|/\S*|\bJP-[A-Z0-9-]+|\b[a-z_]+\.[a-z_.]+\b", " ", text)
+    words = {word.rstrip("-") for word in re.findall(r"[A-Za-z][A-Za-z0-9_'-]*", text)}
+    return {word for word in words if not re.search(r"\d", word) and word not in ALLOWED_LATIN}
+
+
+@pytest.mark.django_db
+def test_every_page_in_japanese_shows_no_english_words(client, signed_in):
+    """Every page each demo user may open (the URL permission matrix, as the screen walk opens them), rendered
+    in Japanese, shows Latin letters only for the codes, units and names of ALLOWED_LATIN."""
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from conftest import PASSWORD
+    from tests.test_screens import DEMO_USERS, pages_for
+
+    call_command("seed_demo", entities=3, quiet_users=True, stdout=io.StringIO())
+    found = {}
+    for email in DEMO_USERS:
+        user = User.objects.get(email=email)
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+        client.logout()
+        client.cookies["django_language"] = "ja"  # before signing in: the sign-in's own message is in Japanese
+        signed_in(user)
+        for _name, path in pages_for(user):
+            response = client.get(path, follow=True)
+            assert response.status_code == 200, (email, path)
+            for word in latin_words(response.content.decode()):
+                found.setdefault(word, path)
+    assert not found, f"English on Japanese pages (word: first page it is on): {sorted(found.items())}"

@@ -264,7 +264,9 @@ class _EntityRun:
         return m.emissions
 
     def _unit(self, run: _ProcessRun) -> str:
-        return {Method.PRODUCT_BENCHMARK: "activity", Method.FUEL_BENCHMARK: "GJ"}.get(run.process.method, "t-CO2")
+        if run.process.method == Method.PRODUCT_BENCHMARK:
+            return run.process.activity_unit or "activity"
+        return {Method.FUEL_BENCHMARK: "GJ"}.get(run.process.method, "t-CO2")
 
     def _direct_share(self, run: _ProcessRun, fy: int) -> tuple[Decimal, str]:
         for year in range(fy - 1, fy - 6, -1):

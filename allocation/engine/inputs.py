@@ -120,6 +120,7 @@ class Process:
     years: tuple[YearData, ...]
     sector_benchmark: str | None = None
     product_mix_factor: Decimal = ONE  # §5-2 industry-mix intensity / company-mix intensity
+    activity_unit: str = ""  # what a product benchmark's activity is counted in (t clinker, 台); shown, not computed
 
     def year(self, fy: int) -> YearData | None:
         for item in self.years:

@@ -26,7 +26,6 @@ from allocation.models import (
     AllocationParameterSet,
     Facility,
     FacilityEvent,
-    Prefecture,
     Process,
     ProcessYear,
     SectorBenchmark,
@@ -38,19 +37,19 @@ BASELINE_YEARS = (2023, 2024, 2025)
 
 # (sector, process name, benchmark kind, sector benchmark key, activity unit, t-CO2 per unit, emission type)
 BENCHMARK_PROCESSES = {
-    Sector.STEEL: [("Blast furnace", "product", "steel.blast_furnace", "t crude steel", "2.0", "energy"),
-                   ("Electric arc furnace", "product", "steel.electric_arc", "t crude steel", "0.45", "energy")],
-    Sector.CEMENT: [("Clinker kiln", "product", "cement.clinker", "t clinker", "0.85", "process")],
-    Sector.CHEMICALS: [("Ethylene cracker", "product", "chemicals.ethylene", "t ethylene", "1.3", "energy"),
-                       ("Soda ash", "product", "chemicals.soda", "t soda ash", "0.7", "process")],
-    Sector.PULP_PAPER: [("Paper machine", "product", "paper.paper", "t paper", "0.6", "energy")],
-    Sector.POWER: [("Coal-fired boiler", "fuel", "fuel.coal", "GJ", "0.089", "energy"),
-                   ("LNG combined cycle", "fuel", "fuel.lng", "GJ", "0.051", "energy")],
-    Sector.GLASS: [("Float glass furnace", "product", "glass.float", "t glass", "0.55", "energy")],
-    Sector.LIME: [("Lime kiln", "product", "lime.quicklime", "t quicklime", "1.1", "process")],
-    Sector.ALUMINIUM: [("Aluminium rolling", "product", "aluminium.rolling", "t product", "0.9", "energy")],
-    Sector.AUTOMOBILES: [("Vehicle assembly", "product", "automobiles.assembly", "vehicle", "0.35", "energy")],
-    Sector.OIL_REFINING: [("Crude distillation", "product", "oil.refining", "kL crude", "0.03", "energy")],
+    Sector.STEEL: [("高炉", "product", "steel.blast_furnace", "粗鋼 t", "2.0", "energy"),
+                   ("電炉", "product", "steel.electric_arc", "粗鋼 t", "0.45", "energy")],
+    Sector.CEMENT: [("クリンカー焼成キルン", "product", "cement.clinker", "クリンカー t", "0.85", "process")],
+    Sector.CHEMICALS: [("エチレン分解炉", "product", "chemicals.ethylene", "エチレン t", "1.3", "energy"),
+                       ("ソーダ灰製造", "product", "chemicals.soda", "ソーダ灰 t", "0.7", "process")],
+    Sector.PULP_PAPER: [("抄紙機", "product", "paper.paper", "紙 t", "0.6", "energy")],
+    Sector.POWER: [("石炭焚きボイラー", "fuel", "fuel.coal", "GJ", "0.089", "energy"),
+                   ("LNGコンバインドサイクル", "fuel", "fuel.lng", "GJ", "0.051", "energy")],
+    Sector.GLASS: [("フロートガラス溶解炉", "product", "glass.float", "板ガラス t", "0.55", "energy")],
+    Sector.LIME: [("石灰焼成炉", "product", "lime.quicklime", "生石灰 t", "1.1", "process")],
+    Sector.ALUMINIUM: [("アルミニウム圧延", "product", "aluminium.rolling", "製品 t", "0.9", "energy")],
+    Sector.AUTOMOBILES: [("車両組立", "product", "automobiles.assembly", "台", "0.35", "energy")],
+    Sector.OIL_REFINING: [("常圧蒸留装置", "product", "oil.refining", "原油 kL", "0.03", "energy")],
 }
 GRANDFATHERING_SECTORS = [Sector.FOOD, Sector.TEXTILES, Sector.CERAMICS, Sector.OTHER]
 COMPANY_WORDS = ["Nihon", "Tokai", "Kanto", "Kansai", "Kyushu", "Hokuriku", "Chubu", "Sanyo", "Toyo", "Daiichi"]
@@ -150,7 +149,7 @@ class Command(BaseCommand):
                     name_en=f"{COMPANY_WORDS[word]} {sector.label} Co. {index + 1}",
                     corporate_number=number,
                     sector=sector,
-                    address=f"{Prefecture(rng.randint(1, 47)).label}",
+                    address=PREFECTURE_JA[rng.randint(1, 47)],
                 )
                 self._facilities(rng, entity, sector, facilities_per[index], process_budget)
             created += 1
@@ -187,7 +186,7 @@ class Command(BaseCommand):
                                       activity_unit=unit)
                 else:
                     intensity, unit = "1", ""
-                    process = Process(facility=facility, code=f"P{p + 1:02d}", name=f"Boiler and kiln {p + 1}",
+                    process = Process(facility=facility, code=f"P{p + 1:02d}", name=f"ボイラー・炉 {p + 1}",
                                       method="grandfathering", emission_type=rng.choice(["energy", "energy", "process"]))
                 processes.append((process, Decimal(intensity)))
         Process.objects.bulk_create([p for p, _ in processes])
@@ -280,7 +279,7 @@ class Command(BaseCommand):
         administrator = User.objects.filter(email="admin@meti.example.jp").first()
         if administrator and not BookingRequest.objects.exists():
             administration.booking_request_create(kind="issuance", vintage=2027, quantity=1_000_000,
-                                                  reason="FY2027 allocation (demo)", acting_user=administrator)
+                                                  reason="2027年度割当分（デモ）", acting_user=administrator)
         # Credits: a J-Credit batch already brought in (seeded as if approved), a JCM batch awaiting approval.
         if source and not CreditBatch.objects.exists():
             batch = CreditBatch.objects.create(unit_type="j_credit", serial_start=100_001, serial_end=102_000,
@@ -289,8 +288,8 @@ class Command(BaseCommand):
         if administrator and destination and not BookingRequest.objects.filter(unit_type="jcm_credit").exists():
             administration.credit_issuance_request_create(
                 unit_type="jcm_credit", serial_start=1, serial_end=5_000, vintage=2019, eligible=False,
-                origin="JCM demo: solar PV (Indonesia)", account=destination,
-                reason="Transfer in from the JCM registry (demo)", acting_user=administrator)
+                origin="JCMデモ：太陽光発電（インドネシア）", account=destination,
+                reason="JCM登録簿からの移転（デモ）", acting_user=administrator)
 
     # --- one user for every role ----------------------------------------------------------------
     def _users(self, bodies):
@@ -394,7 +393,7 @@ class Command(BaseCommand):
                     Decimal("0.001"))
                 values = {"facility_code": facility.code, "kind": "energy", "source": factor.name,
                           "method": "activity_factor", "emission_factor_code": factor.code, "activity": activity,
-                          "instrument": "流量計 / flow meter", "instrument_tolerance_pct": "1.5",
+                          "instrument": "流量計", "instrument_tolerance_pct": "1.5",
                           "instrument_upkeep": "年1回校正 / calibrated yearly"}
                 rows.append(",".join(str(values.get(name, "")) for name in reports.IMPORT_COLUMNS))
             if len(rows) > 1:
@@ -416,11 +415,11 @@ class Command(BaseCommand):
                                             acting_user=lead)
             engagements.engagement_start(engagement=engagement, acting_user=lead)
             engagements.work_log_add(engagement=engagement, kind="site_visit", occurred_on=today,
-                                     description="主要計量器の確認 / main meters checked", acting_user=lead)
+                                     description="主要計量器の確認", acting_user=lead)
             if index == 2:
                 continue  # under verification
             engagements.opinion_sign(engagement=engagement, kind="unmodified", standard="iso_14064_3",
-                                     statement="重要な虚偽表示は認められない。/ No material misstatement found.",
+                                     statement="重要な虚偽表示は認められない。",
                                      acting_user=reviewer, otp_token=code(reviewer))
 
     def _representative(self, entity, index, users):
@@ -446,7 +445,7 @@ class Command(BaseCommand):
 # (code, name, name in English, unit, t-CO2 per unit, instrument accuracy class): demo values
 DEMO_FUELS = [
     ("a-heavy-oil", "A重油", "A heavy oil", "kL", "2.71", "liquid_fuel"),
-    ("city-gas", "都市ガス", "City gas", "thousand Nm3", "2.05", "city_gas"),
+    ("city-gas", "都市ガス", "City gas", "千Nm3", "2.05", "city_gas"),
     ("coal", "一般炭", "Steam coal", "t", "2.33", "solid_fuel"),
     ("lng", "液化天然ガス", "LNG", "t", "2.70", "lng"),
 ]
