@@ -88,3 +88,12 @@ def test_pages_link_a_favicon_that_exists(client):
     assert icon, "no favicon link"
     found = finders.find(icon.group(1))
     assert found and open(found, encoding="utf-8").read().lstrip().startswith("<svg")
+
+
+def test_the_demo_writes_each_name_in_its_own_language(demo):
+    from accounts.models import Organisation
+
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    for thing in [*Organisation.objects.exclude(name_en=""), *Facility.objects.exclude(name_en="")]:
+        assert not japanese.search(thing.name_en), thing.name_en  # not "Nihon セメント Co. 2"
+        assert japanese.search(thing.name), thing.name

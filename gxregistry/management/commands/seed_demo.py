@@ -59,6 +59,14 @@ SECTOR_JA = {
     Sector.AUTOMOBILES: "自動車", Sector.OIL_REFINING: "石油", Sector.FOOD: "食品", Sector.TEXTILES: "繊維",
     Sector.CERAMICS: "窯業", Sector.OTHER: "工業",
 }
+def sector_in_english(sector) -> str:
+    """The sector's English name whatever language the command runs in (its label follows the active one)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return str(sector.label)
+
+
 SITE_KINDS_JA = ["工場", "製作所", "事業所", "発電所"]
 SITE_KINDS_EN = ["Works", "Plant", "Site", "Power Station"]
 PREFECTURE_EN = {n: name for n, name in enumerate([
@@ -146,7 +154,8 @@ class Command(BaseCommand):
                     acting_user=self.system,
                     kind=Organisation.Kind.REGULATED_ENTITY,
                     name=f"{COMPANY_JA[word]}{SECTOR_JA[sector]}株式会社" + (f" 第{index // 100 + 1}" if count > 100 else ""),
-                    name_en=f"{COMPANY_WORDS[word]} {sector.label} Co. {index + 1}",
+                    name_en=f"{COMPANY_WORDS[word]} {sector_in_english(sector)} Co., Ltd."
+                    + (f" No. {index // 100 + 1}" if count > 100 else ""),
                     corporate_number=number,
                     sector=sector,
                     address=PREFECTURE_JA[rng.randint(1, 47)],
