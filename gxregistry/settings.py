@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,7 +48,7 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "pgtrigger",
-    "pghistory",
+    "gxregistry.audit_trail_app.AuditTrailConfig",  # django-pghistory, named in the reader's language
     "pghistory.admin",
     "import_export",
     "django_q",
@@ -246,7 +247,7 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "queue_limit": 50,
     "catch_up": False,
-    "label": "Background jobs",
+    "label": gettext_lazy("Background jobs"),  # the back office's heading, in the reader's language
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

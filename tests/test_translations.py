@@ -105,3 +105,16 @@ def test_every_page_in_japanese_shows_no_english_words(client, signed_in):
             for word in latin_words(response.content.decode()):
                 found.setdefault(word, path)
     assert not found, f"English on Japanese pages (word: first page it is on): {sorted(found.items())}"
+
+
+@pytest.mark.django_db
+def test_the_back_office_reads_in_japanese_including_third_party_apps(client, signed_in, make_user):
+    from accounts.roles import Role
+
+    client.cookies["django_language"] = "ja"
+    signed_in(make_user(Role.REGISTRY_ADMINISTRATOR))
+    page = client.get("/admin/").content.decode()
+    for english, japanese in (("Background jobs", "バックグラウンド処理"), ("Failed tasks", "失敗したタスク"),
+                              ("Scheduled tasks", "定期タスク"), ("Audit trail", "監査証跡")):
+        assert japanese in page and english not in page, english
+    assert "Pghistory" not in page and "PGHISTORY" not in page
