@@ -88,7 +88,10 @@ class FormPageMixin:
                 response = getattr(self, f"form_valid_{name}")(form)
             except RegistryError as refusal:
                 if name in self.checked_forms and refusal.field == "otp_token":
-                    return self.render_check(getattr(self, f"check_{name}")(form), refusal)
+                    try:  # the answers again, with the code refused; unless the act is no longer possible
+                        return self.render_check(getattr(self, f"check_{name}")(form), refusal)
+                    except RegistryError as now_refused:
+                        refusal = now_refused
                 add_refusal(form, refusal)
                 status = refusal.http_status  # 403 when the person may not do it, 400 for what they asked
             else:
@@ -96,7 +99,11 @@ class FormPageMixin:
                     return response
                 return redirect(request.get_full_path())
         elif name in self.checked_forms and list(form.errors) == ["otp_token"]:
-            return self.render_check(getattr(self, f"check_{name}")(form), form.errors["otp_token"][0])
+            try:
+                return self.render_check(getattr(self, f"check_{name}")(form), form.errors["otp_token"][0])
+            except RegistryError as refusal:
+                add_refusal(form, refusal)
+                status = refusal.http_status
         return self.render_to_response(self.get_context_data(**{f"{name}_form": form}), status=status)
 
     def render_check(self, check: Check, refusal=None):
@@ -145,6 +152,7 @@ class ObjectActionView(LoginRequiredMixin, View):
     def get(self, request, pk, action):
         if action not in self.checks:
             raise Http404
+        self.action = action
         return self.show_check(self.get_object(pk), action)
 
     def show_check(self, obj, action, refusal=None):
@@ -163,6 +171,7 @@ class ObjectActionView(LoginRequiredMixin, View):
         if action not in self.actions:
             raise Http404
         obj = self.get_object(pk)
+        self.action = action  # for a check shared by several acts
         checked = action in self.checks
         if checked and request.POST.get("stage") != "confirm":
             return self.show_check(obj, action)

@@ -137,7 +137,7 @@ RULES = {
     "body_application_queue": AdministratorOnly(),
     "body_application_review": AdministratorOnly("registration_application"),
     "verification_body_state": AdministratorOnly("verification_body", ("suspend",), "post", (("reason", "test"),),
-                                                 allowed=400),
+                                                 allowed=200),  # the check page, before the code
     "verification_oversight": AdministratorOnly(),
     "coverage": AdministratorOnly(extra_args=(2026,)),
     "emission_factors": AdministratorOnly(extra_args=(2026,)),

@@ -359,6 +359,12 @@ RULES = {
     "verification.services.bodies.body_application_refuse": Rule(
         "admin", lambda w, a, c, t: bodies.body_application_refuse(application=t, reason="no", acting_user=a,
                                                                    otp_token=c), setup=_submitted_application, code=True),
+    "verification.services.bodies.body_decision_check": Rule(
+        "admin", lambda w, a, c, t: bodies.body_decision_check(application=t, decision="register",
+                                                               registered_on=timezone.localdate(), acting_user=a),
+        setup=_submitted_application),
+    "verification.services.bodies.body_state_check": Rule("admin", lambda w, a, c, t: bodies.body_state_check(
+        body=w.body, act="suspend", acting_user=a)),
     "verification.services.bodies.body_register": Rule(
         "admin", lambda w, a, c, t: bodies.body_register(application=t, registered_on=timezone.localdate(),
                                                          acting_user=a, otp_token=c),

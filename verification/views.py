@@ -24,7 +24,7 @@ from gxregistry.authorization import may
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.exports import csv_response
 from gxregistry.importing import UnreadableFile
-from gxregistry.pages import AdministratorRequiredMixin, FormPageMixin, ObjectActionView
+from gxregistry.pages import AdministratorRequiredMixin, Check, FormPageMixin, ObjectActionView, SecondFactorForm
 from gxregistry.pdf import render_pdf
 from verification import forms, selectors
 from verification.models import (
@@ -203,9 +203,33 @@ class ApplicationReviewView(FormPageMixin, AdministratorRequiredMixin, DetailVie
     template_name = "verification/application_review.html"
     administrator_permission = bodies.MANAGE_BODIES
     forms = {"decision": forms.DecisionForm}
+    checked_forms = frozenset({"decision"})
 
     def build_form(self, name, data=None):
         return forms.DecisionForm(data)
+
+    def check_decision(self, form):
+        data, application = form.cleaned_data, self.object
+        terms = bodies.body_decision_check(
+            application=application, decision=data["decision"], registration_number=data["registration_number"],
+            registered_on=data["registered_on"], acting_user=self.request.user)
+        rows = [(_("Verification body"), in_reader_language(application.body.organisation)),
+                (_("Application"), application.get_kind_display()),
+                (_("Decision"), dict(forms.DecisionForm.DECISIONS)[data["decision"]])]
+        if terms:
+            rows += [(_("Registration number"), terms["registration_number"]),
+                     (_("Registered from"), terms["valid_from"].isoformat()),
+                     (_("Registered until"), terms["valid_until"].isoformat())]
+        if data["message"]:
+            rows.append((_("Message to the body"), data["message"]))
+        consequence = {
+            "register": _("The body is on the public list and may verify for regulated entities for this period."),
+            "refuse": _("The application is closed for good; the body must apply anew."),
+            "request_information": _("The application goes back to the body to complete."),
+        }[data["decision"]]
+        return Check(title=_("Check the decision"), rows=rows, consequence=consequence,
+                     confirm_label=_("Record the decision"), destructive=data["decision"] == "refuse",
+                     form=SecondFactorForm())
 
     def form_valid_decision(self, form):
         data, application, user = form.cleaned_data, self.object, self.request.user
@@ -239,9 +263,28 @@ class BodyStateView(AdministratorRequiredMixin, ObjectActionView):
     model = VerificationBody
     administrator_permission = bodies.MANAGE_BODIES
     actions = {"suspend": "suspend", "reinstate": "reinstate", "revoke": "revoke"}
+    checks = {"suspend": "check_state", "reinstate": "check_state", "revoke": "check_state"}
 
     def get_object(self, pk):
         return get_object_or_404(VerificationBody, pk=pk)
+
+    def check_state(self, body):
+        bodies.body_state_check(body=body, act=self.action, acting_user=self.request.user)
+        title, consequence = {
+            "suspend": (_("Check before suspending the body"),
+                        _("The body may not start or sign verification work until it is reinstated; the public "
+                          "list shows it as suspended.")),
+            "reinstate": (_("Check before reinstating the body"), _("The body may verify again.")),
+            "revoke": (_("Check before revoking the registration"),
+                       _("The registration ends for good; the body must apply anew to verify again.")),
+        }[self.action]
+        return Check(title=title, consequence=consequence, destructive=self.action != "reinstate",
+                     rows=[(_("Verification body"), in_reader_language(body.organisation)),
+                           (_("Registration number"), body.registration_number),
+                           (_("Valid until"), body.valid_until.isoformat() if body.valid_until else "—")],
+                     confirm_label={"suspend": _("Suspend"), "reinstate": _("Reinstate"),
+                                    "revoke": _("Revoke")}[self.action],
+                     form=forms.BodyStateForm(initial={"reason": self.request.POST.get("reason", "")}))
 
     def return_url(self, body):
         return reverse("body_application_queue")

@@ -120,3 +120,18 @@ def test_every_kind_of_booking_request_has_a_check_page_naming_the_account(admin
         reverse("booking_request_decision", args=[requests[0].pk, "approve"])).text
     assert f"#{sent.pk}" in administrators["second_client"].get(
         reverse("booking_request_decision", args=[requests[2].pk, "approve"])).text
+
+
+def test_a_wrong_code_after_the_act_became_impossible_says_why_on_the_form(company):  # noqa: F811
+    from accounts.models import HoldingAccount
+
+    url = reverse("transfer_list", args=[company["account"].pk])
+    answers = {"form": "initiate", "destination": company["destination"].number, "unit": "allowance:2026:",
+               "quantity": "40"}
+    assert company["initiator_client"].post(url, answers).status_code == 200  # the check page
+    HoldingAccount.objects.filter(pk=company["destination"].pk).update(state=HoldingAccount.State.CLOSED)
+    wrong = company["initiator_client"].post(url, {**answers, "stage": "confirm", "otp_token": "000000"})
+    # The form again, saying what is wrong now (the destination closed meanwhile), not the check page or a 500.
+    assert wrong.status_code == 400 and "Check the transfer" not in wrong.text
+    assert f"To account: Account {company['destination'].number} is closed" in wrong.text
+    assert not TransferRequest.objects.exists()

@@ -234,6 +234,45 @@ def registration_end(start: date, years: int) -> date:
     return anniversary - timedelta(days=1)
 
 
+def _registration_terms(application, body, registration_number, registered_on) -> tuple[str, date, date]:
+    """The registration number and the period a registration decided on ``registered_on`` gives, refused when the
+    number is missing or taken (first registrations; a renewal keeps the body's number)."""
+    years = parameters().for_year(fiscal_year_of(registered_on)).registration_validity_years
+    if application.kind == RegistrationApplication.Kind.INITIAL:
+        number = str(registration_number or "").strip()
+        if not number:
+            _refuse(_("Give the registration number."), "registration_number")
+        if VerificationBody.objects.filter(registration_number=number).exclude(pk=body.pk).exists():
+            _refuse(_("Another body has this registration number."), "registration_number", ErrorCode.DUPLICATE)
+        transition_check(body, VerificationBody.Status.REGISTERED)
+        start = registered_on
+    else:
+        number = body.registration_number
+        start = max(registered_on, body.valid_until + timedelta(days=1))
+    return number, start, registration_end(start, years)
+
+
+DECISION_STATUS = {"register": RegistrationApplication.Status.REGISTERED,
+                   "refuse": RegistrationApplication.Status.REFUSED,
+                   "request_information": RegistrationApplication.Status.INFORMATION_REQUESTED}
+
+
+@state_change
+def body_decision_check(*, application, decision: str, registration_number: str = "", registered_on: date,
+                        acting_user) -> dict:
+    """What deciding ``application`` would do, refused as the decision would be, changing nothing and asking no
+    code: for the page where METI checks before confirming. For a registration, the number and period."""
+    authorize(acting_user, MANAGE_BODIES)
+    if decision not in DECISION_STATUS:
+        _refuse(_("Choose a decision."), "decision")
+    transition_check(application, DECISION_STATUS[decision])
+    if decision != "register":
+        return {}
+    number, valid_from, valid_until = _registration_terms(application, application.body, registration_number,
+                                                          registered_on)
+    return {"registration_number": number, "valid_from": valid_from, "valid_until": valid_until}
+
+
 @state_change
 def body_register(*, application, registration_number: str = "", registered_on: date, acting_user,
                   otp_token) -> VerificationBody:
@@ -244,25 +283,28 @@ def body_register(*, application, registration_number: str = "", registered_on: 
     with transaction.atomic(), audit_context(acting_user, action="body_register"):
         application = _decide(application, acting_user, otp_token, RegistrationApplication.Status.REGISTERED)
         body = VerificationBody.objects.select_for_update().get(pk=application.body_id)
-        years = parameters().for_year(fiscal_year_of(registered_on)).registration_validity_years
+        number, body.valid_from, body.valid_until = _registration_terms(application, body, registration_number,
+                                                                        registered_on)
         if application.kind == RegistrationApplication.Kind.INITIAL:
-            number = str(registration_number or "").strip()
-            if not number:
-                _refuse(_("Give the registration number."), "registration_number")
-            if VerificationBody.objects.filter(registration_number=number).exclude(pk=body.pk).exists():
-                _refuse(_("Another body has this registration number."), "registration_number", ErrorCode.DUPLICATE)
-            transition_check(body, VerificationBody.Status.REGISTERED)
             body.registration_number, body.registered_on = number, registered_on
-            body.valid_from, body.status = registered_on, VerificationBody.Status.REGISTERED
-        else:
-            start = max(registered_on, body.valid_until + timedelta(days=1))
-            body.valid_from = start
-        body.valid_until = registration_end(body.valid_from, years)
+            body.status = VerificationBody.Status.REGISTERED
         body.scope, body.scope_en = application.scope, application.scope_en
         body.status_changed_at = timezone.now()
         body.save()
         application.save(update_fields=["status", "decided_at", "decided_by"])
     return body
+
+
+BODY_STATE_ACTS = {"suspend": VerificationBody.Status.SUSPENDED, "reinstate": VerificationBody.Status.REGISTERED,
+                   "revoke": VerificationBody.Status.REVOKED}
+
+
+@state_change
+def body_state_check(*, body, act: str, acting_user) -> None:
+    """Refuse a suspension, reinstatement or revocation as the act would (nothing changes, no code asked): the
+    check METI's page makes before asking for the reason's confirmation and the code."""
+    authorize(acting_user, MANAGE_BODIES)
+    transition_check(body, BODY_STATE_ACTS[act])
 
 
 def _body_state_change(body, acting_user, otp_token, new_status, reason, action):

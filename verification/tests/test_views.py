@@ -84,15 +84,18 @@ def test_a_body_applies_in_the_browser_and_meti_registers_it(make_user, make_org
     assert organisation.name in queue.text
     review_url = reverse("body_application_review", args=[application.pk])
     assert "extra.pdf" in client.get(review_url).text
-    wrong = client.post(review_url, {"form": "decision", "decision": "register", "registration_number": "GX-1",
-                                     "registered_on": "2026-04-01", "otp_token": "000000"})
+    answers = {"form": "decision", "decision": "register", "registration_number": "GX-1",
+               "registered_on": "2026-04-01"}
+    check = client.post(review_url, answers)  # METI sees the number and the period before the code
+    assert check.status_code == 200 and "Check the decision" in check.text and "2031-03-31" in check.text
+    assert "GX-1" in check.text and VerificationBody.objects.get(organisation=organisation).status == "applying"
+    wrong = client.post(review_url, {**answers, "stage": "confirm", "otp_token": "000000"})
     assert wrong.status_code == 400 and VerificationBody.objects.get(organisation=organisation).status == "applying"
     from django_otp.plugins.otp_static.models import StaticDevice
 
     StaticDevice.objects.filter(user=administrator).update(throttling_failure_count=0,
                                                            throttling_failure_timestamp=None)
-    done = client.post(review_url, {"form": "decision", "decision": "register", "registration_number": "GX-1",
-                                    "registered_on": "2026-04-01", "otp_token": fresh_code(administrator)})
+    done = client.post(review_url, {**answers, "stage": "confirm", "otp_token": fresh_code(administrator)})
     assert done.status_code == 302
     body = VerificationBody.objects.get(organisation=organisation)
     assert body.registration_number == "GX-1" and body.valid_until == date(2031, 3, 31)
@@ -193,9 +196,14 @@ def test_a_verifier_sees_only_its_own_bodys_engagements(body_world, entity, make
 def test_meti_suspends_a_body_from_the_queue_with_a_reason_and_a_code(body_world, signed_in, client):
     signed_in(body_world.administrator)
     url = reverse("verification_body_state", args=[body_world.body.pk, "suspend"])
-    refused = client.post(url, {"reason": "", "otp_token": fresh_code(body_world.administrator)})
+    check = client.post(url, {"reason": "Late reports"})  # from the queue: the check page, the reason kept
+    assert check.status_code == 200 and "Check before suspending the body" in check.text
+    assert body_world.body.registration_number in check.text and "Late reports" in check.text
+    assert VerificationBody.objects.get(pk=body_world.body.pk).status == "registered"
+    refused = client.post(url, {"reason": "", "stage": "confirm", "otp_token": fresh_code(body_world.administrator)})
     assert refused.status_code == 400 and "Give the reason" in refused.text
-    done = client.post(url, {"reason": "Late reports", "otp_token": fresh_code(body_world.administrator)})
+    done = client.post(url, {"reason": "Late reports", "stage": "confirm",
+                             "otp_token": fresh_code(body_world.administrator)})
     assert done.status_code == 302
     assert VerificationBody.objects.get(pk=body_world.body.pk).status == "suspended"
 
