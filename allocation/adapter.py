@@ -5,6 +5,7 @@ one per table, as plain rows (``values_list``), grouped in Python. The engine ne
 """
 
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Q
@@ -57,7 +58,7 @@ def entity_inputs(organisations) -> list[engine.Entity]:
     for row in Facility.objects.filter(Q(organisation_id__in=ids) | Q(id__in=former)).order_by(
         "organisation_id", "code"
     ).values_list(
-        "id", "organisation_id", "code", "name", "energy_use_kl", "opened_on", "closed_on",
+        "id", "organisation_id", "code", "name", "energy_use_kl", "opened_on", "last_operating_day",
         "early_reduction_start_year", "early_reduction_start_emissions_t", "early_reduction_activity_coefficient",
     ):
         facilities[row[1]].append(row)
@@ -93,10 +94,11 @@ def entity_inputs(organisations) -> list[engine.Entity]:
     ):
         financials[row[0]].append(engine.Financials(*row[1:]))
 
+    issued = issued_main_lines(ids)
     result = []
     for organisation in organisations:
         built = []
-        for (fid, _org, code, name, energy, opened, closed, er_year, er_emissions, er_coefficient) in facilities[
+        for (fid, _org, code, name, energy, opened, last_day, er_year, er_emissions, er_coefficient) in facilities[
             organisation.pk
         ]:
             built_processes = tuple(
@@ -110,7 +112,9 @@ def entity_inputs(organisations) -> list[engine.Entity]:
             if er_year and er_emissions is not None:
                 early = engine.EarlyReduction(er_year, er_emissions, er_coefficient)
             built.append(engine.Facility(
-                code, name, energy, built_processes, opened_on=opened, closed_on=closed, events=tuple(events[fid]),
+                code, name, energy, built_processes, opened_on=opened,
+                # The registry asks for the last day of operation; the engine counts from the first day without.
+                closed_on=last_day + timedelta(days=1) if last_day else None, events=tuple(events[fid]),
                 early_reduction=early, acquired=acquired.get((fid, organisation.pk)),
                 disposed=disposed[organisation.pk].get(fid),
             ))
@@ -121,6 +125,7 @@ def entity_inputs(organisations) -> list[engine.Entity]:
             leakage_trade_share=profile.leakage_trade_share if profile else None,
             rd_category=engine.RDCategory(profile.rd_category) if profile else engine.RDCategory.OTHER,
             financials=tuple(financials[organisation.pk]),
+            issued_main=issued.get(organisation.pk, {}),
         ))
     return result
 
@@ -164,3 +169,22 @@ def intensity_points(key: str, years: tuple[int, ...]) -> list[engine.IntensityP
         totals[corporate_number][1] += activity or 0
     return [engine.IntensityPoint(number, emissions / activity, activity)
             for number, (emissions, activity) in sorted(totals.items()) if activity > 0]
+
+
+MAIN_LINE_KINDS = {str(kind) for kind in (engine.LineKind.PRODUCT_BENCHMARK, engine.LineKind.FUEL_BENCHMARK,
+                                          engine.LineKind.GF_ENERGY, engine.LineKind.GF_PROCESS)}
+
+
+def issued_main_lines(organisation_ids) -> dict[int, dict[tuple[str, str, int], Decimal]]:
+    """{organisation id: {(facility code, process code, FY): t}}: the main lines of the allocations in force
+    (issued, not superseded), which true-ups of later years correct (one query)."""
+    from allocation.models import AllocationApplication
+
+    found: dict[int, dict] = defaultdict(dict)
+    for organisation_id, fiscal_year, lines in AllocationApplication.objects.filter(
+            organisation_id__in=organisation_ids, status=AllocationApplication.Status.ISSUED).values_list(
+            "organisation_id", "fiscal_year", "computed_lines"):
+        for line in lines:
+            if line["kind"] in MAIN_LINE_KINDS and line["facility"] and line["process"]:
+                found[organisation_id][(line["facility"], line["process"], fiscal_year)] = Decimal(line["amount"])
+    return found

@@ -79,7 +79,7 @@ class FacilityEventInline(admin.TabularInline):
 class FacilityAdmin(FacilityDataImportAdminMixin, ImportExportModelAdmin):
     import_kind = "facilities"
     resource_classes = [resources.FacilityResource]
-    list_display = ["code", "name", "organisation", "prefecture", "energy_use_kl", "opened_on", "closed_on"]
+    list_display = ["code", "name", "organisation", "prefecture", "energy_use_kl", "opened_on", "last_operating_day"]
     list_filter = ["prefecture", "organisation__sector"]
     search_fields = ["code", "name", "organisation__name", "organisation__corporate_number"]
     autocomplete_fields = ["organisation"]

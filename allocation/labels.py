@@ -21,3 +21,12 @@ LINE_LABELS = {
     LineKind.LEAKAGE: _("Carbon leakage"),
     LineKind.RD: _("GX R&D"),
 }
+
+# Lines the allocation cycle adds to the engine's, from what was issued (allocation.services.cycle).
+CARRIED_DEDUCTION = "carried_deduction"
+CYCLE_LINE_LABELS = {CARRIED_DEDUCTION: _("Deduction carried from the previous FY")}
+
+
+def line_label(kind: str):
+    """The label of a stored line's kind (the engine's kinds and the cycle's)."""
+    return {str(k): label for k, label in LINE_LABELS.items()}.get(kind) or CYCLE_LINE_LABELS.get(kind, kind)

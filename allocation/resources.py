@@ -94,7 +94,7 @@ class FacilityResource(ScopedResource):
 
     class Meta:
         model = Facility
-        fields = ("organisation", "code", "name", "prefecture", "address", "energy_use_kl", "opened_on", "closed_on")
+        fields = ("organisation", "code", "name", "prefecture", "address", "energy_use_kl", "opened_on", "last_operating_day")
         import_id_fields = ("organisation", "code")
         clean_model_instances = True
         skip_unchanged = True

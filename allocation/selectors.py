@@ -30,3 +30,89 @@ def emissions_by_fiscal_year(*, fetched_by, organisations=None, facility=None):
         qs = qs.filter(process__facility=facility)
     rows = qs.values("fiscal_year").annotate(total=Sum("emissions_t")).order_by("fiscal_year")
     return [(row["fiscal_year"], row["total"]) for row in rows]
+
+
+# --- the FY's allocation cycle -----------------------------------------------------------------------------
+
+def run_progress(*, fiscal_year: int) -> dict:
+    """The latest run of the FY as the page's progress bar reads it (also as JSON, polled while it runs)."""
+    from allocation.models import AllocationNotice, AllocationRun
+
+    run = AllocationRun.objects.filter(fiscal_year=fiscal_year).order_by("-started_at").first()
+    if run is None:
+        return {"run": None}
+    notices = AllocationNotice.objects.filter(application__fiscal_year=fiscal_year,
+                                              application__issued_at__gte=run.started_at).count()
+    return {"run": run.pk, "status": run.status, "status_label": str(run.get_status_display()), "done": run.done,
+            "total": run.total, "quantity": run.quantity, "failures": run.failures, "notices": notices,
+            "running": run.status == AllocationRun.Status.RUNNING,
+            "started_at": run.started_at.isoformat(), "finished_at": run.finished_at.isoformat()
+            if run.finished_at else None}
+
+
+def fiscal_year_overview(*, fiscal_year: int) -> dict:
+    """Applications of the FY by state, the issued allocation by sector, and the runs so far."""
+    from accounts.models import Sector
+    from allocation.models import AllocationApplication, AllocationRun
+
+    applications = list(AllocationApplication.objects.filter(fiscal_year=fiscal_year)
+                        .select_related("organisation", "reviewer", "approved_by").order_by("organisation__name",
+                                                                                             "-version"))
+    counts = {status: 0 for status in AllocationApplication.Status}
+    by_sector: dict[str, list[int]] = {}
+    for application in applications:
+        counts[application.status] += 1
+        if application.status == AllocationApplication.Status.ISSUED:
+            entry = by_sector.setdefault(application.organisation.sector, [0, 0])
+            entry[0] += 1
+            entry[1] += application.computed_total
+    sectors = dict(Sector.choices)
+    return {"applications": applications,
+            "status_counts": [(AllocationApplication.Status(s).label, n) for s, n in counts.items()],
+            "by_sector": sorted(((sectors.get(k, k), n, t) for k, (n, t) in by_sector.items()), key=lambda r: -r[2]),
+            "runs": AllocationRun.objects.filter(fiscal_year=fiscal_year).select_related("started_by")[:10]}
+
+
+def application_facilities(*, organisation, fiscal_year: int) -> list:
+    """The facilities an application covers (for a notifying entity, its group's too), each with its processes,
+    their baseline years (J-3..J-1 of the entity's first FY) marked verified or not, and events."""
+    from allocation.services.cycle import group_boundary
+
+    first = organisation.first_fiscal_year or 2026
+    baseline_years = (first - 3, first - 2, first - 1)
+    years = ProcessYear.objects.filter(fiscal_year__in=baseline_years).order_by("fiscal_year")
+    facilities = (Facility.objects.filter(organisation__in=group_boundary(organisation))
+                  .select_related("organisation").prefetch_related(
+                      Prefetch("processes", queryset=Process.objects.order_by("code").prefetch_related(
+                          Prefetch("years", queryset=years))), "events")
+                  .order_by("organisation__name", "code"))
+    return [{"facility": facility, "processes": [
+        {"process": process, "years": {y.fiscal_year: y for y in process.years.all()}}
+        for process in facility.processes.all()], "baseline_years": baseline_years,
+        "events": list(facility.events.all())} for facility in facilities]
+
+
+def stored_lines(application) -> list[tuple[str, dict]]:
+    """The lines an application fixed when computed, with each kind's label."""
+    from allocation.labels import line_label
+
+    return [(line_label(line["kind"]), line) for line in application.computed_lines]
+
+
+def application_list(*, fetched_by, organisations=None):
+    """The allocation applications the user may see (the latest version of each entity's FY first), with notices."""
+    from allocation.models import AllocationApplication
+
+    qs = AllocationApplication.objects.restrict(fetched_by).exclude(status=AllocationApplication.Status.SUPERSEDED)
+    if organisations is not None:
+        qs = qs.filter(organisation__in=organisations)
+    return qs.select_related("organisation", "notice").order_by("-fiscal_year", "organisation__name", "-version")
+
+
+def waiting_for_administrators() -> dict:
+    """What the cycle waits for METI to do: applications to review, and computed ones to approve."""
+    from allocation.models import AllocationApplication
+
+    counts = dict(AllocationApplication.objects.filter(status__in=["submitted", "computed"]).values_list(
+        "status").annotate(n=Count("pk")))
+    return {"to_review": counts.get("submitted", 0), "to_approve": counts.get("computed", 0)}

@@ -8,4 +8,12 @@ urlpatterns = [
     path("organisations/<int:pk>/import/", views.FacilityDataImportView.as_view(), name="facility_import"),
     path("organisations/<int:pk>/allocation/<int:fiscal_year>/", views.EntityAllocationView.as_view(),
          name="entity_allocation"),
+    path("organisations/<int:pk>/allocation-application/<int:fiscal_year>/", views.AllocationApplicationView.as_view(),
+         name="allocation_application"),
+    path("allocation/periods/", views.CompliancePeriodListView.as_view(), name="compliance_period_list"),
+    path("allocation/periods/<int:fiscal_year>/", views.CompliancePeriodEditView.as_view(),
+         name="compliance_period_edit"),
+    path("allocation/<int:fiscal_year>/", views.AllocationFiscalYearView.as_view(), name="allocation_fiscal_year"),
+    path("allocation-notices/<int:pk>/", views.NoticeDownloadView.as_view(), name="notice_download"),
+    path("notices/verify/", views.NoticeVerifyView.as_view(), name="notice_verify"),
 ]

@@ -6,7 +6,7 @@ from accounts.compliance import compliance_year
 from accounts.models import BookingRequest, HoldingAccount, Membership, Organisation, TransferRequest, User
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
-from allocation.selectors import emissions_by_fiscal_year, facility_list
+from allocation.selectors import application_list, emissions_by_fiscal_year, facility_list, waiting_for_administrators
 from verification.models import Engagement
 from verification.selectors import engagement_list
 
@@ -42,6 +42,7 @@ def context_for(user) -> dict:
         context["facility_count"] = facility_list(fetched_by=user).count()
         context["pending_approvals"] = BookingRequest.objects.filter(
             status=BookingRequest.Status.AWAITING_APPROVAL).count()
+        context["allocation_waiting"] = waiting_for_administrators()
     elif role == Role.VERIFIER:
         from django.utils import timezone
 
@@ -59,7 +60,38 @@ def context_for(user) -> dict:
         context["compliance_year"] = compliance_year()
         context["facilities"] = facility_list(fetched_by=user, organisation=None)[:50]
         context["emissions"] = emissions_by_fiscal_year(fetched_by=user, organisations=organisations)
+        context["allocation_applications"] = application_list(fetched_by=user, organisations=organisations)[:20]
+        context["todo"] = company_todo(user, context["allocation_applications"], context["holding_accounts"])
     return context
+
+
+def company_todo(user, applications, accounts) -> list[tuple[str, str]]:
+    """What waits for this person, as the e-mails said it (gxregistry.notifications): (text, link)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from accounts.roles import ACT, APPROVE
+    from accounts.templatetags.registry import in_reader_language
+    from gxregistry.authorization import may
+
+    todo = []
+    for application in applications:
+        if not may(user, ACT, application.organisation):
+            continue
+        if application.status == "returned":
+            todo.append((_("Correct and resubmit the FY%(fy)s allocation application of %(entity)s")
+                         % {"fy": application.fiscal_year, "entity": in_reader_language(application.organisation)},
+                         application.get_absolute_url()))
+        elif application.status == "draft":
+            todo.append((_("Submit the FY%(fy)s allocation application of %(entity)s")
+                         % {"fy": application.fiscal_year, "entity": in_reader_language(application.organisation)},
+                         application.get_absolute_url()))
+    for account in accounts:
+        if account.awaiting and may(user, APPROVE, account.organisation):
+            todo.append((_("Approve the transfers from %(account)s (%(n)s waiting)")
+                         % {"account": account.number, "n": account.awaiting},
+                         reverse("transfer_list", args=[account.pk])))
+    return todo
 
 
 def market_operator_context() -> dict:

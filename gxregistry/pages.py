@@ -21,6 +21,10 @@ from gxregistry.authorization import may
 from gxregistry.errors import RegistryError
 
 
+class EmptyForm(forms.Form):
+    """An act with nothing to type (submit, start): the button is the whole form."""
+
+
 class SecondFactorForm(forms.Form):
     otp_token = forms.CharField(
         label=_("Second-factor code"), max_length=16,

@@ -32,6 +32,8 @@ else:
     )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Where the public reaches the registry: the address printed (and QR-coded) on allocation notices.
+REGISTRY_PUBLIC_URL = env.str("REGISTRY_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -198,6 +200,11 @@ TIME_ZONE = "Asia/Tokyo"
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
                         else "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="registry@gx-ets.example.go.jp")
+EMAIL_HOST = env.str("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("DJANGO_EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("DJANGO_EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=True)
 USE_I18N = True
 USE_TZ = True
 USE_THOUSAND_SEPARATOR = True
@@ -249,6 +256,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": gettext_lazy("Background jobs"),  # the back office's heading, in the reader's language
 }
+if GX_ENV == "test":
+    Q_CLUSTER["sync"] = True  # a job runs in the test's process as soon as it is queued (after the commit)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

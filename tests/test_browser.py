@@ -287,3 +287,85 @@ def test_an_entity_reports_a_body_verifies_and_the_entity_surrenders_in_japanese
     assert SurrenderRecord.objects.get(organisation=entity.organisation).allowances == 2710
     for page in (company, verifier, reviewer):
         page.context.close()
+
+
+def test_an_fy_is_allocated_from_period_to_notice_in_japanese(browser, live_server, make_user, settings):
+    """METI opens FY2026, the entity applies, one administrator computes, another approves, the run issues and
+    the entity downloads its notice: the cycle a fiscal year goes through, in Japanese, in Chromium."""
+    import io
+
+    from pypdf import PdfReader
+
+    from accounts import ledger
+    from accounts.models import HoldingAccount
+    from allocation.tests.test_services_cycle import add_grandfathered_facility
+    from conftest import fresh_code
+
+    settings.LANGUAGE_CODE = "ja"
+    admin = make_user(Role.REGISTRY_ADMINISTRATOR, email="alloc1@e2e.example.jp")
+    admin2 = make_user(Role.REGISTRY_ADMINISTRATOR, admin.memberships.get().organisation, email="alloc2@e2e.example.jp")
+    representative = make_user(Role.AUTHORISED_REPRESENTATIVE, email="alloc-rep@e2e.example.jp")
+    entity = representative.memberships.get().organisation
+    add_grandfathered_facility(entity)  # 100,000 t a year: FY2026 allocates 98,300
+    account = ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING,
+                                          organisation=entity)
+    ledger.issue_allowances(vintage=2026, quantity=100_000, idempotency_key="e2e-allocation-reserve")
+    application_url = f"{live_server.url}/organisations/{entity.pk}/allocation-application/2026/"
+
+    meti = browser.new_context(locale="ja-JP").new_page()
+    verified(meti, live_server.url, admin)
+    meti.goto(f"{live_server.url}/allocation/periods/")
+    meti.locator("#open-next").click()
+    form = meti.locator("form#period")
+    form.locator("input[name=surrender_deadline]").fill("2028-01-31")
+    form.locator("input[name=upper_limit_price_yen]").fill("4300")
+    form.locator("input[name=lower_limit_price_yen]").fill("4400")  # above the upper limit: refused, named
+    form.locator("button[type=submit]").click()
+    expect(meti.locator("form#period .error-summary")).to_contain_text("上限価格")
+    meti.locator("form#period input[name=lower_limit_price_yen]").fill("1700")
+    meti.locator("form#period button[type=submit]").click()
+    expect(meti.locator(".messages")).to_contain_text("2026年度の遵守期間を保存しました")
+
+    company = browser.new_context(locale="ja-JP").new_page()
+    verified(company, live_server.url, representative)
+    company.goto(application_url)
+    expect(company.locator("#preview-total")).to_contain_text("98,300")
+    company.locator("form#create button[type=submit]").click()
+    company.locator("form#evidence textarea[name=gx_patents]").fill("特願2025-123456 Y02P")
+    company.locator("form#evidence button[type=submit]").click()
+    company.locator("form#submit button[type=submit]").click()
+    expect(company.locator(".messages")).to_contain_text("経済産業省に提出しました")
+
+    meti.goto(application_url)
+    meti.locator("form#review button[type=submit]").click()
+    meti.locator("form#compute button[type=submit]").click()
+    expect(meti.locator("#computed-total")).to_contain_text("98,300")
+
+    second = browser.new_context(locale="ja-JP").new_page()
+    verified(second, live_server.url, admin2)
+    second.set_viewport_size({"width": 390, "height": 800})  # approving on a phone
+    second.goto(application_url)
+    second.locator("form#approve button[type=submit]").click()
+    expect(second.locator("#check-answers")).to_contain_text("98,300")
+    assert second.evaluate("document.documentElement.scrollWidth") <= 390
+    second.locator("form#confirm input[name=otp_token]").fill(fresh_code(admin2))
+    second.locator("form#confirm button[type=submit]").click()
+    expect(second.locator(".messages")).to_contain_text("承認しました")
+
+    meti.goto(f"{live_server.url}/allocation/2026/")
+    meti.locator("form#run button[type=submit]").click()
+    expect(meti.locator("#check-answers")).to_contain_text("98,300")
+    meti.locator("form#confirm input[name=otp_token]").fill(fresh_code(admin))
+    meti.locator("form#confirm button[type=submit]").click()
+    expect(meti.locator("#run-status")).to_have_text("完了")
+    expect(meti.locator("#run-progress [data-done]")).to_have_text("1 / 1")
+    assert account.balances.get(vintage=2026).quantity == 98_300
+
+    company.goto(application_url)
+    expect(company.locator("#application-status")).to_contain_text("割当済み")
+    with company.expect_download() as download:
+        company.locator("#notices a").first.click()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(open(download.value.path(), "rb").read())).pages)
+    assert "割当通知書" in text and "98,300" in text and entity.name in text
+    for page in (meti, company, second):
+        page.context.close()

@@ -41,6 +41,9 @@ FORM_PAGES = {
     "emission_factors": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
     "emissions_report": (Role.AUTHORISED_REPRESENTATIVE, "emissions"),
     "engagement_detail": (Role.VERIFIER, "engagement"),
+    # The entity's acts succeed; METI's acts on the same page are refused to it (403), never a 500.
+    "allocation_application": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
+    "allocation_fiscal_year": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
 }
 
 

@@ -16,7 +16,7 @@ from conftest import enrol_totp
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.importing import UnreadableFile
 
-HEADER = "corporate_number,facility_code,name,prefecture,address,energy_use_kl,opened_on,closed_on\n"
+HEADER = "corporate_number,facility_code,name,prefecture,address,energy_use_kl,opened_on,last_operating_day\n"
 
 
 def facilities_csv(corporate_number, *rows):

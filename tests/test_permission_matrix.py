@@ -140,6 +140,13 @@ RULES = {
                                                  allowed=200),  # the check page, before the code
     "verification_oversight": AdministratorOnly(),
     "coverage": AdministratorOnly(extra_args=(2026,)),
+    "allocation_application": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
+    "compliance_period_list": AdministratorOnly(),
+    "compliance_period_edit": AdministratorOnly(extra_args=(2026,)),
+    "allocation_fiscal_year": AdministratorOnly(extra_args=(2026,)),
+    # The entity's people (any role they hold in it) and administrators; nobody else learns it exists.
+    "notice_download": Scoped("notice", own=EVERY_ROLE_200),
+    "notice_verify": Public(),
     "emission_factors": AdministratorOnly(extra_args=(2026,)),
     "emissions_report": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "engagement_list": SignedIn(),
@@ -280,13 +287,36 @@ def _engagement(organisation):
                                      assurance_reason="test", due_on=date(2027, 7, 31), appointed_by=someone)
 
 
+def _notice(organisation):
+    from allocation.models import AllocationApplication, AllocationNotice
+
+    someone = _someone(organisation)
+    application = AllocationApplication.objects.create(
+        organisation=organisation, fiscal_year=2026, status="issued", created_by=someone, computed_total=1,
+        issued_quantity=1)
+    return AllocationNotice.objects.create(application=application, number=f"GX-AN-TEST-{organisation.pk}",
+                                           issued_on="2026-06-30", content={}, sha256=f"{organisation.pk:064x}",
+                                           pdf=b"%PDF-1.4")
+
+
+@pytest.fixture(autouse=True)
+def fiscal_year_2026(db):
+    """FY2026's compliance period: the pages about an FY answer 404 for one without."""
+    from datetime import date
+
+    from accounts.models import CompliancePeriod
+
+    CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
+                                    upper_limit_price_yen=4300, lower_limit_price_yen=1700)
+
+
 def _target(rule, organisation):
     makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account,
               "transfer_request": _transfer_request, "trusted_account": _trusted_account,
               "booking_request": _booking_request, "upper_limit_payment": _upper_limit_payment,
               "membership": _membership, "verification_body": _verification_body,
               "registration_application": _registration_application, "evidence": _evidence,
-              "engagement": _engagement}
+              "engagement": _engagement, "notice": _notice}
     return makers[rule.target](organisation)
 
 

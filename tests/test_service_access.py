@@ -36,6 +36,7 @@ from accounts.models import (
 from accounts.roles import Role
 from allocation import services as allocation_services
 from allocation.models import Facility, SectorBenchmark
+from allocation.services import cycle, notices
 from conftest import current_code, enrol_totp
 from gxregistry.authorization import SERVICES
 from gxregistry.errors import ErrorCode, RegistryError
@@ -244,6 +245,21 @@ def _baseline_opinion(w):
     return opinion
 
 
+def _allocation_application(w, status="draft", total=None):
+    """The world entity's FY2026 application in ``status`` (made directly: the cycle's own tests walk the states)."""
+    from allocation.models import AllocationApplication
+
+    application = AllocationApplication.objects.filter(organisation=w.entity, fiscal_year=2026).first()
+    if application is None:
+        computed = status not in ("draft", "submitted", "under_review", "returned")
+        application = AllocationApplication.objects.create(
+            organisation=w.entity, fiscal_year=2026, status=status, created_by=w.rep,
+            reviewer=w.admin if status != "draft" and status != "submitted" else None,
+            computed_total=(total if total is not None else 10) if computed else None,
+            issued_quantity=0 if status in ("issued", "superseded") else None)
+    return application
+
+
 LINES_CSV = ",".join(reports.IMPORT_COLUMNS) + "\n" + ",".join(
     {"facility_code": "F1", "kind": "energy", "source": "oil", "method": "model", "model_emissions_t": "9"}.get(name, "")
     for name in reports.IMPORT_COLUMNS) + "\n"
@@ -345,6 +361,34 @@ RULES = {
     "allocation.services.sector_benchmark_official_value_set": Rule(
         "admin", lambda w, a, c, t: allocation_services.sector_benchmark_official_value_set(
             benchmark=t, fiscal_year=2027, value=Decimal("1.5"), reason="test", acting_user=a), setup=_benchmark),
+    "allocation.services.cycle.compliance_period_save": Rule("admin", lambda w, a, c, t: cycle.compliance_period_save(
+        fiscal_year=2027, surrender_deadline=date(2029, 1, 31), upper_limit_price_yen=4500, lower_limit_price_yen=1800,
+        credit_cap_share="0.1", parameters={"gf_process_rate": "0.01"}, acting_user=a)),
+    "allocation.services.cycle.application_create": Rule("act", lambda w, a, c, t: cycle.application_create(
+        organisation=w.entity, fiscal_year=2026, acting_user=a)),
+    "allocation.services.cycle.application_update": Rule("act", lambda w, a, c, t: cycle.application_update(
+        application=t, gx_patents="特願2025-1 Y02E", acting_user=a), setup=_allocation_application),
+    "allocation.services.cycle.application_submit": Rule("act", lambda w, a, c, t: cycle.application_submit(
+        application=t, acting_user=a), setup=_allocation_application),
+    "allocation.services.cycle.application_review_start": Rule("admin", lambda w, a, c, t: cycle.application_review_start(
+        application=t, acting_user=a), setup=lambda w: _allocation_application(w, "submitted")),
+    "allocation.services.cycle.application_return": Rule("admin", lambda w, a, c, t: cycle.application_return(
+        application=t, message="add evidence", acting_user=a), setup=lambda w: _allocation_application(w, "under_review")),
+    "allocation.services.cycle.application_compute": Rule("admin", lambda w, a, c, t: cycle.application_compute(
+        application=t, acting_user=a), setup=lambda w: _allocation_application(w, "under_review")),
+    "allocation.services.cycle.application_approve": Rule("admin", lambda w, a, c, t: cycle.application_approve(
+        application=t, acting_user=a, otp_token=c), setup=lambda w: _allocation_application(w, "computed"),
+        code=True, right="admin2"),
+    "allocation.services.cycle.application_correct": Rule("admin", lambda w, a, c, t: cycle.application_correct(
+        application=t, reason="verified emissions corrected", acting_user=a),
+        setup=lambda w: _allocation_application(w, "issued")),
+    "allocation.services.cycle.allocation_run_start": Rule("admin", lambda w, a, c, t: cycle.allocation_run_start(
+        fiscal_year=2026, acting_user=a, otp_token=c), setup=lambda w: _allocation_application(w, "approved"),
+        code=True),
+    "allocation.services.cycle.application_issue": Rule("admin", lambda w, a, c, t: cycle.application_issue(
+        application=t, acting_user=a), setup=lambda w: _allocation_application(w, "approved")),
+    "allocation.services.notices.notice_create": Rule("admin", lambda w, a, c, t: notices.notice_create(
+        application=t, acting_user=a), setup=lambda w: _allocation_application(w, "issued")),
     "verification.services.bodies.body_application_start": Rule("body_act", lambda w, a, c, t: bodies.body_application_start(
         organisation=w.body.organisation, acting_user=a)),
     "verification.services.bodies.body_application_update": Rule("body_act", lambda w, a, c, t: bodies.body_application_update(

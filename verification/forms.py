@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Organisation
 from accounts.roles import Role
+from gxregistry.pages import EmptyForm  # noqa: F401 - the pages' one form with nothing to type
 from verification.models import (
     EmissionFactor,
     EmissionsLine,
@@ -39,10 +40,6 @@ class EvidenceForm(forms.Form):
     requirement = forms.ChoiceField(label=_("Requirement"), choices=RequirementEvidence.Requirement.choices)
     file = forms.FileField(label=_("File"), help_text=_("PDF or XLSX, at most 20 MB. Only your body and METI can "
                                                         "download it."))
-
-
-class EmptyForm(forms.Form):
-    """An act with nothing to type (submit, start): the button is the whole form."""
 
 
 class DecisionForm(forms.Form):

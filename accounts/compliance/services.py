@@ -38,12 +38,15 @@ def _refuse(message, field, code=ErrorCode.COMPLIANCE):
 
 
 def compliance_year() -> int:
-    """The FY whose obligation is current: the latest with a compliance period, else the latest FY ended."""
-    latest = CompliancePeriod.objects.order_by("-fiscal_year").values_list("fiscal_year", flat=True).first()
-    if latest:
-        return latest
+    """The FY whose obligation is current: the latest with a compliance period that has begun (a period opened
+    ahead, for applications, is not current yet), else the first period, else today's FY."""
     today = timezone.localdate()
-    return today.year - 1 if today.month < 4 else today.year
+    current = today.year - 1 if today.month < 4 else today.year
+    years = CompliancePeriod.objects.order_by("fiscal_year").values_list("fiscal_year", flat=True)
+    begun = [fy for fy in years if fy <= current]
+    if begun:
+        return begun[-1]
+    return years[0] if years else current
 
 
 def period(fiscal_year: int) -> CompliancePeriod:

@@ -29,8 +29,9 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
 
     def get_object(self, queryset=None):
         organisation = super().get_object(queryset)
-        if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
-            raise Http404
+        if (organisation.kind != Organisation.Kind.REGULATED_ENTITY
+                or not CompliancePeriod.objects.filter(fiscal_year=self.kwargs["fiscal_year"]).exists()):
+            raise Http404  # an FY without a compliance period has no obligation to show
         return organisation
 
     @cached_property

@@ -11,6 +11,7 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     Reconciliation,
     Unit,
     account_closed,
+    allocation_return,
     allocation_transfer,
     allowance,
     book,

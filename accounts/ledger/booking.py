@@ -405,11 +405,19 @@ def issue_credits(*, batch: CreditBatch, account: HoldingAccount, idempotency_ke
 
 
 def allocation_transfer(*, account: HoldingAccount, vintage: int, quantity, idempotency_key: str,
-                        booked_by=None) -> LedgerTransaction:
-    """Free allocation from the allocation reserve: the one booking the allocation workflow makes."""
+                        booked_by=None, note: str = "") -> LedgerTransaction:
+    """Free allocation from the allocation reserve (the allocation run's booking, ``application_issue``)."""
     reserve = government_account(HoldingAccount.Kind.ALLOCATION_RESERVE)
     return book(kind=LedgerTransaction.Kind.ALLOCATION, idempotency_key=idempotency_key, booked_by=booked_by,
-                moves=[Move(reserve, account, allowance(vintage), clean_quantity(quantity))])
+                moves=[Move(reserve, account, allowance(vintage), clean_quantity(quantity))], note=note)
+
+
+def allocation_return(*, account: HoldingAccount, vintage: int, quantity, idempotency_key: str, booked_by=None,
+                      note: str = "") -> LedgerTransaction:
+    """Allowances back to the allocation reserve when a correction lowers an issued allocation."""
+    reserve = government_account(HoldingAccount.Kind.ALLOCATION_RESERVE)
+    return book(kind=LedgerTransaction.Kind.ALLOCATION, idempotency_key=idempotency_key, booked_by=booked_by,
+                moves=[Move(account, reserve, allowance(vintage), clean_quantity(quantity))], note=note)
 
 
 def transfer_units(*, source: HoldingAccount, destination: HoldingAccount, unit: Unit, quantity,

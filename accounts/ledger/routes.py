@@ -7,7 +7,8 @@ units otherwise. A reversal moves units back along the route of the transaction 
 
 Holders never send units into a government account by transfer: units reach the retirement account
 only by surrender (which records them for compliance), the cancellation account only by a
-cancellation under four eyes, and the issuance account and the allocation reserve only by reversal.
+cancellation under four eyes, the issuance account only by reversal, and the allocation reserve by reversal
+or when a correction lowers an issued allocation (an allocation transaction back from the entity's account).
 """
 
 HOLDER_KINDS = ("operator_holding", "trading")
@@ -16,7 +17,7 @@ ROUTES: dict[str, frozenset[tuple[str, str]]] = {
     # Allowances into the allocation reserve; credits brought in from the J-Credit/JCM registries, to holders.
     "issuance": frozenset({("issuance", "allocation_reserve"), ("issuance", "operator_holding"),
                            ("issuance", "trading")}),
-    "allocation": frozenset({("allocation_reserve", "operator_holding")}),
+    "allocation": frozenset({("allocation_reserve", "operator_holding"), ("operator_holding", "allocation_reserve")}),
     "transfer": frozenset((source, destination) for source in HOLDER_KINDS for destination in HOLDER_KINDS),
     "surrender": frozenset({("operator_holding", "retirement")}),
     "cancellation": frozenset({("operator_holding", "cancellation"), ("trading", "cancellation"),

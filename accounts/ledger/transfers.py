@@ -16,16 +16,18 @@ from zoneinfo import ZoneInfo
 import jpholiday
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import ledger
 from accounts.ledger import routes
 from accounts.models import Balance, HoldingAccount, Membership, TransferRequest, TrustedAccount
-from accounts.roles import ACT, APPROVE
+from accounts.roles import ACT, APPROVE, Role
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.notifications import notify, people
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DEFAULT_DELAYS = {
@@ -132,9 +134,18 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
         source = _lock_account(source)
         authorize(acting_user, ACT, source.organisation, fresh_code=otp_token)
         _transfer_refusals(source, destination, unit, quantity, now)
-        return TransferRequest.objects.create(
+        request = TransferRequest.objects.create(
             source=source, destination=destination, unit_type=unit.unit_type, vintage=unit.vintage,
             credit_batch_id=unit.credit_batch_id, quantity=quantity, initiated_by=acting_user, initiated_at=now)
+        notify(people(organisation=source.organisation, roles=[Role.APPROVING_REPRESENTATIVE]),
+               subject_ja=f"承認してください：{source.number} から {quantity:,} t の移転",
+               subject_en=f"Approve: transfer of {quantity:,} t from {source.number}",
+               body_ja=f"{acting_user.full_name} が {source.number} から {destination.number} への移転"
+                       f"（{quantity:,} t）を申請しました。別の代表者の承認が必要です。",
+               body_en=f"{acting_user.full_name} initiated a transfer of {quantity:,} t from {source.number} to "
+                       f"{destination.number}. Another representative must approve it.",
+               path=reverse("transfer_list", args=[source.pk]))
+        return request
 
 
 def _locked(request: TransferRequest) -> TransferRequest:

@@ -61,6 +61,16 @@ def test_the_initiator_can_never_approve(company):
         TransferRequest.objects.filter(pk=request.pk).update(decided_by=company["initiator"])
 
 
+def test_the_approving_representatives_are_told_a_transfer_waits_for_them(company, mailoutbox,
+                                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = initiate(company, quantity=120)
+    assert [m.to for m in mailoutbox] == [[company["approver"].email]]
+    mail = mailoutbox[0]
+    assert mail.subject.startswith("[GX-ETS] 承認してください") and "Approve: transfer of 120 t" in mail.subject
+    assert f"/holding-accounts/{request.source_id}/transfers/" in mail.body
+
+
 def test_a_wrong_second_factor_code_is_refused_and_nothing_is_created(company):
     with pytest.raises(RegistryError, match="second-factor"):
         transfers.transfer_initiate(source=company["source"], destination=company["destination"], unit=ALLOWANCE,

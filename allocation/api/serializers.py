@@ -26,4 +26,4 @@ class FacilitySerializer(serializers.ModelSerializer):
     class Meta:
         model = Facility
         fields = ["id", "corporate_number", "code", "name", "prefecture", "address", "energy_use_kl",
-                  "opened_on", "closed_on", "processes"]
+                  "opened_on", "last_operating_day", "processes"]

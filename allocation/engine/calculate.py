@@ -147,8 +147,10 @@ def _days_between(first: date, after_last: date) -> int:
 
 
 class _EntityRun:
-    def __init__(self, entity: Entity, benchmarks: dict[str, SectorBenchmark], parameters: Parameters):
+    def __init__(self, entity: Entity, benchmarks: dict[str, SectorBenchmark], parameters: Parameters,
+                 fiscal_year: int):
         self.entity = entity
+        self.fiscal_year = fiscal_year  # the year asked for: earlier years' main lines may be read as issued
         self.benchmarks = benchmarks
         self.parameters = parameters
         self.J = entity.start_fy
@@ -320,7 +322,9 @@ class _EntityRun:
         quantity = self._quantity(run, base.measures)
         factor, factor_text = self._unit_value(run, fy, base.end_fy)
         amount = quantity * factor
-        run.main[fy] = amount
+        issued = self.entity.issued_main.get((run.facility.code, run.process.code, fy))
+        # A past year is corrected against what was issued for it; the year asked for is always computed.
+        run.main[fy] = issued if issued is not None and fy < self.fiscal_year else amount
         return AllocationLine(kind, run.facility.code, run.process.code, quantity, self._unit(run), base.derivation,
                               factor, factor_text, amount, rule, section)
 
@@ -699,7 +703,7 @@ def allocate(entity: Entity, fiscal_year: int, benchmarks: dict[str, SectorBench
     """The allocation of ``entity`` for ``fiscal_year``, line by line."""
     if fiscal_year < entity.start_fy:
         raise EngineInputError(f"FY{fiscal_year} is before the entity's first year FY{entity.start_fy}")
-    run = _EntityRun(entity, benchmarks, parameters)
+    run = _EntityRun(entity, benchmarks, parameters, fiscal_year)
     lines: list[AllocationLine] = []
     for fy in range(entity.start_fy, fiscal_year + 1):
         lines = run.year(fy)

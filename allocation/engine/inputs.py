@@ -171,6 +171,9 @@ class Entity:
     leakage_trade_share: Decimal | None = None  # of the entity's main business sector
     rd_category: RDCategory = RDCategory.OTHER
     financials: tuple[Financials, ...] = ()
+    # What was actually issued for a process's main line in a past FY: {(facility code, process code, FY): t}.
+    # True-ups and closure deductions of later years subtract these instead of recomputing them.
+    issued_main: Mapping[tuple[str, str, int], Decimal] = field(default_factory=dict)
 
     def financials_for(self, fy: int) -> Financials | None:
         for item in self.financials:

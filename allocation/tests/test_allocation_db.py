@@ -182,3 +182,20 @@ def test_leakage_reads_financials_and_the_sector_profile(make_organisation):
     allocation = services.allocation_compute(organisations=[organisation], fiscal_year=2027)[organisation.pk]
     leakage = [line for line in allocation.lines if line.kind == engine.LineKind.LEAKAGE]
     assert leakage and leakage[0].amount == 500
+
+
+def test_the_last_day_of_operation_a_user_types_counts_as_a_day_of_operation(make_organisation):
+    """A facility that last operated on 31 December 2026 operated 275 days of FY2026 (1 April - 31 December):
+    FY2027's closure deduction takes back the other 90."""
+    from allocation.engine import LineKind
+    from allocation.tests.test_services_cycle import add_grandfathered_facility
+
+    organisation = make_organisation()
+    facility = add_grandfathered_facility(organisation, 100)
+    facility.last_operating_day = date(2026, 12, 31)
+    facility.save()
+    fy2026 = services.allocation_compute(organisations=[organisation], fiscal_year=2026)[organisation.pk]
+    fy2027 = services.allocation_compute(organisations=[organisation], fiscal_year=2027)[organisation.pk]
+    full = next(line.amount for line in fy2026.lines if line.kind == LineKind.GF_ENERGY)
+    deduction = next(line for line in fy2027.lines if line.kind == LineKind.CLOSURE_DEDUCTION and line.process == "GF")
+    assert deduction.amount == -full * (1 - D(275) / 365)

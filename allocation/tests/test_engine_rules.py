@@ -121,6 +121,20 @@ def test_activity_change_of_exactly_75_percent_rebaselines_and_trues_up_two_year
                LineKind.PRODUCT_BENCHMARK).amount == D("107.5") * D("1.26")
 
 
+def test_true_ups_subtract_what_was_issued_for_a_past_year_not_a_recomputation():
+    """The issued figures are the source of truth: FY2026 issued 140 (an official value then in force, say),
+    though today's path would give 144; the FY2026 true-up corrects what was issued."""
+    issued = {("F1", "P1", 2026): D("140"), ("F1", "P1", 2028): D("1")}
+    e = entity(facility(product_bm([100, 100, 100, 110, 105])), issued_main=issued)
+    allocation = allocate(e, 2028, BM, no_special_measure())
+    true_ups = {line.factor_derivation.split("minus ")[-1]: line.amount for line in lines_of(allocation,
+                                                                                             LineKind.ACTIVITY_CHANGE_TRUE_UP)}
+    assert true_ups["FY2026 allocation 140"] == D("107.5") * D("1.44") - D("140")
+    assert true_ups["FY2027 allocation 138"] == D("107.5") * D("1.38") - D("138")  # not issued: recomputed
+    # The year asked for is computed, never read from an issued figure (a correction recomputes it).
+    assert one(allocation, LineKind.PRODUCT_BENCHMARK).amount == D("107.5") * D("1.32")
+
+
 def test_activity_change_just_under_75_percent_changes_nothing():
     allocation = allocate(changed([110, D("104.98")]), 2028, BM, no_special_measure())
     assert one(allocation, LineKind.PRODUCT_BENCHMARK).baseline == 100

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +19,7 @@ from allocation.models import ProcessYear
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.notifications import notify, people
 from gxregistry.transitions import transition_check
 from verification import calculations
 from verification.models import (
@@ -117,9 +119,17 @@ def engagement_appoint(*, report: EmissionsReport, body: VerificationBody, purpo
             _refuse(_("The due date has passed."), "due_on")
         check_body_may_verify(body, report.organisation, today, due_on)
         required = required_assurance(report)
-        return Engagement.objects.create(body=body, report=report, purpose=purpose, due_on=due_on,
-                                         assurance_level=required.level, assurance_reason=required.reason[:300],
-                                         appointed_by=acting_user)
+        engagement = Engagement.objects.create(body=body, report=report, purpose=purpose, due_on=due_on,
+                                               assurance_level=required.level,
+                                               assurance_reason=required.reason[:300], appointed_by=acting_user)
+        entity, fy = report.organisation.name, report.fiscal_year
+        notify(people(organisation=body.organisation),
+               subject_ja=f"検証チームを指名してください：{entity} {fy}年度の排出量報告",
+               subject_en=f"Name the verification team: {entity} FY{fy} emissions report",
+               body_ja=f"{entity} が {fy}年度の排出量報告の検証を依頼しました（期限 {due_on:%Y-%m-%d}）。",
+               body_en=f"{entity} appointed your body to verify its FY{fy} emissions report (due {due_on:%Y-%m-%d}).",
+               path=reverse("engagement_detail", args=[engagement.pk]))
+        return engagement
 
 
 def _locked_engagement(engagement) -> Engagement:

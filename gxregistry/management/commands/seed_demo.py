@@ -30,6 +30,7 @@ from allocation.models import (
     ProcessYear,
     SectorBenchmark,
 )
+from gxregistry import notifications
 from gxregistry.audit import audit_context
 
 DEMO_PASSWORD = "gx-demo-Registry-2026"  # local demo only; printed at the end
@@ -96,12 +97,14 @@ class Command(BaseCommand):
     def handle(self, *args, entities, facilities, processes, seed, quiet_users, **options):
         rng = random.Random(seed)
         self.system = services.system_actor()  # the registry acts; a company's own acts stay its people's
-        with audit_context(job="seed_demo"):
+        with audit_context(job="seed_demo"), notifications.quiet():
             bodies = self.fixed = self._fixed_organisations()
             created = self._entities(rng, entities, facilities, processes)
             users = self._users(bodies)
             self._allocation_settings()
             self._holding_accounts()
+            self._allocation_cycle()
+            self._demo_transfers()
             self._ledger_work()
             self._verification()
         self.stdout.write(self.style.SUCCESS(
@@ -181,7 +184,7 @@ class Command(BaseCommand):
         if count >= 2 and rng.random() < 0.2:
             facilities[-1].opened_on = date(2024, 10, 1)
         if count >= 3 and rng.random() < 0.1:
-            facilities[-2].closed_on = date(2025, 1, 31)
+            facilities[-2].last_operating_day = date(2025, 1, 30)
         Facility.objects.bulk_create(facilities)
         processes, years, events = [], [], []
         for facility in facilities:
@@ -239,7 +242,7 @@ class Command(BaseCommand):
             "note": "Demo values: the report leaves the process-CO2 rate, the emission factor and prices open.",
         })
 
-    # --- holding accounts with the FY2026 allocation booked -------------------------------------
+    # --- holding accounts: one per regulated entity and trading operator ---------------------------
     def _holding_accounts(self):
         from accounts import ledger
         from accounts.models import HoldingAccount
@@ -249,32 +252,116 @@ class Command(BaseCommand):
         for organisation in Organisation.objects.filter(kind=Organisation.Kind.TRADING_OPERATOR):
             ledger.holding_account_open(kind=HoldingAccount.Kind.TRADING, organisation=organisation,
                                         acting_user=self.system)
-        accounts = {o.pk: ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=o,
-                                                      acting_user=self.system)
-                    for o in entities}
-        allocations = allocation_services.allocation_compute(organisations=entities, fiscal_year=2026)
-        totals = {pk: a.total for pk, a in allocations.items() if not isinstance(a, Exception) and a.total}
-        # Idempotency keys make a second run book nothing.
-        ledger.issue_allowances(vintage=2026, quantity=sum(totals.values()), idempotency_key=f"seed-issue-2026-{len(totals)}-{sum(totals.values())}")
-        for pk, total in totals.items():
-            ledger.allocation_transfer(account=accounts[pk], vintage=2026, quantity=total,
-                                       idempotency_key=f"seed-allocation-2026-{pk}")
-        if len(entities) >= 2 and totals.get(entities[0].pk, 0) > 1000:
+        for organisation in entities:
+            ledger.holding_account_open(kind=HoldingAccount.Kind.OPERATOR_HOLDING, organisation=organisation,
+                                        acting_user=self.system)
+
+    # --- the allocation cycle, through its services as METI and the companies would run it ----------
+    def _allocation_cycle(self):
+        """FY2026 allocated by a run (notices made) with one correction issued; FY2027 open with an application
+        in each state before issuance. Idempotent: an FY that has applications is left as it is."""
+        from allocation.models import AllocationApplication
+        from allocation.services import cycle
+        from gxregistry.errors import RegistryError
+
+        users = {u.email: u for u in User.objects.filter(email__endswith=".example.jp")}
+        administrator, second = users.get("admin@meti.example.jp"), users.get("admin2@meti.example.jp")
+        if administrator is None or second is None:
+            return
+        for fiscal_year in (2026, 2027):  # demo terms; the real ones are set per FY by the government
+            if cycle.period_or_none(fiscal_year) is None:
+                cycle.compliance_period_save(
+                    fiscal_year=fiscal_year, surrender_deadline=date(fiscal_year + 1, 11, 30),
+                    upper_limit_price_yen=4300 + 200 * (fiscal_year - 2026), lower_limit_price_yen=1700,
+                    credit_cap_share="0.10", acting_user=administrator)
+        entities = list(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by(
+            "corporate_number"))
+
+        def walk(entity, index, fiscal_year, until):
+            """One entity's application through the states, stopping at ``until``."""
+            representative = self._representative(entity, index, users)
+            application = cycle.application_create(organisation=entity, fiscal_year=fiscal_year,
+                                                   acting_user=representative)
+            steps = [("submitted", lambda a: cycle.application_submit(application=a, acting_user=representative)),
+                     ("under_review", lambda a: cycle.application_review_start(application=a,
+                                                                               acting_user=administrator)),
+                     ("returned", lambda a: cycle.application_return(
+                         application=a, acting_user=administrator,
+                         message="FY2025 の活動量の根拠資料（生産実績表）を添付してください。")),
+                     ("computed", lambda a: cycle.application_compute(application=a, acting_user=administrator)),
+                     ("approved", lambda a: cycle.application_approve(application=a, acting_user=second,
+                                                                      otp_token=_code(second)))]
+            for state, step in steps:
+                if until == "draft" or (state == "returned" and until != "returned"):
+                    continue
+                try:
+                    application = step(application)
+                except RegistryError:
+                    return application  # the engine cannot compute from this entity's data: it stays where it is
+                if state == until:
+                    break
+            return application
+
+        if not AllocationApplication.objects.filter(fiscal_year=2026).exists():
+            for index, entity in enumerate(entities):
+                walk(entity, index, 2026, "approved")
+            self._run(2026, administrator)
+            corrected = AllocationApplication.objects.filter(fiscal_year=2026, status="issued").order_by(
+                "organisation__corporate_number")[2:3]
+            for issued in corrected:
+                correction = cycle.application_correct(
+                    application=issued, acting_user=administrator,
+                    reason="2024年度の検証済み排出量の訂正（確認機関の訂正意見による）")
+                cycle.application_compute(application=correction, acting_user=administrator,
+                                          adjustment_t=-min(1000, issued.computed_total),
+                                          adjustment_reason="訂正意見により基準量を減算")
+                cycle.application_approve(application=correction, acting_user=second, otp_token=_code(second))
+                self._run(2026, administrator)
+        if not AllocationApplication.objects.filter(fiscal_year=2027).exists():
+            for index, (entity, state) in enumerate(zip(entities, ("draft", "submitted", "under_review", "returned",
+                                                                   "computed", "approved"), strict=False)):
+                walk(entity, index, 2027, state)
+
+    def _run(self, fiscal_year, administrator):
+        """The reserve funded for what the run needs, then the run, as the workers would do it (queued again,
+        the jobs find nothing left to do: issuance and notices are idempotent)."""
+        from accounts import ledger
+        from allocation.models import AllocationApplication
+        from allocation.services import cycle, notices
+
+        plan = cycle.run_plan(fiscal_year)
+        missing = plan.to_allocate - plan.reserve_holds
+        if missing > 0:
+            ledger.issue_allowances(vintage=fiscal_year, quantity=missing,
+                                    idempotency_key=f"seed-issue-{fiscal_year}-{plan.to_allocate}")
+        run = cycle.allocation_run_start(fiscal_year=fiscal_year, acting_user=administrator,
+                                         otp_token=_code(administrator))
+        cycle.allocation_run_execute(run.pk)
+        for application in AllocationApplication.objects.filter(fiscal_year=fiscal_year, notice__isnull=True,
+                                                                 status__in=["issued", "superseded"]):
+            notices.notice_create(application=application, acting_user=administrator)
+
+    def _demo_transfers(self):
+        from accounts import ledger
+        from accounts.models import HoldingAccount
+
+        entities = list(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by("pk")[:2])
+        if len(entities) < 2:
+            return
+        source, destination = (HoldingAccount.objects.get(organisation=e, kind=HoldingAccount.Kind.OPERATOR_HOLDING)
+                               for e in entities)
+        held = source.balances.filter(vintage=2026).values_list("quantity", flat=True).first() or 0
+        if held > 1000:
             for n, quantity in enumerate((500, 250, 120)):
-                ledger.transfer_units(source=accounts[entities[0].pk], destination=accounts[entities[1].pk],
-                                      unit=ledger.allowance(2026), quantity=quantity,
-                                      idempotency_key=f"seed-transfer-{n}")
+                ledger.transfer_units(source=source, destination=destination, unit=ledger.allowance(2026),
+                                      quantity=quantity, idempotency_key=f"seed-transfer-{n}")
 
     # --- something for each role to act on: a compliance period, approvals waiting --------------
     def _ledger_work(self):
         from accounts import ledger
         from accounts.ledger import administration
-        from accounts.models import BookingRequest, CompliancePeriod, CreditBatch, HoldingAccount, TransferRequest
+        from accounts.models import BookingRequest, CreditBatch, HoldingAccount, TransferRequest
 
-        # Demo values; the real ones are set per FY by the government.
-        CompliancePeriod.objects.get_or_create(fiscal_year=2026, defaults={
-            "surrender_deadline": date(2027, 11, 30), "upper_limit_price_yen": Decimal(4300),
-            "lower_limit_price_yen": Decimal(1700)})
         first, second = Organisation.objects.filter(kind="regulated_entity").order_by("corporate_number")[:2]
         representative = User.objects.filter(email="rep@entity1.example.jp").first()
         source = HoldingAccount.objects.filter(organisation=first, kind=HoldingAccount.Kind.OPERATOR_HOLDING).first()
@@ -335,17 +422,12 @@ class Command(BaseCommand):
         """Through the services, as the people would: vb1 registered, vb2 registered with its renewal due,
         vb3 applying; FY(compliance year) reports verified for most entities, one under verification, one
         with a body appointed, one in draft. Idempotent: what exists is left as it is."""
-        from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
         from accounts.compliance import compliance_year
         from verification.models import EmissionFactor, EmissionsReport, VerificationBody
         from verification.services import bodies, engagements, reports
 
-        def code(user):
-            device, _created = StaticDevice.objects.get_or_create(user=user, name="demo seed", defaults={
-                "confirmed": True})
-            return device.token_set.create(token=StaticToken.random_token()).token
-
+        code = _code
         users = {u.email: u for u in User.objects.filter(email__endswith=".example.jp")}
         administrator = users.get("admin@meti.example.jp")
         if administrator is None:
@@ -459,6 +541,14 @@ DEMO_FUELS = [
     ("lng", "液化天然ガス", "LNG", "t", "2.70", "lng"),
 ]
 DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _code(user) -> str:
+    """A fresh single-use second-factor code for a demo user's act (a backup code of a seed device)."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    device, _created = StaticDevice.objects.get_or_create(user=user, name="demo seed", defaults={"confirmed": True})
+    return device.token_set.create(token=StaticToken.random_token()).token
 
 
 def _spread(total: int, parts: int) -> list[int]:

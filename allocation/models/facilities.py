@@ -1,5 +1,7 @@
 """Facilities and processes of regulated entities: the data allocation reads (§5)."""
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -85,8 +87,9 @@ class Facility(models.Model):
         help_text=_("Annual energy use; under 1,500 kL the facility belongs to the small-facility group (§5-1)."),
     )
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
-    closed_on = models.DateField(
-        _("closed on"), null=True, blank=True, help_text=_("The first day the facility no longer operates."),
+    last_operating_day = models.DateField(
+        _("last day of operation"), null=True, blank=True,
+        help_text=_("For a closed facility: the last day it operated (the closure deduction counts the days after it)."),
     )
     early_reduction_start_year = models.PositiveSmallIntegerField(
         _("early reduction: start year"), null=True, blank=True,
@@ -111,7 +114,8 @@ class Facility(models.Model):
             models.UniqueConstraint(fields=["organisation", "code"], name="facility_code_unique_per_entity"),
             models.CheckConstraint(condition=Q(energy_use_kl__gte=0), name="facility_energy_use_not_negative"),
             models.CheckConstraint(
-                condition=Q(closed_on__isnull=True) | Q(opened_on__isnull=True) | Q(closed_on__gte=models.F("opened_on")),
+                condition=Q(last_operating_day__isnull=True) | Q(opened_on__isnull=True)
+                | Q(last_operating_day__gte=models.F("opened_on")),
                 name="facility_closed_after_opened",
             ),
         ]
@@ -121,6 +125,11 @@ class Facility(models.Model):
 
     def get_absolute_url(self):
         return reverse("facility_detail", args=[self.pk])
+
+    @property
+    def closed_on(self):
+        """The first day the facility no longer operates (the engine's date), or None."""
+        return self.last_operating_day + timedelta(days=1) if self.last_operating_day else None
 
 
 @audited()
