@@ -277,7 +277,7 @@ class AllocationFiscalYearView(FormPageMixin, AdministratorRequiredMixin, Templa
     def get_context_data(self, **kwargs):
         fiscal_year = self.kwargs["fiscal_year"]
         kwargs.update(fiscal_year=fiscal_year, period=cycle.period_or_none(fiscal_year),
-                      **selectors.fiscal_year_overview(fiscal_year=fiscal_year),
+                      **selectors.fiscal_year_overview(fiscal_year=fiscal_year, page=self.request.GET.get("page")),
                       progress=selectors.run_progress(fiscal_year=fiscal_year), plan=cycle.run_plan(fiscal_year))
         kwargs.setdefault("run_form", self.build_form("run"))
         return super().get_context_data(**kwargs)

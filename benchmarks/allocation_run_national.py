@@ -33,7 +33,6 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts import ledger  # noqa: E402
 from accounts.models import Membership, Organisation, User  # noqa: E402
@@ -58,20 +57,24 @@ def main():
     parser.add_argument("--fy", type=int, default=2028)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--pages-only", action="store_true", help="measure the pages of an FY already run")
     fy = parser.parse_args().fy
     args = parser.parse_args()
     print(f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, database {connection.settings_dict['NAME']}")
-    if AllocationApplication.objects.filter(fiscal_year=fy).exists():
-        sys.exit(f"FY{fy} already has applications: choose another --fy")
     admin = User.objects.get(email="admin@meti.example.jp")
     admin2 = User.objects.get(email="admin2@meti.example.jp")
+    entities = [e for e in Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by("pk")
+                if representative(e) is not None]
+    if args.pages_only:
+        pages(fy, admin, representative(entities[0]), args.requests)
+        return
+    if AllocationApplication.objects.filter(fiscal_year=fy).exists():
+        sys.exit(f"FY{fy} already has applications: choose another --fy")
     if cycle.period_or_none(fy) is None:
         cycle.compliance_period_save(fiscal_year=fy, surrender_deadline=date(fy + 1, 11, 30),
                                      upper_limit_price_yen=5000, lower_limit_price_yen=1700, credit_cap_share="0.1",
                                      acting_user=admin)
-    entities = [e for e in Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).order_by("pk")
-                if representative(e) is not None]
 
     start = time.perf_counter()
     applications = []
@@ -125,11 +128,14 @@ def main():
     print(f"end to end (apply to last notice): {finished - start:.1f} s; administrators' part (compute, approve, "
           f"run and notices): {finished - submitted:.1f} s")
     print(f"reconciliation clean: {ledger.reconcile().clean}")
+    pages(fy, admin, representative(entities[0]), args.requests)
 
+
+def pages(fy, admin, company, requests):
+    """p95 of the FY page (administrators) and a company's dashboard with its notices."""
     from django_otp.plugins.otp_static.models import StaticDevice
 
     timings = {}
-    company = representative(entities[0])
     targets = [("FY page (administrator)", admin, f"/allocation/{fy}/"),
                ("dashboard with notices (company)", company, "/dashboard/")]
     for label, user, url in targets:
@@ -141,10 +147,15 @@ def main():
             session = client.session
             session["otp_device_id"] = device.persistent_id
             session.save()
-        samples = []
-        with CaptureQueriesContext(connection) as queries:
+        samples, queries = [], []
+
+        def count(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):  # (a request resets connection.queries: count them here)
             client.get(url)
-        for _ in range(args.requests):
+        for _ in range(requests):
             began = time.perf_counter()
             response = client.get(url)
             samples.append(time.perf_counter() - began)

@@ -414,6 +414,7 @@ def run_plan(fiscal_year: int) -> RunPlan:
     """The checks before anything moves (read-only): approved applications, the reserve, no run or issuance
     of the FY in flight."""
     applications = list(AllocationApplication.objects.filter(fiscal_year=fiscal_year, status=S.APPROVED)
+                        .defer("computed_lines", "supersedes__computed_lines")
                         .select_related("organisation", "supersedes").order_by("organisation__name"))
     differences = [a.computed_total - _already_issued(a) for a in applications]
     to_allocate = sum(d for d in differences if d > 0)

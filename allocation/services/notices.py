@@ -95,7 +95,7 @@ def notice_create(*, application: AllocationApplication, acting_user) -> Allocat
         labels = {kind: (str(line_label(kind)), _english(line_label(kind))) for kind in kinds}
         pdf = render_pdf("allocation/notice_pdf.html", {
             "notice": content, "sha256": sha256, "qr": _qr_data_uri(verify_url(content["number"], sha256)),
-            "verify_url": verify_url(content["number"], sha256),
+            "verify_url": verify_url(content["number"], sha256), "kinds": sorted(labels.items()),
             "lines": [{**line, "label": labels.get(line["kind"], (line["kind"], line["kind"]))}
                       for line in content["lines"]]})
         return AllocationNotice.objects.create(application=application, number=content["number"],
