@@ -5,6 +5,7 @@ IPAex Gothic (``fonts-ipaexfont-gothic``, installed by ``make setup``; ``PDF_FON
 is embedded and Japanese prints on any machine.
 """
 
+import gc
 from pathlib import Path
 
 from django.conf import settings
@@ -20,4 +21,13 @@ def pdf_font() -> Path:
 
 def render_pdf(template: str, context: dict) -> bytes:
     html = render_to_string(template, {**context, "font_url": pdf_font().as_uri()})
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    # A render allocates hundreds of thousands of short-lived objects; the cyclic collector scanning a
+    # worker's whole heap again and again during it cost a third of a notice's time (benchmarks/README.md).
+    # Paused for the render; what it leaves is collected as usual afterwards.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    finally:
+        if was_enabled:
+            gc.enable()

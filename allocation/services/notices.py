@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
@@ -71,8 +71,11 @@ def verify_url(number: str, sha256: str) -> str:
 
 
 def _qr_data_uri(url: str) -> str:
-    svg = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=6).to_string()
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+    """The QR code as a PNG (Pillow comes with WeasyPrint): an SVG of the same code took WeasyPrint ~30 ms more."""
+    image = qrcode.make(url, box_size=4, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 @state_change
