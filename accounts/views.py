@@ -14,7 +14,7 @@ from accounts import services, two_factor
 from accounts.compliance import compliance_year
 from accounts.forms import EmailAuthenticationForm, TokenForm
 from accounts.ledger import holdings
-from accounts.models import HoldingAccount, Organisation
+from accounts.models import CompliancePeriod, HoldingAccount, Organisation
 from accounts.roles import ACT
 from gxregistry.access import OrganisationScopedMixin
 from gxregistry.authorization import may, throttle_wait_seconds
@@ -125,6 +125,8 @@ class OrganisationDetailView(OrganisationScopedMixin, DetailView):
                                                                    organisation=organisation)
         kwargs["is_administrator"] = may(self.request.user, "accounts.change_membership")
         kwargs["compliance_year"] = compliance_year()
+        kwargs["compliance_period_open"] = CompliancePeriod.objects.filter(
+            fiscal_year=kwargs["compliance_year"]).exists()  # else the FY's pages are 404: no link to them
         kwargs["can_import"] = organisation.kind == Organisation.Kind.REGULATED_ENTITY and may(
             self.request.user, ACT, organisation)
         return super().get_context_data(**kwargs)

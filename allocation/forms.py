@@ -102,6 +102,17 @@ class ApplicationEvidenceForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class FinancialsForm(forms.Form):
+    """The entity's figures of the previous FY, read by the carbon leakage (§6-2) and R&D (§6-3) lines."""
+
+    operating_profit_yen = forms.CharField(label=_("Operating profit (yen)"), required=False, max_length=25,
+                                           help_text=_("Negative for a loss."))
+    sales_yen = forms.CharField(label=_("Sales (yen)"), required=False, max_length=25)
+    gx_rd_spend_yen = forms.CharField(label=_("GX R&D spend (yen)"), required=False, max_length=25)
+    government_rd_support_yen = forms.CharField(label=_("Government R&D support (yen)"), required=False,
+                                                max_length=25)
+
+
 class ReturnForm(forms.Form):
     message = forms.CharField(label=_("What the entity should change"), widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -112,4 +123,7 @@ class ComputeForm(forms.Form):
         help_text=_("§5-1(2) other cases (a sharp drop in activity from an economic crisis or similar): a whole "
                     "number, negative to deduct; 0 for none."))
     adjustment_reason = forms.CharField(label=_("Reason for the adjustment"), required=False, max_length=300)
+    rd_evidence_confirmed = forms.BooleanField(
+        label=_("The R&D spend is confirmed by an independent third party"), required=False,
+        help_text=_("§6-3: checked against the entity's evidence; without it the R&D line is not allocated."))
 

@@ -21,6 +21,7 @@ from allocation.forms import (
     CompliancePeriodForm,
     ComputeForm,
     FacilityDataImportForm,
+    FinancialsForm,
     ReturnForm,
 )
 from allocation.labels import LINE_LABELS
@@ -28,6 +29,7 @@ from allocation.models import (
     AllocationApplication,
     AllocationNotice,
     AllocationParameterSet,
+    EntityFinancials,
     Facility,
     SectorBenchmark,
     SectorBenchmarkOfficialValue,
@@ -289,7 +291,8 @@ class AllocationApplicationView(FormPageMixin, OrganisationScopedMixin, DetailVi
 
     model = Organisation
     template_name = "allocation/application.html"
-    forms = {"create": EmptyForm, "evidence": ApplicationEvidenceForm, "submit": EmptyForm, "review": EmptyForm,
+    forms = {"create": EmptyForm, "evidence": ApplicationEvidenceForm, "financials": FinancialsForm,
+             "submit": EmptyForm, "review": EmptyForm,
              "return": ReturnForm, "compute": ComputeForm, "approve": SecondFactorForm, "correct": ReasonForm}
     checked_forms = frozenset({"approve"})
 
@@ -315,11 +318,27 @@ class AllocationApplicationView(FormPageMixin, OrganisationScopedMixin, DetailVi
             raise RegistryError(ErrorCode.INVALID_STATE, _("Start the application first."), "status")
         return self.application
 
+    @cached_property
+    def financials(self):
+        return EntityFinancials.objects.filter(organisation=self.object,
+                                               fiscal_year=self.kwargs["fiscal_year"] - 1).first()
+
     def build_form(self, name, data=None):
         if name == "evidence" and data is None and self.application is not None:
             return ApplicationEvidenceForm(initial={f: getattr(self.application, f) for f in cycle.EVIDENCE_FIELDS},
                                            auto_id="id_evidence_%s")
+        if name == "financials" and data is None and self.financials is not None:
+            return FinancialsForm(initial={f: getattr(self.financials, f) for f in cycle.FINANCIAL_FIELDS},
+                                  auto_id="id_financials_%s")
+        if name == "compute" and data is None:
+            return ComputeForm(initial={"rd_evidence_confirmed": getattr(self.financials, "rd_evidence_confirmed",
+                                                                         False)}, auto_id="id_compute_%s")
         return self.forms[name](data, auto_id=f"id_{name}_%s")
+
+    def form_valid_financials(self, form):
+        cycle.application_financials_save(application=self._application(), acting_user=self.request.user,
+                                          **form.cleaned_data)
+        messages.success(self.request, _("Saved."))
 
     def form_valid_create(self, form):
         cycle.application_create(organisation=self.object, fiscal_year=self.kwargs["fiscal_year"],
@@ -388,7 +407,7 @@ class AllocationApplicationView(FormPageMixin, OrganisationScopedMixin, DetailVi
             preview = services.allocation_compute(organisations=[organisation], fiscal_year=fiscal_year)[
                 organisation.pk]
         kwargs.update(
-            fiscal_year=fiscal_year, application=application, versions=self.versions,
+            fiscal_year=fiscal_year, application=application, versions=self.versions, financials=self.financials,
             can_act=may(user, ACT, organisation), is_administrator=is_reviewer_role,
             refusal=cycle.applicant_refusal(organisation), boundary=cycle.group_boundary(organisation),
             facilities=selectors.application_facilities(organisation=organisation, fiscal_year=fiscal_year),

@@ -3,7 +3,15 @@
 from django.db.models import Count, Q
 
 from accounts.compliance import compliance_year
-from accounts.models import BookingRequest, HoldingAccount, Membership, Organisation, TransferRequest, User
+from accounts.models import (
+    BookingRequest,
+    CompliancePeriod,
+    HoldingAccount,
+    Membership,
+    Organisation,
+    TransferRequest,
+    User,
+)
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
 from allocation.selectors import application_list, emissions_by_fiscal_year, facility_list, waiting_for_administrators
@@ -58,6 +66,8 @@ def context_for(user) -> dict:
             organisation__in=organisations).select_related("organisation").annotate(awaiting=Count(
                 "outgoing_requests", filter=Q(outgoing_requests__status=TransferRequest.Status.AWAITING_APPROVAL)))
         context["compliance_year"] = compliance_year()
+        context["compliance_period_open"] = CompliancePeriod.objects.filter(
+            fiscal_year=context["compliance_year"]).exists()  # else the FY's pages are 404: no link to them
         context["facilities"] = facility_list(fetched_by=user, organisation=None)[:50]
         context["emissions"] = emissions_by_fiscal_year(fetched_by=user, organisations=organisations)
         context["allocation_applications"] = application_list(fetched_by=user, organisations=organisations)[:20]

@@ -368,6 +368,10 @@ RULES = {
         organisation=w.entity, fiscal_year=2026, acting_user=a)),
     "allocation.services.cycle.application_update": Rule("act", lambda w, a, c, t: cycle.application_update(
         application=t, gx_patents="特願2025-1 Y02E", acting_user=a), setup=_allocation_application),
+    "allocation.services.cycle.application_financials_save": Rule(
+        "act", lambda w, a, c, t: cycle.application_financials_save(
+            application=t, operating_profit_yen="-5,000,000", sales_yen="900000000", acting_user=a),
+        setup=_allocation_application),
     "allocation.services.cycle.application_submit": Rule("act", lambda w, a, c, t: cycle.application_submit(
         application=t, acting_user=a), setup=_allocation_application),
     "allocation.services.cycle.application_review_start": Rule("admin", lambda w, a, c, t: cycle.application_review_start(

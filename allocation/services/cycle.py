@@ -36,6 +36,7 @@ from allocation.models import (
     AllocationApplication,
     AllocationParameterSet,
     AllocationRun,
+    EntityFinancials,
     SectorBenchmark,
     SectorBenchmarkOfficialValue,
 )
@@ -205,6 +206,42 @@ def application_update(*, application: AllocationApplication, acting_user, **evi
     return application
 
 
+FINANCIAL_FIELDS = ("operating_profit_yen", "sales_yen", "gx_rd_spend_yen", "government_rd_support_yen")
+
+
+@state_change
+def application_financials_save(*, application: AllocationApplication, acting_user, **figures) -> EntityFinancials:
+    """The entity's figures of the FY before the application's (§6-2 leakage, §6-3 R&D): operating profit (may be
+    negative), sales, GX R&D spend and government R&D support, in yen; blank: not claimed."""
+    unknown = set(figures) - set(FINANCIAL_FIELDS)
+    if unknown:
+        raise TypeError(f"not financial figures: {sorted(unknown)}")
+    values = {}
+    for name, value in figures.items():
+        if value in (None, ""):
+            values[name] = 0 if name == "government_rd_support_yen" else None
+            continue
+        minimum = None if name == "operating_profit_yen" else Decimal(0)
+        try:
+            number = Decimal(str(value).replace(",", "").strip())
+        except InvalidOperation:
+            _refuse(_("Enter an amount in yen."), name)
+        if not number.is_finite() or number != number.to_integral_value() or abs(number) >= Decimal(10) ** 18:
+            _refuse(_("Enter a whole amount in yen."), name)
+        if minimum is not None and number < minimum:
+            _refuse(_("Enter an amount of zero or more."), name)
+        values[name] = number
+    with transaction.atomic(), audit_context(acting_user, action="application_financials_save"):
+        application = _locked(application)
+        authorize(acting_user, ACT, application.organisation)
+        if application.status not in AllocationApplication.EDITABLE:
+            _refuse(_("This cannot be done now: it is %(state)s.") % {"state": application.get_status_display()},
+                    "status", ErrorCode.INVALID_STATE)
+        financials, _created = EntityFinancials.objects.update_or_create(
+            organisation=application.organisation, fiscal_year=application.fiscal_year - 1, defaults=values)
+    return financials
+
+
 def _check_independent_confirmer(name: str) -> None:
     """§6-3: the R&D spend is confirmed by an independent third party other than the registered verification body."""
     name = (name or "").strip()
@@ -297,9 +334,11 @@ def lines_as_data(allocation) -> list[dict]:
 
 @state_change
 def application_compute(*, application: AllocationApplication, acting_user, adjustment_t=0,
-                        adjustment_reason: str = "") -> AllocationApplication:
+                        adjustment_reason: str = "", rd_evidence_confirmed: bool | None = None) -> AllocationApplication:
     """The reviewer fixes the engine's result, with an optional adjustment line (§5-1(2) other cases) and its
-    reason. The total is the engine's whole allowances plus the adjustment, never below zero."""
+    reason. The total is the engine's whole allowances plus the adjustment (less a deduction carried from the
+    previous FY), never below zero; what is left over is carried to the next FY. ``rd_evidence_confirmed``: the
+    reviewer's finding on the entity's R&D evidence (§6-3), which the engine's R&D line requires."""
     try:
         adjustment = int(str(adjustment_t or 0).replace(",", "").strip())
     except ValueError:
@@ -314,6 +353,10 @@ def application_compute(*, application: AllocationApplication, acting_user, adju
         if application.reviewer_id not in (None, acting_user.pk):
             _refuse(_("Only the reviewer, %(name)s, computes this application.") % {"name": application.reviewer.full_name},
                     "user", ErrorCode.NOT_PERMITTED)
+        if rd_evidence_confirmed is not None:
+            EntityFinancials.objects.filter(organisation=application.organisation,
+                                            fiscal_year=application.fiscal_year - 1).update(
+                rd_evidence_confirmed=rd_evidence_confirmed)
         result = allocation_preview(application)
         if isinstance(result, Exception):
             _refuse(_("The engine cannot compute this allocation: %(problem)s") % {"problem": result}, "status",

@@ -434,3 +434,29 @@ def test_later_true_ups_read_the_main_lines_as_issued_and_in_force(fy, django_ca
     cycle.application_correct(application=application, reason="訂正", acting_user=fy.admin)
     # The correction is not in force until issued: the issued version still counts.
     assert adapter.issued_main_lines([fy.entities[0].pk])[fy.entities[0].pk][("F1", "GF", 2026)] == Decimal("98300")
+
+
+def test_the_entity_gives_last_years_figures_and_the_reviewer_confirms_the_rd_evidence(fy):
+    from allocation.models import EntityFinancials
+
+    fy.open_period()
+    application = cycle.application_create(organisation=fy.entities[0], fiscal_year=2026, acting_user=fy.reps[0])
+    with pytest.raises(RegistryError) as refused:
+        cycle.application_financials_save(application=application, acting_user=fy.reps[0], sales_yen="-1")
+    assert refused.value.field == "sales_yen"
+    with pytest.raises(RegistryError) as refused:
+        cycle.application_financials_save(application=application, acting_user=fy.reps[0], gx_rd_spend_yen="1.5")
+    assert refused.value.field == "gx_rd_spend_yen"
+    cycle.application_financials_save(application=application, acting_user=fy.reps[0],
+                                      operating_profit_yen="-2,000,000,000", sales_yen="500000000000",
+                                      gx_rd_spend_yen="3000000000", government_rd_support_yen="")
+    figures = EntityFinancials.objects.get(organisation=fy.entities[0], fiscal_year=2025)
+    assert figures.operating_profit_yen == -2_000_000_000 and figures.government_rd_support_yen == 0
+    assert not figures.rd_evidence_confirmed
+    cycle.application_submit(application=application, acting_user=fy.reps[0])
+    with pytest.raises(RegistryError):  # submitted: the figures are fixed for the review
+        cycle.application_financials_save(application=application, acting_user=fy.reps[0], sales_yen="1")
+    cycle.application_review_start(application=application, acting_user=fy.admin)
+    cycle.application_compute(application=application, acting_user=fy.admin, rd_evidence_confirmed=True)
+    figures.refresh_from_db()
+    assert figures.rd_evidence_confirmed and figures.sales_yen == 500_000_000_000
