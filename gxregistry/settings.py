@@ -257,6 +257,8 @@ Q_CLUSTER = {
     "label": gettext_lazy("Background jobs"),  # the back office's heading, in the reader's language
 }
 if GX_ENV == "test":
+    # The suite creates thousands of users: a fast hash there (Django's advice for tests); PBKDF2 everywhere else.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     Q_CLUSTER["sync"] = True  # a job runs in the test's process as soon as it is queued (after the commit)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
