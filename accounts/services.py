@@ -4,6 +4,7 @@ Each function is atomic, takes the actor as keyword-only ``acting_user``, checks
 the change, writes it and records the audit context in the same transaction.
 """
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -152,6 +153,20 @@ def membership_end(*, membership: Membership, acting_user) -> Membership:
 
 
 # --- API tokens for companies' own systems (django-rest-knox: only a hash is stored) ---------------------
+
+@state_change
+def user_language_set(*, user: User, language: str, acting_user) -> User:
+    """A person's language for the registry's e-mails: the one they last chose on a page."""
+    if language not in dict(settings.LANGUAGES):
+        raise RegistryError(ErrorCode.INVALID_INPUT, _("Choose Japanese or English."), "language")
+    with transaction.atomic(), audit_context(acting_user, action="user_language_set"):
+        user = User.objects.select_for_update().get(pk=user.pk)
+        authorize_self(acting_user, user)
+        if user.language != language:
+            user.language = language
+            user.save(update_fields=["language"])
+    return user
+
 
 @state_change
 def api_token_create(*, user: User, acting_user):

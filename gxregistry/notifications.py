@@ -1,7 +1,7 @@
 """E-mail to the people a state waits for (Django's mail framework: console in development, SMTP from the
 environment in production). Sent after the act's transaction commits, so nobody hears of an act that rolled
-back. Subjects start with the action needed; the body links to the page, in Japanese then English (the
-registry holds no language preference per person)."""
+back. Subjects start with the action needed; the body links to the page; each person reads it in their
+language (``User.language``, the one they last chose on a page)."""
 
 import contextlib
 import contextvars
@@ -9,6 +9,7 @@ import contextvars
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.utils import translation
 
 from accounts.roles import Role
 
@@ -25,8 +26,8 @@ def quiet():
         _quiet.reset(token)
 
 
-def people(*, organisation=None, roles=None, administrators=False, excluding=()) -> list[str]:
-    """E-mail addresses of the active members of ``organisation`` (in ``roles``) or of METI's administrators."""
+def people(*, organisation=None, roles=None, administrators=False, excluding=()) -> list[tuple[str, str]]:
+    """(e-mail, language) of the active members of ``organisation`` (in ``roles``) or of METI's administrators."""
     from accounts.models import Membership
 
     memberships = Membership.objects.filter(ended_at__isnull=True, suspended_at__isnull=True, user__is_active=True)
@@ -36,14 +37,25 @@ def people(*, organisation=None, roles=None, administrators=False, excluding=())
         memberships = memberships.filter(organisation=organisation)
         if roles:
             memberships = memberships.filter(role__in=roles)
-    return sorted(set(memberships.exclude(user__in=[u.pk for u in excluding]).values_list("user__email", flat=True)))
+    return sorted(set(memberships.exclude(user__in=[u.pk for u in excluding]).values_list(
+        "user__email", "user__language")))
 
 
-def notify(recipients: list[str], *, subject_ja: str, subject_en: str, body_ja: str, body_en: str, path: str) -> None:
-    """One e-mail to each recipient once the current transaction commits."""
+def _in(language: str, text, params: dict) -> str:
+    """``text`` (a lazy translation with %(name)s places) in ``language``; organisations by their name in it."""
+    from accounts.models import Organisation
+    from accounts.templatetags.registry import in_reader_language
+
+    with translation.override(language):
+        return str(text) % {key: in_reader_language(value) if isinstance(value, Organisation) else value
+                            for key, value in params.items()}
+
+
+def notify(recipients: list[tuple[str, str]], *, subject, body, params: dict, path: str) -> None:
+    """One e-mail to each recipient, in their language, once the current transaction commits."""
     if not recipients or _quiet.get():
         return
     link = settings.REGISTRY_PUBLIC_URL.rstrip("/") + path
-    subject = f"[GX-ETS] {subject_ja} / {subject_en}"
-    body = f"{body_ja}\n{link}\n\n{body_en}\n{link}\n"
-    transaction.on_commit(lambda: send_mass_mail([(subject, body, None, [to]) for to in recipients]))
+    messages = [(f"[GX-ETS] {_in(language, subject, params)}", f"{_in(language, body, params)}\n\n{link}\n", None,
+                 [email]) for email, language in recipients]
+    transaction.on_commit(lambda: send_mass_mail(messages))

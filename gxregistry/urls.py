@@ -7,7 +7,7 @@ admin.site.site_header = "GX-ETS Registry"
 admin.site.site_title = "GX-ETS Registry"
 
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.language_set, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("gxregistry.api_urls")),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),

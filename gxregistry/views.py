@@ -3,7 +3,9 @@ pages within the base layout for everyone else)."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views import defaults
+from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
+from django.views.i18n import set_language
 
 from gxregistry import dashboards
 from gxregistry.api import problem
@@ -18,6 +20,22 @@ class DashboardView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         kwargs.update(dashboards.context_for(self.request.user))
         return super().get_context_data(**kwargs)
+
+
+@require_POST
+def language_set(request):
+    """Django's language switch, remembered for a signed-in person as the language of their e-mails."""
+    from accounts.services import user_language_set
+    from gxregistry.errors import RegistryError
+
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language != request.user.language:
+        try:
+            user_language_set(user=request.user, language=language, acting_user=request.user)
+        except RegistryError:
+            pass  # not a language of the registry: Django's view has ignored it too
+    return response
 
 
 def _is_api(request) -> bool:

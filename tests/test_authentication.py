@@ -150,3 +150,17 @@ def test_the_second_factor_returns_to_the_whole_address_asked_for(client, make_u
     assert response.status_code == 302 and response.url.startswith(reverse("otp_verify"))
     done = client.post(response.url, {"otp_token": current_code(device)})
     assert done.status_code == 302 and done.url == asked  # nothing after the first "&" is lost
+
+
+def test_the_language_chosen_on_a_page_is_the_language_of_ones_emails(make_user, signed_in, client):
+    user = make_user(Role.VIEWER)
+    assert user.language == "ja"
+    signed_in(user)
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/dashboard/"})
+    assert response.status_code == 302 and response.url == "/dashboard/"
+    user.refresh_from_db()
+    assert user.language == "en"
+    client.post(reverse("set_language"), {"language": "xx", "next": "/dashboard/"})  # not ours: ignored
+    user.refresh_from_db()
+    assert user.language == "en"
+    assert client.get(reverse("set_language")).status_code == 405

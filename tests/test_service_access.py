@@ -266,6 +266,8 @@ LINES_CSV = ",".join(reports.IMPORT_COLUMNS) + "\n" + ",".join(
 FACILITY_CSV = "entity_corporate_number,code,name,prefecture,opened_on\n{number},F1,Plant,13,2001-04-01\n"
 
 RULES = {
+    "accounts.services.user_language_set": Rule("self", lambda w, a, c, t: services.user_language_set(
+        user=w.rep, language="en", acting_user=a)),
     "accounts.services.user_create": Rule("admin", lambda w, a, c, t: services.user_create(
         email="new@example.jp", full_name="New", password="long-enough-pass-1", acting_user=a)),
     "accounts.services.organisation_create": Rule("admin", lambda w, a, c, t: services.organisation_create(

@@ -138,12 +138,11 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
             source=source, destination=destination, unit_type=unit.unit_type, vintage=unit.vintage,
             credit_batch_id=unit.credit_batch_id, quantity=quantity, initiated_by=acting_user, initiated_at=now)
         notify(people(organisation=source.organisation, roles=[Role.APPROVING_REPRESENTATIVE]),
-               subject_ja=f"承認してください：{source.number} から {quantity:,} t の移転",
-               subject_en=f"Approve: transfer of {quantity:,} t from {source.number}",
-               body_ja=f"{acting_user.full_name} が {source.number} から {destination.number} への移転"
-                       f"（{quantity:,} t）を申請しました。別の代表者の承認が必要です。",
-               body_en=f"{acting_user.full_name} initiated a transfer of {quantity:,} t from {source.number} to "
-                       f"{destination.number}. Another representative must approve it.",
+               subject=_("Approve: transfer of %(quantity)s t from %(account)s"),
+               body=_("%(person)s initiated a transfer of %(quantity)s t from %(account)s to %(destination)s. "
+                      "Another representative must approve it."),
+               params={"quantity": f"{quantity:,}", "account": source.number, "destination": destination.number,
+                       "person": acting_user.full_name},
                path=reverse("transfer_list", args=[source.pk]))
         return request
 

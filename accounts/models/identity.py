@@ -2,6 +2,7 @@
 
 
 import pghistory
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
@@ -58,6 +59,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="ja",
+                                help_text=_("The language of the registry's e-mails; the last one chosen on a page."))
 
     objects = UserManager()
 

@@ -63,11 +63,14 @@ def test_the_initiator_can_never_approve(company):
 
 def test_the_approving_representatives_are_told_a_transfer_waits_for_them(company, mailoutbox,
                                                                           django_capture_on_commit_callbacks):
+    from accounts.models import User
+
+    User.objects.filter(pk=company["approver"].pk).update(language="en")
     with django_capture_on_commit_callbacks(execute=True):
         request = initiate(company, quantity=120)
     assert [m.to for m in mailoutbox] == [[company["approver"].email]]
     mail = mailoutbox[0]
-    assert mail.subject.startswith("[GX-ETS] 承認してください") and "Approve: transfer of 120 t" in mail.subject
+    assert mail.subject == f"[GX-ETS] Approve: transfer of 120 t from {company['source'].number}"
     assert f"/holding-accounts/{request.source_id}/transfers/" in mail.body
 
 

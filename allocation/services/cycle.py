@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import ledger
 from accounts.models import (
@@ -269,16 +270,15 @@ def application_submit(*, application: AllocationApplication, acting_user) -> Al
         application.submitted_by, application.submitted_at = acting_user, timezone.now()
         application.returned_message = ""
         application.save()
-        _tell(application, people(administrators=True), "審査してください", "Review",
-              "の割当申請が提出されました。", "submitted its allocation application.")
+        _tell(application, people(administrators=True),
+              gettext_lazy("Review: the FY%(fy)s allocation application of %(entity)s"),
+              gettext_lazy("%(entity)s submitted its FY%(fy)s allocation application."))
     return application
 
 
-def _tell(application, recipients, action_ja, action_en, what_ja, what_en) -> None:
-    name, fy = application.organisation.name, application.fiscal_year
-    notify(recipients, subject_ja=f"{action_ja}：{name} {fy}年度の割当", subject_en=f"{action_en}: {name} FY{fy} allocation",
-           body_ja=f"{name}（{fy}年度）{what_ja}", body_en=f"{name} (FY{fy}) {what_en}",
-           path=application.get_absolute_url())
+def _tell(application, recipients, subject, body, **params) -> None:
+    notify(recipients, subject=subject, body=body, path=application.get_absolute_url(),
+           params={"entity": application.organisation, "fy": application.fiscal_year, **params})
 
 
 @state_change
@@ -307,8 +307,9 @@ def application_return(*, application: AllocationApplication, message: str, acti
         application.computed_lines, application.computed_total, application.computed_at = [], None, None
         application.save()
         _tell(application, people(organisation=application.organisation, roles=[Role.AUTHORISED_REPRESENTATIVE]),
-              "修正して再提出してください", "Correct and resubmit",
-              f"の割当申請が差し戻されました：{message}", f"allocation application was returned: {message}")
+              gettext_lazy("Correct and resubmit: the FY%(fy)s allocation application of %(entity)s"),
+              gettext_lazy("METI returned the FY%(fy)s allocation application of %(entity)s: %(message)s"),
+              message=message)
     return application
 
 
@@ -374,10 +375,10 @@ def application_compute(*, application: AllocationApplication, acting_user, adju
         application.adjustment_t, application.adjustment_reason = adjustment, adjustment_reason if adjustment else ""
         application.computed_at = timezone.now()
         application.save()
-        _tell(application, people(administrators=True, excluding=[acting_user]), "承認してください", "Approve",
-              f"の割当量 {application.computed_total:,} t-CO2 が算定され、別の管理者の承認を待っています。",
-              f"allocation of {application.computed_total:,} t-CO2 is computed and waits for another "
-              "administrator's approval.")
+        _tell(application, people(administrators=True, excluding=[acting_user]),
+              gettext_lazy("Approve: the FY%(fy)s allocation of %(entity)s"),
+              gettext_lazy("The FY%(fy)s allocation of %(entity)s is computed at %(total)s allowances and waits for "
+                           "another administrator's approval."), total=f"{application.computed_total:,}")
     return application
 
 
@@ -576,10 +577,10 @@ def application_issue(*, application: AllocationApplication, acting_user) -> All
             previous.save()
         application.issued_quantity, application.issued_at = difference, timezone.now()
         application.save()
-        _tell(application, people(organisation=application.organisation), "割当通知書をご確認ください",
-              "Download your allocation notice",
-              f"に排出枠 {application.computed_total:,} が割り当てられました（今回の記帳 {difference:,}）。",
-              f"was allocated {application.computed_total:,} allowances (booked now: {difference:,}).")
+        _tell(application, people(organisation=application.organisation),
+              gettext_lazy("Download your allocation notice: FY%(fy)s, %(entity)s"),
+              gettext_lazy("%(entity)s was allocated %(total)s FY%(fy)s allowances (booked now: %(booked)s)."),
+              total=f"{application.computed_total:,}", booked=f"{difference:,}")
         transaction.on_commit(lambda: _enqueue_notice(application.pk, acting_user.pk))
     return application
 

@@ -374,13 +374,19 @@ def test_the_verify_page_accepts_the_real_hash_and_refuses_a_changed_one(fy, cli
 
 def test_each_state_that_waits_for_someone_emails_them_with_the_action_and_the_link(
         fy, mailoutbox, django_capture_on_commit_callbacks):
+    from accounts.models import User
+
     fy.open_period()
+    User.objects.filter(pk=fy.admin2.pk).update(language="en")  # the one they last chose on a page
     with django_capture_on_commit_callbacks(execute=True):
         application = cycle.application_create(organisation=fy.entities[0], fiscal_year=2026, acting_user=fy.reps[0])
         cycle.application_submit(application=application, acting_user=fy.reps[0])
-    review = [m for m in mailoutbox if "審査してください" in m.subject]
-    assert {m.to[0] for m in review} == {fy.admin.email, fy.admin2.email}
-    assert application.get_absolute_url() in review[0].body and "Review:" in review[0].subject
+    review = {m.to[0]: m for m in mailoutbox}
+    assert set(review) == {fy.admin.email, fy.admin2.email}
+    assert review[fy.admin.email].subject == f"[GX-ETS] 審査してください：{fy.entities[0].name}の2026年度の割当申請"
+    assert review[fy.admin2.email].subject == (f"[GX-ETS] Review: the FY2026 allocation application of "
+                                               f"{fy.entities[0].name_en}")
+    assert application.get_absolute_url() in review[fy.admin.email].body
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         cycle.application_review_start(application=application, acting_user=fy.admin)
@@ -392,7 +398,7 @@ def test_each_state_that_waits_for_someone_emails_them_with_the_action_and_the_l
         mailoutbox.clear()
         cycle.application_review_start(application=application, acting_user=fy.admin)
         cycle.application_compute(application=application, acting_user=fy.admin)
-    approve = [m for m in mailoutbox if "承認してください" in m.subject]
+    approve = [m for m in mailoutbox if m.subject.startswith("[GX-ETS] Approve:")]
     assert [m.to for m in approve] == [[fy.admin2.email]]  # not the reviewer: they may not approve
 
 

@@ -9,6 +9,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import compliance
 from accounts.models import Membership, Organisation
@@ -122,12 +123,11 @@ def engagement_appoint(*, report: EmissionsReport, body: VerificationBody, purpo
         engagement = Engagement.objects.create(body=body, report=report, purpose=purpose, due_on=due_on,
                                                assurance_level=required.level,
                                                assurance_reason=required.reason[:300], appointed_by=acting_user)
-        entity, fy = report.organisation.name, report.fiscal_year
         notify(people(organisation=body.organisation),
-               subject_ja=f"検証チームを指名してください：{entity} {fy}年度の排出量報告",
-               subject_en=f"Name the verification team: {entity} FY{fy} emissions report",
-               body_ja=f"{entity} が {fy}年度の排出量報告の検証を依頼しました（期限 {due_on:%Y-%m-%d}）。",
-               body_en=f"{entity} appointed your body to verify its FY{fy} emissions report (due {due_on:%Y-%m-%d}).",
+               subject=gettext_lazy("Name the verification team: the FY%(fy)s emissions report of %(entity)s"),
+               body=gettext_lazy("%(entity)s appointed your body to verify its FY%(fy)s emissions report "
+                                 "(due %(due)s)."),
+               params={"entity": report.organisation, "fy": report.fiscal_year, "due": f"{due_on:%Y-%m-%d}"},
                path=reverse("engagement_detail", args=[engagement.pk]))
         return engagement
 
