@@ -63,6 +63,16 @@ def _locked(application: AllocationApplication) -> AllocationApplication:
     return AllocationApplication.objects.select_for_update().select_related("organisation").get(pk=application.pk)
 
 
+def _locked_for_entity_edit(application: AllocationApplication, acting_user) -> AllocationApplication:
+    """The application locked for its entity's representative to change, while it is a draft or returned."""
+    application = _locked(application)
+    authorize(acting_user, ACT, application.organisation)
+    if application.status not in AllocationApplication.EDITABLE:
+        _refuse(_("This cannot be done now: it is %(state)s.") % {"state": application.get_status_display()},
+                "status", ErrorCode.INVALID_STATE)
+    return application
+
+
 def fiscal_year_allocated(fiscal_year: int) -> bool:
     """Whether any allowance of the FY has been issued to an entity (from then on the FY's terms are fixed)."""
     return AllocationApplication.objects.filter(fiscal_year=fiscal_year, status__in=[S.ISSUED, S.SUPERSEDED]).exists()
@@ -195,11 +205,7 @@ def application_update(*, application: AllocationApplication, acting_user, **evi
     else:
         evidence["green_innovation_fund_share"] = None
     with transaction.atomic(), audit_context(acting_user, action="application_update"):
-        application = _locked(application)
-        authorize(acting_user, ACT, application.organisation)
-        if application.status not in AllocationApplication.EDITABLE:
-            _refuse(_("This cannot be done now: it is %(state)s.") % {"state": application.get_status_display()},
-                    "status", ErrorCode.INVALID_STATE)
+        application = _locked_for_entity_edit(application, acting_user)
         _check_independent_confirmer(evidence.get("rd_confirmed_by", ""))
         for name, value in evidence.items():
             setattr(application, name, value if value is not None or name == "green_innovation_fund_share" else "")
@@ -233,11 +239,7 @@ def application_financials_save(*, application: AllocationApplication, acting_us
             _refuse(_("Enter an amount of zero or more."), name)
         values[name] = number
     with transaction.atomic(), audit_context(acting_user, action="application_financials_save"):
-        application = _locked(application)
-        authorize(acting_user, ACT, application.organisation)
-        if application.status not in AllocationApplication.EDITABLE:
-            _refuse(_("This cannot be done now: it is %(state)s.") % {"state": application.get_status_display()},
-                    "status", ErrorCode.INVALID_STATE)
+        application = _locked_for_entity_edit(application, acting_user)
         financials, _created = EntityFinancials.objects.update_or_create(
             organisation=application.organisation, fiscal_year=application.fiscal_year - 1, defaults=values)
     return financials
