@@ -13,6 +13,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from accounts.ledger.forms import ReasonForm
 from accounts.models import CompliancePeriod, Organisation
 from accounts.roles import ACT, VIEW
+from accounts.templatetags.registry import fiscal_year as fiscal_year_label
 from accounts.templatetags.registry import in_reader_language
 from allocation import selectors, services
 from allocation.engine.parameters import FIRST_PHASE_FISCAL_YEARS
@@ -260,7 +261,7 @@ class AllocationFiscalYearView(FormPageMixin, AdministratorRequiredMixin, Templa
         plan = cycle.run_plan(self.kwargs["fiscal_year"])
         if plan.refusal:
             raise RegistryError(ErrorCode.INVALID_STATE, plan.refusal, "fiscal_year")
-        rows = [(_("Fiscal year"), f"FY{plan.fiscal_year}"),
+        rows = [(_("Fiscal year"), fiscal_year_label(plan.fiscal_year)),
                 (_("Applications to issue"), f"{len(plan.applications):,}"),
                 (_("Allowances from the allocation reserve"), f"{plan.to_allocate:,}"),
                 (_("Allocation reserve holds"), f"{plan.reserve_holds:,}")]
@@ -373,7 +374,7 @@ class AllocationApplicationView(FormPageMixin, OrganisationScopedMixin, DetailVi
         if application.status != AllocationApplication.Status.COMPUTED:
             raise RegistryError(ErrorCode.INVALID_STATE, _("This cannot be done now: it is %(state)s.")
                                 % {"state": application.get_status_display()}, "status")
-        rows = [(_("Entity"), in_reader_language(self.object)), (_("Fiscal year"), f"FY{application.fiscal_year}"),
+        rows = [(_("Entity"), in_reader_language(self.object)), (_("Fiscal year"), fiscal_year_label(application.fiscal_year)),
                 (_("Reviewed and computed by"), application.reviewer.full_name),
                 (_("Allocation"), _("%(total)s allowances") % {"total": f"{application.computed_total:,}"})]
         if application.supersedes_id:

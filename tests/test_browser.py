@@ -347,6 +347,7 @@ def test_an_fy_is_allocated_from_period_to_notice_in_japanese(browser, live_serv
     second.goto(application_url)
     second.locator("form#approve button[type=submit]").click()
     expect(second.locator("#check-answers")).to_contain_text("98,300")
+    expect(second.locator("#check-answers")).to_contain_text("2026年度")  # the year in the reader's words
     assert second.evaluate("document.documentElement.scrollWidth") <= 390
     second.locator("form#confirm input[name=otp_token]").fill(fresh_code(admin2))
     second.locator("form#confirm button[type=submit]").click()

@@ -12,6 +12,7 @@ from accounts.ledger.forms import SurrenderForm, UpperLimitPaymentForm
 from accounts.models import CompliancePeriod, CreditBatch, HoldingAccount, Organisation
 from accounts.roles import ACT
 from accounts.templatetags.registry import account_and_holder, in_reader_language
+from accounts.templatetags.registry import fiscal_year as fiscal_year_label
 from gxregistry.access import OrganisationScopedMixin
 from gxregistry.authorization import may
 from gxregistry.errors import ErrorCode, RegistryError
@@ -61,7 +62,7 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
         card = compliance.compliance_card(organisation=self.object, fiscal_year=fiscal_year)
         surrendered = sum(quantity for _unit, quantity, _held in lines)
         rows = [(_("Entity"), in_reader_language(self.object)), (_("From account"), account_and_holder(self.account)),
-                (_("Fiscal year"), f"FY{fiscal_year}")]
+                (_("Fiscal year"), fiscal_year_label(fiscal_year))]
         batches = CreditBatch.objects.in_bulk([unit.credit_batch_id for unit, _q, _h in lines if unit.credit_batch_id])
         rows += [(unit.label(batches.get(unit.credit_batch_id)),
                   _("%(quantity)s t-CO2 (of %(held)s held)") % {"quantity": f"{quantity:,}", "held": f"{held:,}"})
