@@ -40,7 +40,7 @@ class OrganisationAdmin(JapaneseTextImportMixin, ImportExportModelAdmin):
     form = OrganisationAdminForm
     list_display = ["name", "kind", "corporate_number", "sector"]
     list_filter = ["kind", "sector"]
-    search_fields = ["name", "name_en", "corporate_number"]
+    search_fields = ["name", "name_kana", "name_en", "corporate_number"]
     inlines = [MembershipInline]
 
 

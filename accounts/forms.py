@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from accounts.validators import normalise_corporate_number
+from accounts.validators import normalise_corporate_number, normalise_kana
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -33,7 +33,10 @@ class TokenForm(forms.Form):
 class OrganisationAdminForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = ["kind", "name", "name_en", "corporate_number", "sector", "address"]
+        fields = ["kind", "name", "name_kana", "name_en", "corporate_number", "sector", "address"]
+
+    def clean_name_kana(self):
+        return normalise_kana(self.cleaned_data.get("name_kana"))
 
     def clean_corporate_number(self):
         value = self.cleaned_data.get("corporate_number")

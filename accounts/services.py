@@ -14,7 +14,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Membership, Organisation, User
 from accounts.roles import ADMINISTRATORS_GROUP, COMPANY_ACTS, MANAGE_MEMBERS, ROLE_PERMISSIONS, Role
-from accounts.validators import normalise_corporate_number
+from accounts.validators import normalise_corporate_number, normalise_kana
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, authorize_self, state_change
 from gxregistry.errors import ErrorCode, RegistryError
@@ -78,6 +78,8 @@ def user_create(*, email: str, full_name: str, password: str | None, acting_user
 def organisation_create(*, acting_user, **fields) -> Organisation:
     if fields.get("corporate_number"):
         fields["corporate_number"] = normalise_corporate_number(fields["corporate_number"])
+    if fields.get("name_kana"):
+        fields["name_kana"] = normalise_kana(fields["name_kana"])
     organisation = Organisation(**fields)
     with transaction.atomic(), audit_context(acting_user, action="organisation_create"):
         authorize(acting_user, "accounts.add_organisation")

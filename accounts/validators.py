@@ -36,3 +36,21 @@ def synthetic_corporate_number(index: int, prefix: int = 7) -> str:
     """A valid-looking 法人番号 for demo and test data (prefix 7 is far from real registrations' ranges)."""
     body = f"{prefix}{index:011d}"
     return cn.calc_check_digit(body) + body
+
+
+def normalise_kana(value: str) -> str:
+    """Readings as the registry stores and searches them: full-width katakana (NFKC turns half-width ｶﾅ into
+    カナ; hiragana becomes katakana), so かんさい, カンサイ and ｶﾝｻｲ find the same company."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+
+
+def validate_kana(value: str) -> None:
+    """A reading (フリガナ) is katakana, the long-vowel mark, spaces and the middle dot."""
+    import re
+
+    if value and not re.fullmatch(r"[ァ-ヺー・ 　]+", normalise_kana(value)):
+        raise ValidationError(_("Write the reading in katakana (or hiragana), e.g. ニホンセイテツ."),
+                              code="kana")

@@ -3,6 +3,7 @@ from pathlib import Path
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from allocation.models import PlanInvestment, PlanResearch
 from allocation.services import FORMATS_BY_EXTENSION, IMPORT_KINDS
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -127,3 +128,118 @@ class ComputeForm(forms.Form):
         label=_("The R&D spend is confirmed by an independent third party"), required=False,
         help_text=_("§6-3: checked against the entity's evidence; without it the R&D line is not allocated."))
 
+
+
+# --- transition plans (§7) ---------------------------------------------------------------------------------
+
+class PlanTextForm(forms.Form):
+    group_boundary = forms.CharField(
+        label=_("Boundary of the joint notification group"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For a joint notification: the companies the plan covers."))
+    rd_expenses_yen = forms.CharField(
+        label=_("Item 4③: total GX R&D expenses (yen)"), required=False, max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        help_text=_("The sum of the R&D project expenses behind the patents and projects listed."))
+    rd_initiatives = forms.CharField(
+        label=_("Item 5: initiatives in the GX technology categories"), required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Entities receiving the R&D allocation: the status of these initiatives and their place in the "
+                    "plan to reach carbon neutrality."))
+    other_initiatives = forms.CharField(label=_("Item 5: other initiatives"), required=False,
+                                        widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, group=False, rd=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not group:
+            del self.fields["group_boundary"]
+        if not rd:  # item 4 and its part of item 5 are asked only of R&D allocation recipients
+            del self.fields["rd_expenses_yen"], self.fields["rd_initiatives"]
+
+
+class PlanEmissionsForm(forms.Form):
+    """Items 1 and 2 as a grid: one direct and one indirect field per FY (t-CO2). A verified year's direct
+    emissions are shown, not asked."""
+
+    def __init__(self, *args, projection_years=(), actual_years=(), verified=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.verified = verified or {}
+        self.grid = []
+        for kind, years in (("projected", projection_years), ("actual", actual_years)):
+            rows = []
+            for fiscal_year in years:
+                pair = []
+                for part, label in (("direct", _("direct")), ("indirect", _("indirect"))):
+                    name = f"{kind}_{fiscal_year}_{part}"
+                    self.fields[name] = forms.CharField(
+                        label=f"FY{fiscal_year} {label}", required=False, max_length=20,
+                        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "num"}))
+                    if kind == "actual" and part == "direct" and fiscal_year in self.verified:
+                        self.fields[name].disabled = True
+                        self.initial[name] = self.verified[fiscal_year]
+                    pair.append(self[name])
+                rows.append((fiscal_year, pair))
+            self.grid.append((kind, rows))
+
+    def rows(self) -> list[dict]:
+        data = self.cleaned_data
+        return [{"kind": kind, "fiscal_year": fiscal_year, "direct_t": data.get(f"{kind}_{fiscal_year}_direct"),
+                 "indirect_t": data.get(f"{kind}_{fiscal_year}_indirect")}
+                for kind, rows in self.grid for fiscal_year, _pair in rows]
+
+
+class InvestmentRowForm(forms.Form):
+    stage = forms.ChoiceField(label=_("plan or result"), choices=[("", "—"), *PlanInvestment.Stage.choices])
+    measure = forms.CharField(label=_("reduction measure"), max_length=300)
+    facilities = forms.CharField(label=_("facilities"), max_length=300)
+    timing = forms.CharField(label=_("timing"), max_length=100)
+    effect_t_per_year = forms.CharField(label=_("decarbonisation effect (t-CO2/year)"), max_length=20,
+                                        widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+
+
+class ResearchRowForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=[("", "—"), *PlanResearch.Kind.choices])
+    reference = forms.CharField(label=_("application number or project"), max_length=200)
+    technology_category = forms.CharField(label=_("GX technology category"), max_length=200)
+
+
+class RowsForm(forms.Form):
+    """A table of rows (items 3 and 4) as one form: a formset with room for two more rows and a remove box."""
+
+    row_form = None
+    prefix_name = ""
+
+    def __init__(self, data=None, *, initial_rows=(), **kwargs):
+        super().__init__(data, **kwargs)
+        formset = forms.formset_factory(self.row_form, extra=2, can_delete=True, max_num=50, validate_max=True)
+        self.formset = formset(data, initial=list(initial_rows), prefix=self.prefix_name)
+
+    def is_valid(self):
+        return super().is_valid() & self.formset.is_valid()
+
+    def rows(self) -> list[dict]:
+        return [{k: v for k, v in form.cleaned_data.items() if k != "DELETE"} for form in self.formset.forms
+                if form.has_changed() and not form.cleaned_data.get("DELETE")]
+
+
+class InvestmentsForm(RowsForm):
+    row_form = InvestmentRowForm
+    prefix_name = "investments"
+
+
+class ResearchForm(RowsForm):
+    row_form = ResearchRowForm
+    prefix_name = "research"
+
+
+class PlanDocumentForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    url = forms.URLField(label=_("Link"), required=False, max_length=500, assume_scheme="https",
+                         help_text=_("An https:// link to the published document, or upload the PDF below."))
+    file = forms.FileField(label=_("PDF"), required=False, help_text=_("At most 20 MB."))
+
+
+class PlanImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV or XLSX file"),
+        help_text=_("Columns: 区分 (予測 or 実績), 年度, 直接排出量, 間接排出量 — or kind, fiscal_year, direct_t, "
+                    "indirect_t. CSV in UTF-8 or Shift_JIS."))

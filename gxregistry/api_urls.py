@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from accounts.ledger.api import HoldingAccountViewSet, TransferRequestViewSet
-from allocation.api.views import FacilityViewSet
+from allocation.api.views import FacilityViewSet, PublicPlanListView, PublicPlanView
 
 router = DefaultRouter()
 router.register("facilities", FacilityViewSet, basename="api-facility")
@@ -12,5 +12,8 @@ router.register("transfers", TransferRequestViewSet, basename="api-transfer")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("public/transition-plans/", PublicPlanListView.as_view(), name="api-public-plan-list"),
+    path("public/transition-plans/<int:pk>/<int:fiscal_year>/", PublicPlanView.as_view(),
+         name="api-public-plan-detail"),
     path("", include(router.urls)),
 ]

@@ -265,6 +265,13 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Cache (the public pages, gxregistry/public_cache.py) ------------------------------
+# Shared by every web process: Redis when there is one, else a table in the database (manage.py
+# createcachetable; the test database gets it from Django, rolled back with each test).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+          if REDIS_URL and GX_ENV != "test" else
+          {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gx_cache"}}
+
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -15,6 +15,7 @@ trap cleanup INT TERM EXIT
 
 [[ -z "${DATABASE_URL:-}" ]] && echo "Embedded PostgreSQL: $($PY -m gxregistry.embedded_db start)"
 $PY manage.py migrate --noinput -v 0
+$PY manage.py createcachetable
 $PY manage.py seed_demo
 $PY manage.py qcluster &
 QCLUSTER_PID=$!

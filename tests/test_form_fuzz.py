@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from accounts import ledger, services
 from accounts.models import CompliancePeriod, Organisation
 from accounts.roles import Role
-from allocation.models import Facility
+from allocation.models import Facility, TransitionPlan
 from tests.test_service_access import changed, snapshot
 from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 
@@ -44,6 +44,7 @@ FORM_PAGES = {
     # The entity's acts succeed; METI's acts on the same page are refused to it (403), never a 500.
     "allocation_application": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
     "allocation_fiscal_year": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
+    "transition_plan": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
 }
 
 
@@ -90,6 +91,7 @@ def place(make_organisation, make_user, signed_in, client):
     engagement = Engagement.objects.create(body=body, report=verified, purpose="actual", status="in_progress",
                                            assurance_level="limited", assurance_reason="test",
                                            due_on=date(2027, 7, 31), appointed_by=someone)
+    TransitionPlan.objects.create(organisation=organisation, fiscal_year=2026, created_by=someone)  # a draft
     return {"organisation": organisation, "account": account, "make_user": make_user, "signed_in": signed_in,
             "client": client, "body": body, "application": application, "engagement": engagement}
 

@@ -151,6 +151,14 @@ RULES = {
     "emissions_report": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "engagement_list": SignedIn(),
     "engagement_detail": Scoped("engagement", own=EVERY_ROLE_200),
+    "transition_plan": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
+    "plan_review_queue": AdministratorOnly(),
+    "public_plan_list": Public(),
+    "public_plan": PublicObject("accepted_plan", extra_args=(2026,)),
+    "plan_document": PublicObject("public_document"),
+    "registry_report_entity": PublicObject("organisation"),
+    "api-public-plan-list": Public(),
+    "api-public-plan-detail": PublicObject("accepted_plan", extra_args=(2026,)),
 }
 
 
@@ -299,6 +307,25 @@ def _notice(organisation):
                                            pdf=b"%PDF-1.4")
 
 
+def _accepted_plan(organisation):
+    """The organisation, with an accepted FY2026 transition plan (its public page's URL is the entity's)."""
+    _public_document(organisation)
+    return organisation
+
+
+def _public_document(organisation):
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from allocation.models import PlanDocument, TransitionPlan
+
+    plan = TransitionPlan.objects.create(organisation=organisation, fiscal_year=2026, status="accepted",
+                                         created_by=_someone(organisation), decided_at=timezone.now())
+    document = PlanDocument(plan=plan, title="Strategy")
+    document.file.save("s.pdf", ContentFile(b"%PDF-1.4"), save=True)
+    return document
+
+
 @pytest.fixture(autouse=True)
 def fiscal_year_2026(db):
     """FY2026's compliance period: the pages about an FY answer 404 for one without."""
@@ -316,7 +343,8 @@ def _target(rule, organisation):
               "booking_request": _booking_request, "upper_limit_payment": _upper_limit_payment,
               "membership": _membership, "verification_body": _verification_body,
               "registration_application": _registration_application, "evidence": _evidence,
-              "engagement": _engagement, "notice": _notice}
+              "engagement": _engagement, "notice": _notice, "accepted_plan": _accepted_plan,
+              "public_document": _public_document}
     return makers[rule.target](organisation)
 
 

@@ -36,7 +36,7 @@ from accounts.models import (
 from accounts.roles import Role
 from allocation import services as allocation_services
 from allocation.models import Facility, SectorBenchmark
-from allocation.services import cycle, notices
+from allocation.services import cycle, notices, plans
 from conftest import current_code, enrol_totp
 from gxregistry.authorization import SERVICES
 from gxregistry.errors import ErrorCode, RegistryError
@@ -45,7 +45,9 @@ from verification.services import bodies, engagements, reports
 from verification.tests.builders import complete_application, pdf
 
 APPS = ("accounts", "allocation", "verification", "market", "gxregistry")
-UNCHECKED_TABLES = ("otp_totp_totpdevice", "otp_static_staticdevice", "otp_static_statictoken", "django_session")
+# Devices, sessions and the cache (public pages kept for reading) are not what an act changes.
+UNCHECKED_TABLES = ("otp_totp_totpdevice", "otp_static_staticdevice", "otp_static_statictoken", "django_session",
+                    "gx_cache")
 
 
 def project_functions_taking_acting_user():
@@ -260,6 +262,34 @@ def _allocation_application(w, status="draft", total=None):
     return application
 
 
+def _plan(w, status="draft", complete=False):
+    """The world entity's FY2026 transition plan in ``status`` (made directly: tests/test_plans.py walks the states)."""
+    from allocation.models import PlanDocument, PlanEmissions, PlanInvestment, TransitionPlan
+
+    plan = TransitionPlan.objects.filter(organisation=w.entity, fiscal_year=2026).first()
+    if plan is None:
+        plan = TransitionPlan.objects.create(
+            organisation=w.entity, fiscal_year=2026, status=status, created_by=w.rep,
+            filed_by=w.rep if status != "draft" else None,
+            decided_at=timezone.now() if status in ("accepted", "returned") else None)
+        if complete:
+            PlanEmissions.objects.bulk_create(
+                [PlanEmissions(plan=plan, kind="projected", fiscal_year=fy, direct_t=100, indirect_t=10)
+                 for fy in range(2026, 2031)] + [PlanEmissions(plan=plan, kind="actual", fiscal_year=2025,
+                                                               direct_t=120, indirect_t=12)])
+            PlanInvestment.objects.create(plan=plan, measure="Electric furnace", facilities="F1", timing="FY2028",
+                                          effect_t_per_year=50)
+            PlanDocument.objects.create(plan=plan, title="Medium-term plan", url="https://example.jp/plan.pdf")
+    return plan
+
+
+def _plan_document(w):
+    from allocation.models import PlanDocument
+
+    return PlanDocument.objects.filter(plan=_plan(w)).first() or PlanDocument.objects.create(
+        plan=_plan(w), title="Report", url="https://example.jp/report")
+
+
 LINES_CSV = ",".join(reports.IMPORT_COLUMNS) + "\n" + ",".join(
     {"facility_code": "F1", "kind": "energy", "source": "oil", "method": "model", "model_emissions_t": "9"}.get(name, "")
     for name in reports.IMPORT_COLUMNS) + "\n"
@@ -395,6 +425,36 @@ RULES = {
         application=t, acting_user=a), setup=lambda w: _allocation_application(w, "approved")),
     "allocation.services.notices.notice_create": Rule("admin", lambda w, a, c, t: notices.notice_create(
         application=t, acting_user=a), setup=lambda w: _allocation_application(w, "issued")),
+    "allocation.services.plans.plan_create": Rule("act", lambda w, a, c, t: plans.plan_create(
+        organisation=w.entity, fiscal_year=2026, acting_user=a)),
+    "allocation.services.plans.plan_update": Rule("act", lambda w, a, c, t: plans.plan_update(
+        plan=t, other_initiatives="Hydrogen", acting_user=a), setup=_plan),
+    "allocation.services.plans.plan_emissions_save": Rule("act", lambda w, a, c, t: plans.plan_emissions_save(
+        plan=t, rows=[{"kind": "projected", "fiscal_year": 2030, "direct_t": "90", "indirect_t": "9"}],
+        acting_user=a), setup=_plan),
+    "allocation.services.plans.plan_emissions_import": Rule("act", lambda w, a, c, t: plans.plan_emissions_import(
+        plan=t, data="区分,年度,直接排出量,間接排出量\n予測,2030,90,9\n".encode("cp932"), filename="plan.csv",
+        acting_user=a), setup=_plan),
+    "allocation.services.plans.plan_investments_save": Rule("act", lambda w, a, c, t: plans.plan_investments_save(
+        plan=t, rows=[{"stage": "planned", "measure": "Heat pumps", "facilities": "F1", "timing": "FY2027",
+                       "effect_t_per_year": "1,000"}], acting_user=a), setup=_plan),
+    "allocation.services.plans.plan_research_save": Rule("act", lambda w, a, c, t: plans.plan_research_save(
+        plan=t, rows=[{"kind": "patent", "reference": "特願2025-000001", "technology_category": "Y02P"}],
+        acting_user=a), setup=_plan),
+    "allocation.services.plans.plan_document_add": Rule("act", lambda w, a, c, t: plans.plan_document_add(
+        plan=t, title="Integrated report", url="https://example.jp/ir", acting_user=a), setup=_plan),
+    "allocation.services.plans.plan_document_remove": Rule("act", lambda w, a, c, t: plans.plan_document_remove(
+        document=t, acting_user=a), setup=_plan_document),
+    "allocation.services.plans.plan_file": Rule("act", lambda w, a, c, t: plans.plan_file(
+        plan=t, acting_user=a), setup=lambda w: _plan(w, complete=True)),
+    "allocation.services.plans.plan_confirm": Rule("approve", lambda w, a, c, t: plans.plan_confirm(
+        plan=t, acting_user=a), setup=lambda w: _plan(w, "filed", complete=True)),
+    "allocation.services.plans.plan_send_back": Rule("approve", lambda w, a, c, t: plans.plan_send_back(
+        plan=t, message="Add the FY2025 figures", acting_user=a), setup=lambda w: _plan(w, "filed")),
+    "allocation.services.plans.plan_accept": Rule("admin", lambda w, a, c, t: plans.plan_accept(
+        plan=t, acting_user=a), setup=lambda w: _plan(w, "submitted", complete=True)),
+    "allocation.services.plans.plan_return": Rule("admin", lambda w, a, c, t: plans.plan_return(
+        plan=t, message="Item 3 is vague", acting_user=a), setup=lambda w: _plan(w, "submitted")),
     "verification.services.bodies.body_application_start": Rule("body_act", lambda w, a, c, t: bodies.body_application_start(
         organisation=w.body.organisation, acting_user=a)),
     "verification.services.bodies.body_application_update": Rule("body_act", lambda w, a, c, t: bodies.body_application_update(

@@ -325,28 +325,32 @@ class RegistryReportRow:
     card: ComplianceCard
 
 
-def registry_report(*, fiscal_year: int, now: datetime | None = None) -> list[RegistryReportRow]:
-    """The public report (like the EU Transaction Log): per regulated entity, for one FY, the free
-    allocation of that vintage, verified emissions, what was surrendered and the status. Six queries,
-    whatever the number of entities."""
+def registry_report(*, fiscal_year: int, organisation=None, now: datetime | None = None) -> list[RegistryReportRow]:
+    """The public report (like the EU Transaction Log): per regulated entity (or only ``organisation``), for one
+    FY, the free allocation of that vintage, verified emissions, what was surrendered and the status. Six
+    queries, whatever the number of entities."""
     now = now or timezone.now()
+    scope = {"organisation": organisation} if organisation is not None else {}
     allocation = Q(transaction__kind=LedgerTransaction.Kind.ALLOCATION) | Q(
         transaction__kind=LedgerTransaction.Kind.REVERSAL,
         transaction__reverses__kind=LedgerTransaction.Kind.ALLOCATION)
     allocated = dict(LedgerEntry.objects.filter(
         allocation, account__kind=HoldingAccount.Kind.OPERATOR_HOLDING, unit_type=UnitType.ALLOWANCE,
-        vintage=fiscal_year).values_list("account__organisation").annotate(total=Sum("quantity")).order_by())
-    verified = dict(VerifiedEmissions.objects.filter(fiscal_year=fiscal_year)
+        vintage=fiscal_year, **{f"account__{k}": v for k, v in scope.items()})
+        .values_list("account__organisation").annotate(total=Sum("quantity")).order_by())
+    verified = dict(VerifiedEmissions.objects.filter(fiscal_year=fiscal_year, **scope)
                     .values_list("organisation", "emissions_t"))
-    surrendered = {row["organisation"]: row for row in SurrenderRecord.objects.standing().filter(fiscal_year=fiscal_year)
+    surrendered = {row["organisation"]: row for row in SurrenderRecord.objects.standing()
+                   .filter(fiscal_year=fiscal_year, **scope)
                    .values("organisation").annotate(allowances=Sum("allowances"), credits=Sum("credits"))
                    .order_by()}
-    paid = dict(UpperLimitPayment.objects.filter(fiscal_year=fiscal_year, confirmed_at__isnull=False)
+    paid = dict(UpperLimitPayment.objects.filter(fiscal_year=fiscal_year, confirmed_at__isnull=False, **scope)
                 .values_list("organisation").annotate(total=Sum("quantity")).order_by())
-    assessed = set(PenaltyAssessment.objects.filter(fiscal_year=fiscal_year).values_list("organisation", flat=True))
+    assessed = set(PenaltyAssessment.objects.filter(fiscal_year=fiscal_year, **scope)
+                   .values_list("organisation", flat=True))
     terms = CompliancePeriod.objects.filter(fiscal_year=fiscal_year).first()
     rows = []
-    for account in (HoldingAccount.objects.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING)
+    for account in (HoldingAccount.objects.filter(kind=HoldingAccount.Kind.OPERATOR_HOLDING, **scope)
                     .select_related("organisation").order_by("organisation__name")):
         pk = account.organisation_id
         given = surrendered.get(pk, {})

@@ -18,6 +18,7 @@ from gxregistry.authorization import may
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.exports import csv_response
 from gxregistry.pages import Check, FormPageMixin, SecondFactorForm
+from gxregistry.public_cache import PublicCachedPageMixin
 
 
 class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
@@ -108,10 +109,10 @@ class ComplianceView(FormPageMixin, OrganisationScopedMixin, DetailView):
         return super().get_context_data(**kwargs)
 
 
-class RegistryReportView(TemplateView):
+class RegistryReportView(PublicCachedPageMixin, TemplateView):
     """Public: per regulated entity and FY, allocated, verified, surrendered and status; CSV download."""
 
-    template_name = "accounts/registry_report.html"
+    content_template = "accounts/registry_report.html"
 
     def fiscal_year(self):
         years = list(CompliancePeriod.objects.order_by("fiscal_year").values_list("fiscal_year", flat=True))
@@ -120,9 +121,14 @@ class RegistryReportView(TemplateView):
         return chosen, years
 
     def get(self, request, *args, **kwargs):
-        fiscal_year, years = self.fiscal_year()
-        rows = compliance.registry_report(fiscal_year=fiscal_year) if fiscal_year else []
         if request.GET.get("export") == "csv":
+            fiscal_year, _years = self.fiscal_year()
+            rows = compliance.registry_report(fiscal_year=fiscal_year) if fiscal_year else []
             return csv_response(compliance.REGISTRY_REPORT_HEADERS, compliance.registry_report_rows(rows),
                                 f"gx-ets-registry-report-FY{fiscal_year}.csv")
-        return self.render_to_response(self.get_context_data(rows=rows, fiscal_year=fiscal_year, years=years))
+        return super().get(request, *args, **kwargs)
+
+    def get_content_context(self):
+        fiscal_year, years = self.fiscal_year()
+        rows = compliance.registry_report(fiscal_year=fiscal_year) if fiscal_year else []
+        return {"title": _("Registry report"), "rows": rows, "fiscal_year": fiscal_year, "years": years}

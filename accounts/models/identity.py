@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.roles import Role
-from accounts.validators import validate_corporate_number
+from accounts.validators import validate_corporate_number, validate_kana
 from gxregistry.querysets import RestrictedQuerySet
 
 
@@ -113,6 +113,10 @@ class Organisation(models.Model):
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("name in English"), max_length=200, blank=True)
+    # The reading as the National Tax Agency's corporate number site gives it (フリガナ), for search by kana.
+    name_kana = models.CharField(_("reading (kana)"), max_length=200, blank=True, validators=[validate_kana],
+                                 help_text=_("The name's reading in katakana, without 株式会社 (as on the corporate "
+                                             "number publication site)."))
     corporate_number = models.CharField(
         _("corporate number"),
         max_length=13,

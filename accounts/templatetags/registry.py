@@ -104,6 +104,14 @@ def in_reader_language(organisation) -> str:
 
 
 @register.filter
+def sector_label(value) -> str:
+    """A sector's name in the reader's language from its stored value."""
+    from accounts.models import Sector
+
+    return Sector(value).label if value in Sector.values else ""
+
+
+@register.filter
 def account_and_holder(account) -> str:
     """An account as the other side of an act is named: its number and its holder (the government's accounts
     by their kind), so nobody confirms a transfer to a number alone."""

@@ -1,4 +1,5 @@
-"""Allocation's tables: the engine's inputs (facilities) and the FY's cycle (applications, runs, notices)."""
+"""Allocation's tables: the engine's inputs (facilities), the FY's cycle (applications, runs, notices) and
+transition plans."""
 
 from allocation.models.cycle import (
     AllocationApplication,
@@ -20,9 +21,20 @@ from allocation.models.facilities import (
     SectorBenchmark,
     SectorBenchmarkOfficialValue,
 )
+from allocation.models.plans import (
+    PROJECTION_YEARS,
+    PUBLIC_PROJECTION_YEAR,
+    PlanDocument,
+    PlanEmissions,
+    PlanInvestment,
+    PlanResearch,
+    TransitionPlan,
+)
 
 __all__ = [
     "FISCAL_YEAR_RANGE", "AllocationApplication", "AllocationNotice", "AllocationParameterSet", "AllocationRun",
     "ApplicationStatus", "EntityFinancials", "Facility", "FacilityEvent", "FacilitySuccession", "Prefecture",
     "Process", "ProcessYear", "SectorAllocationProfile", "SectorBenchmark", "SectorBenchmarkOfficialValue",
+    "PROJECTION_YEARS", "PUBLIC_PROJECTION_YEAR", "PlanDocument", "PlanEmissions", "PlanInvestment", "PlanResearch",
+    "TransitionPlan",
 ]

@@ -1,8 +1,6 @@
 """Registration of verification bodies (§4): the body applies, METI decides, the registration runs 5 years."""
 
-import hashlib
 from datetime import date, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +14,7 @@ from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.transitions import transition_check
+from gxregistry.uploads import PDF, XLSX, save_with_file, upload_check
 from verification.models import (
     ActivityReport,
     ConflictDeclaration,
@@ -26,10 +25,7 @@ from verification.models import (
 )
 
 MANAGE_BODIES = "verification.change_verificationbody"  # registry administrators, through their group
-EVIDENCE_TYPES = {  # extension -> (content type, the file's first bytes)
-    "pdf": ("application/pdf", b"%PDF-"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04"),
-}
+EVIDENCE_TYPES = PDF | XLSX
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 # What a complete application states for each requirement group (§4 (1)-(4)).
 REQUIRED_TEXT = {
@@ -110,36 +106,15 @@ def evidence_upload(*, application: RegistrationApplication, requirement: str, u
     """Attach a PDF or XLSX to one requirement group; its type is checked from its first bytes, not its name."""
     if requirement not in RequirementEvidence.Requirement.values:
         _refuse(_("Choose the requirement the file supports."), "requirement")
-    extension = Path(upload.name or "").suffix.lower().lstrip(".")
-    if extension not in EVIDENCE_TYPES:
-        _refuse(_("Upload a PDF or XLSX file."), "file")
-    if upload.size > MAX_EVIDENCE_BYTES:
-        _refuse(_("The file is larger than 20 MB."), "file")
-    content_type, magic = EVIDENCE_TYPES[extension]
-    head = upload.read(len(magic))
-    upload.seek(0)
-    if head != magic:
-        _refuse(_("The file's content is not a %(type)s file.") % {"type": extension.upper()}, "file")
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    checked = upload_check(upload, types=EVIDENCE_TYPES, max_bytes=MAX_EVIDENCE_BYTES)
     with transaction.atomic(), audit_context(acting_user, action="evidence_upload"):
         application = _locked_application(application)
         authorize(acting_user, ACT, application.body.organisation)
         _check_editable(application)
         evidence = RequirementEvidence(
-            application=application, requirement=requirement, original_name=Path(upload.name).name[:255],
-            content_type=content_type, size=upload.size, sha256=digest.hexdigest(), uploaded_by=acting_user)
-        # The stored name says nothing about the body or the file; the original name is kept in the row.
-        evidence.file.save(f"{digest.hexdigest()[:16]}.{extension}", upload, save=False)
-        # A file written for a transaction that then rolls back would be kept by nobody: remove it.
-        stored = evidence.file.name
-        try:
-            evidence.save()
-        except Exception:
-            evidence.file.storage.delete(stored)
-            raise
+            application=application, requirement=requirement, original_name=checked.original_name,
+            content_type=checked.content_type, size=checked.size, sha256=checked.sha256, uploaded_by=acting_user)
+        save_with_file(evidence, "file", upload, checked)
     return evidence
 
 
