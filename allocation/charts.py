@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.templatetags.registry import fiscal_year as fiscal_year_label
 
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 78, 12, 16, 56
+LEFT, RIGHT, TOP, BOTTOM = 78, 12, 30, 56
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,12 @@ def _nice_ceiling(value: int) -> int:
         if value <= step * magnitude:
             return int(step * magnitude)
     return 10 * magnitude
+
+
+def _bar(css, x, top, width, bottom, fiscal_year, value, title) -> str:
+    return (f'<rect class="bar {css}" x="{x:.1f}" y="{top:.1f}" width="{width:.1f}" height="{max(bottom - top, 0):.1f}" '
+            f'data-fiscal-year="{fiscal_year}" data-series="{css}" data-t="{value}"><title>{escape(title)}: '
+            f'{value:,} t-CO2</title></rect>')
 
 
 def emissions_chart(years: list[ChartYear], *, chart_id: str, title: str) -> SafeString:
@@ -55,31 +61,29 @@ def emissions_chart(years: list[ChartYear], *, chart_id: str, title: str) -> Saf
         y = y_of(value)
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
                      f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:,}</text>')
-    parts.append(f'<text class="axis" x="4" y="{TOP - 4}">t-CO2</text>')
+    parts.append('<text class="axis" x="4" y="14">t-CO2</text>')
     for index, year in enumerate(years):
         centre = LEFT + slot * index + slot / 2
-        label = escape(fiscal_year_label(year.fiscal_year))
+        raw_label = fiscal_year_label(year.fiscal_year)
+        label = escape(raw_label)
         parts.append(f'<text class="axis" x="{centre:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{label}'
                      '</text>')
+        both = year.actual_direct_t is not None and year.projected_total_t is not None
+        width = bar_w / 2 if both else bar_w  # a year with both: actual on the left, projected on the right
+        actual_x = centre - width if both else centre - width / 2
+        projected_x = centre if both else centre - width / 2
         if year.actual_direct_t is not None:
             base = 0
             for value, css, name in ((year.actual_direct_t, "direct", _("Direct emissions")),
                                      (year.actual_indirect_t, "indirect", _("Indirect emissions"))):
                 if value is None:
                     continue
-                y0, y1 = y_of(base + value), y_of(base)
-                parts.append(f'<rect class="bar {css}" x="{centre - bar_w / 2:.1f}" y="{y0:.1f}" width="{bar_w:.1f}" '
-                             f'height="{max(y1 - y0, 0):.1f}" data-fiscal-year="{year.fiscal_year}" '
-                             f'data-series="{css}" data-t="{value}"><title>{label} {escape(name)}: {value:,} t-CO2'
-                             '</title></rect>')
+                parts.append(_bar(css, actual_x, y_of(base + value), width, y_of(base), year.fiscal_year, value,
+                                  f"{raw_label} {name}"))
                 base += value
         if year.projected_total_t is not None:
-            value = year.projected_total_t
-            y0 = y_of(value)
-            parts.append(f'<rect class="bar projected" x="{centre - bar_w / 2:.1f}" y="{y0:.1f}" width="{bar_w:.1f}" '
-                         f'height="{y_of(0) - y0:.1f}" data-fiscal-year="{year.fiscal_year}" data-series="projected" '
-                         f'data-t="{value}"><title>{label} {escape(_("Projected total"))}: {value:,} t-CO2</title>'
-                         '</rect>')
+            parts.append(_bar("projected", projected_x, y_of(year.projected_total_t), width, y_of(0),
+                              year.fiscal_year, year.projected_total_t, f"{raw_label} {_('Projected total')}"))
     legend_y = HEIGHT - 16
     for offset, (css, name) in enumerate((("direct", _("Actual: direct")), ("indirect", _("Actual: indirect")),
                                           ("projected", _("Projected total")))):

@@ -67,7 +67,7 @@ def test_a_plan_is_filed_confirmed_returned_revised_and_accepted_with_its_versio
         plan = plans.plan_file(plan=plan, acting_user=filing.rep)
     assert plan.status == P.FILED
     assert [m.to for m in mailoutbox] == [[filing.approver.email]]
-    assert mailoutbox[0].subject.startswith("[GX-ETS] Confirm the transition plan")
+    assert mailoutbox[0].subject.startswith("[GX-ETS] 移行計画を確認してください")  # in the approver's language
     # and once confirmed it reaches METI, who return it with a message
     plans.plan_confirm(plan=plan, acting_user=filing.approver)
     plan = plans.plan_return(plan=plan, message="Item 3: give the facilities' names.", acting_user=filing.admin)

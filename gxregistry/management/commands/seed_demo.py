@@ -24,6 +24,7 @@ from accounts.validators import synthetic_corporate_number
 from allocation import services as allocation_services
 from allocation.models import (
     AllocationParameterSet,
+    EntityFinancials,
     Facility,
     FacilityEvent,
     Process,
@@ -82,6 +83,14 @@ PREFECTURE_JA = {n: name for n, name in enumerate([
     "和歌山", "鳥取", "島根", "岡山", "広島", "山口", "徳島", "香川", "愛媛", "高知", "福岡", "佐賀", "長崎", "熊本", "大分",
     "宮崎", "鹿児島", "沖縄"])}
 COMPANY_JA = ["日本", "東海", "関東", "関西", "九州", "北陸", "中部", "山陽", "東洋", "第一"]
+COMPANY_KANA = ["ニホン", "トウカイ", "カントウ", "カンサイ", "キュウシュウ", "ホクリク", "チュウブ", "サンヨウ", "トウヨウ",
+                "ダイイチ"]
+SECTOR_KANA = {
+    Sector.STEEL: "セイテツ", Sector.CEMENT: "セメント", Sector.CHEMICALS: "カガク", Sector.PULP_PAPER: "セイシ",
+    Sector.POWER: "デンリョク", Sector.GLASS: "ガラス", Sector.LIME: "セッカイ", Sector.ALUMINIUM: "アルミニウム",
+    Sector.AUTOMOBILES: "ジドウシャ", Sector.OIL_REFINING: "セキユ", Sector.FOOD: "ショクヒン", Sector.TEXTILES: "センイ",
+    Sector.CERAMICS: "ヨウギョウ", Sector.OTHER: "コウギョウ",
+}
 
 
 class Command(BaseCommand):
@@ -107,6 +116,7 @@ class Command(BaseCommand):
             self._demo_transfers()
             self._ledger_work()
             self._verification()
+            self._transition_plans()  # after verification: item 2's direct emissions come from it
         self.stdout.write(self.style.SUCCESS(
             f"Demo registry ready: {Organisation.objects.filter(kind='regulated_entity').count()} regulated entities "
             f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
@@ -157,6 +167,7 @@ class Command(BaseCommand):
                     acting_user=self.system,
                     kind=Organisation.Kind.REGULATED_ENTITY,
                     name=f"{COMPANY_JA[word]}{SECTOR_JA[sector]}株式会社" + (f" 第{index // 100 + 1}" if count > 100 else ""),
+                    name_kana=f"{COMPANY_KANA[word]}{SECTOR_KANA[sector]}",
                     name_en=f"{COMPANY_WORDS[word]} {sector_in_english(sector)} Co., Ltd."
                     + (f" No. {index // 100 + 1}" if count > 100 else ""),
                     corporate_number=number,
@@ -282,13 +293,25 @@ class Command(BaseCommand):
             representative = self._representative(entity, index, users)
             application = cycle.application_create(organisation=entity, fiscal_year=fiscal_year,
                                                    acting_user=representative)
+            rd = (index, fiscal_year) == (0, 2026)  # a GX R&D recipient (§6-3) with its evidence
+            if rd:
+                cycle.application_financials_save(
+                    application=application, acting_user=representative, sales_yen="800000000000",
+                    gx_rd_spend_yen="9000000000", government_rd_support_yen="500000000")
+                cycle.application_update(
+                    application=application, acting_user=representative, gx_patents="特願2025-104321 Y02P 10/20",
+                    rd_confirmed_by="みらい監査法人", rd_confirmation_reference="MA-2026-0042")
+                # §6-3 caps the R&D line at the previous FY's shortfall; FY2025 had no allocation, so it is the
+                # shortfall the entity reported (a figure METI loads, not one the entity edits).
+                EntityFinancials.objects.filter(organisation=entity, fiscal_year=2025).update(shortfall_t=250_000)
             steps = [("submitted", lambda a: cycle.application_submit(application=a, acting_user=representative)),
                      ("under_review", lambda a: cycle.application_review_start(application=a,
                                                                                acting_user=administrator)),
                      ("returned", lambda a: cycle.application_return(
                          application=a, acting_user=administrator,
                          message="FY2025 の活動量の根拠資料（生産実績表）を添付してください。")),
-                     ("computed", lambda a: cycle.application_compute(application=a, acting_user=administrator)),
+                     ("computed", lambda a: cycle.application_compute(application=a, acting_user=administrator,
+                                                                      rd_evidence_confirmed=rd or None)),
                      ("approved", lambda a: cycle.application_approve(application=a, acting_user=second,
                                                                       otp_token=_code(second)))]
             for state, step in steps:
@@ -417,6 +440,79 @@ class Command(BaseCommand):
         return result
 
 
+    # --- transition plans (§7), through their services as the companies and METI would file them ---------
+    def _transition_plans(self):
+        """Plans for most entities over FY2026 and FY2027: accepted ones on the public pages (the first entity,
+        an R&D recipient, with item 4), a FY2026 plan accepted at its second version, and for the printed demo
+        users a FY2027 draft (entity 1), a returned plan (entity 2) and one waiting for METI (entity 3).
+        Idempotent: an entity that has plans is left as it is."""
+        from allocation.models import TransitionPlan
+
+        users = {u.email: u for u in User.objects.filter(email__endswith=".example.jp")}
+        administrator = users.get("admin@meti.example.jp")
+        if administrator is None:
+            return
+        entities = list(Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY,
+                                                    stakeholder_of__isnull=True).order_by("corporate_number"))
+        for index, entity in enumerate(entities):
+            if index % 8 == 7 or TransitionPlan.objects.filter(organisation=entity).exists():
+                continue  # not filed yet (the review queue's progress shows them), or filed by an earlier run
+            representative = self._member(entity, index, users, Role.AUTHORISED_REPRESENTATIVE)
+            approver = self._member(entity, index, users, Role.APPROVING_REPRESENTATIVE)
+            direct = int(sum(self._latest_emissions(entity).values()) or 100_000)
+            with transaction.atomic():  # an entity's plans all or none, so a second run finds them whole
+                self._entity_plans(index, entity, representative, approver, administrator, direct)
+
+    def _entity_plans(self, index, entity, representative, approver, administrator, direct):
+        from allocation.services import plans
+
+        for fiscal_year in (2026, 2027):
+            plan = plans.plan_create(organisation=entity, fiscal_year=fiscal_year, acting_user=representative)
+            self._plan_contents(plan, entity, representative, int(direct), fiscal_year)
+            if (index, fiscal_year) == (0, 2027):
+                break  # entity 1's representative has this one to file
+            plans.plan_file(plan=plan, acting_user=representative)
+            plans.plan_confirm(plan=plan, acting_user=approver)
+            if (index, fiscal_year) == (2, 2027):
+                continue  # waiting for METI
+            if (index, fiscal_year) in ((1, 2027), (3, 2026)):
+                plans.plan_return(plan=plan, acting_user=administrator,
+                                  message="項目3の対象設備と実施時期を具体的に記載してください。")
+                if (index, fiscal_year) == (1, 2027):
+                    continue  # returned: entity 2's representative starts the next version
+                plan = plans.plan_create(organisation=entity, fiscal_year=fiscal_year, acting_user=representative)
+                plans.plan_investments_save(plan=plan, acting_user=representative, rows=[
+                    {"stage": "planned", "measure": "高効率ボイラーへの更新", "facilities": "第1工場 ボイラー2基",
+                     "timing": "2027年度〜2028年度", "effect_t_per_year": int(direct * 0.04)}])
+                plans.plan_file(plan=plan, acting_user=representative)
+                plans.plan_confirm(plan=plan, acting_user=approver)
+            plans.plan_accept(plan=plan, acting_user=administrator)
+
+    def _plan_contents(self, plan, entity, representative, direct, fiscal_year):
+        from allocation.services import plans
+
+        rows = [{"kind": "projected", "fiscal_year": fy, "direct_t": int(direct * (1 - 0.035 * (fy - 2025))),
+                 "indirect_t": int(direct * 0.12 * (1 - 0.02 * (fy - 2025)))} for fy in range(2026, 2031)]
+        rows += [{"kind": "actual", "fiscal_year": fy, "direct_t": int(direct * (1 + 0.01 * (fiscal_year - 1 - fy))),
+                  "indirect_t": int(direct * 0.12)} for fy in range(2025, fiscal_year)]
+        plans.plan_emissions_save(plan=plan, rows=rows, acting_user=representative)
+        plans.plan_investments_save(plan=plan, acting_user=representative, rows=[
+            {"stage": "planned", "measure": "燃料転換（重油から都市ガス）", "facilities": "主力工場",
+             "timing": "2027年度", "effect_t_per_year": int(direct * 0.05)},
+            {"stage": "implemented", "measure": "照明・空調の高効率化", "facilities": "全事業所",
+             "timing": "2025年度", "effect_t_per_year": int(direct * 0.01)}])
+        texts = {"other_initiatives": "再生可能エネルギー電力の調達拡大と、サプライヤーとの排出削減の協働。"}
+        if plans.rd_recipient(entity, fiscal_year) or plan.research.exists():
+            plans.plan_research_save(plan=plan, acting_user=representative, rows=[
+                {"kind": "patent", "reference": "特願2025-104321", "technology_category": "Y02P 10/20 水素還元製鉄"},
+                {"kind": "gi_fund", "reference": "製鉄プロセスにおける水素活用プロジェクト", "technology_category": "水素還元"}])
+            texts |= {"rd_expenses_yen": "1250000000",
+                      "rd_initiatives": "水素還元製鉄の実証炉を2028年度に稼働させ、2030年度に商用化を判断する。"}
+        plans.plan_update(plan=plan, acting_user=representative, **texts)
+        if not plan.documents.exists():
+            plans.plan_document_add(plan=plan, acting_user=representative, title="中期経営計画（カーボンニュートラル編）",
+                                    url=f"https://example.jp/{entity.corporate_number}/carbon-neutral-strategy")
+
     # --- the verification half: bodies in each state, reports and engagements in each state -----------
     def _verification(self):
         """Through the services, as the people would: vb1 registered, vb2 registered with its renewal due,
@@ -514,15 +610,20 @@ class Command(BaseCommand):
                                      acting_user=reviewer, otp_token=code(reviewer))
 
     def _representative(self, entity, index, users):
-        """The entity's authorised representative: the printed demo users for the first two, a quiet one else."""
-        email = f"rep@entity{index + 1}.example.jp"
+        return self._member(entity, index, users, Role.AUTHORISED_REPRESENTATIVE)
+
+    def _member(self, entity, index, users, role):
+        """The entity's representative (rep@) or approving representative (approver@): the printed demo users for
+        the first entities, quiet ones else."""
+        prefix, name = {Role.AUTHORISED_REPRESENTATIVE: ("rep", "報告 担当"),
+                        Role.APPROVING_REPRESENTATIVE: ("approver", "承認 担当")}[role]
+        email = f"{prefix}@entity{index + 1}.example.jp"
         user = users.get(email) or User.objects.filter(email=email).first()
         if user is None:
-            user = services.user_create(email=email, full_name=f"報告 担当{index + 1}", password=DEMO_PASSWORD,
+            user = services.user_create(email=email, full_name=f"{name}{index + 1}", password=DEMO_PASSWORD,
                                         acting_user=self.system)
         if not Membership.objects.filter(user=user, organisation=entity, ended_at__isnull=True).exists():
-            services.membership_create(user=user, organisation=entity, role=Role.AUTHORISED_REPRESENTATIVE,
-                                       acting_user=self.system)
+            services.membership_create(user=user, organisation=entity, role=role, acting_user=self.system)
         return user
 
     def _latest_emissions(self, entity) -> dict:
