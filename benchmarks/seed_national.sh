@@ -9,5 +9,6 @@ make -s setup
 export GX_ENV=development GX_DATABASE_NAME=${GX_DATABASE_NAME:-gxregistry_national}
 PY=.venv/bin/python
 $PY manage.py migrate -v 0
+$PY manage.py createcachetable
 /usr/bin/time -f "seed_demo national scale: %e s wall, %M KB max RSS" \
   $PY manage.py seed_demo --entities 400 --facilities 10000 --processes 30000 --quiet-users

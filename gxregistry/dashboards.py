@@ -14,6 +14,7 @@ from accounts.models import (
 )
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
+from allocation.models import TransitionPlan
 from allocation.selectors import application_list, emissions_by_fiscal_year, facility_list, waiting_for_administrators
 from verification.models import Engagement
 from verification.selectors import engagement_list
@@ -51,6 +52,7 @@ def context_for(user) -> dict:
         context["pending_approvals"] = BookingRequest.objects.filter(
             status=BookingRequest.Status.AWAITING_APPROVAL).count()
         context["allocation_waiting"] = waiting_for_administrators()
+        context["plans_to_review"] = TransitionPlan.objects.filter(status=TransitionPlan.Status.SUBMITTED).count()
     elif role == Role.VERIFIER:
         from django.utils import timezone
 
@@ -72,6 +74,8 @@ def context_for(user) -> dict:
         context["emissions"] = emissions_by_fiscal_year(fetched_by=user, organisations=organisations)
         context["allocation_applications"] = application_list(fetched_by=user, organisations=organisations)[:20]
         context["todo"] = company_todo(user, context["allocation_applications"], context["holding_accounts"])
+        context["todo"] += plan_todo(user, organisations, context["compliance_year"]) if context[
+            "compliance_period_open"] else []
     return context
 
 
@@ -101,6 +105,35 @@ def company_todo(user, applications, accounts) -> list[tuple[str, str]]:
             todo.append((_("Approve the transfers from %(account)s (%(n)s waiting)")
                          % {"account": account.number, "n": account.awaiting},
                          reverse("transfer_list", args=[account.pk])))
+    return todo
+
+
+def plan_todo(user, organisations, fiscal_year) -> list[tuple[str, str]]:
+    """The FY's transition plans waiting for this person: to start or file (a representative), to revise after
+    METI returned it, to confirm (an approving representative)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from accounts.roles import ACT, APPROVE
+    from accounts.templatetags.registry import in_reader_language
+    from allocation.services.plans import files_for
+    from gxregistry.authorization import may
+
+    latest = {plan.organisation_id: plan for plan in TransitionPlan.objects.filter(
+        organisation__in=organisations, fiscal_year=fiscal_year).order_by("organisation_id", "-version")
+        .distinct("organisation_id")}
+    todo = []
+    for organisation in organisations:
+        if organisation.kind != Organisation.Kind.REGULATED_ENTITY or files_for(organisation) != organisation:
+            continue
+        plan, url = latest.get(organisation.pk), reverse("transition_plan", args=[organisation.pk, fiscal_year])
+        words = {"fy": fiscal_year, "entity": in_reader_language(organisation)}
+        if may(user, ACT, organisation) and (plan is None or plan.status == TransitionPlan.Status.DRAFT):
+            todo.append((_("File the FY%(fy)s transition plan of %(entity)s") % words, url))
+        elif may(user, ACT, organisation) and plan.status == TransitionPlan.Status.RETURNED:
+            todo.append((_("Revise the FY%(fy)s transition plan of %(entity)s that METI returned") % words, url))
+        elif may(user, APPROVE, organisation) and plan is not None and plan.status == TransitionPlan.Status.FILED:
+            todo.append((_("Confirm the FY%(fy)s transition plan of %(entity)s") % words, url))
     return todo
 
 

@@ -323,3 +323,24 @@ def test_the_entity_page_of_the_registry_report_lists_each_fiscal_year_and_links
     assert "98,765" in page and reverse("public_plan", args=[filing.entity.pk, 2026]) in page
     csv = client.get(url, {"export": "csv"}).content.decode("utf-8-sig").splitlines()
     assert csv[1].split(",")[:2] == [filing.entity.corporate_number, "関西製鉄株式会社"] and "98765" in csv[1]
+
+
+def test_each_person_sees_the_plan_waiting_for_them_on_the_dashboard(filing, client, signed_in):
+    from django.test import Client
+
+    def dashboard(user):
+        browser = Client()
+        signed_in(user, browser)
+        return browser.get(reverse("dashboard")).content.decode()
+
+    url = reverse("transition_plan", args=[filing.entity.pk, 2026])
+    assert "File the FY2026 transition plan of Kansai Steel" in dashboard(filing.rep)
+    assert url in dashboard(filing.rep) and url not in dashboard(filing.approver)
+    plan = filing.complete_draft()
+    plans.plan_file(plan=plan, acting_user=filing.rep)
+    assert "Confirm the FY2026 transition plan" in dashboard(filing.approver)
+    assert url not in dashboard(filing.rep) and url not in dashboard(filing.viewer)
+    plans.plan_confirm(plan=plan, acting_user=filing.approver)
+    assert "1 transition plan to review" in dashboard(filing.admin)
+    plans.plan_return(plan=plan, message="More detail", acting_user=filing.admin)
+    assert "Revise the FY2026 transition plan" in dashboard(filing.rep)

@@ -1,0 +1,62 @@
+"""The public reads transition plans in Chromium: the list, a search by kana and a plan page, in Japanese and
+English, on a desktop and a phone; no sideways scrolling, no serious accessibility violation, and a clean print."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from allocation.tests.test_plans import Filing
+from tests.test_browser import browser  # noqa: F401  (the shared Chromium)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+VIEWS = [("ja", 1280), ("ja", 390), ("en", 1280), ("en", 390)]
+
+
+def _serious(page, axe):
+    return [(v["id"], v["nodes"][0]["target"]) for v in axe.run(page).response["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_the_public_finds_and_reads_a_plan_in_both_languages_on_a_desktop_and_a_phone(
+        browser, live_server, make_user, make_organisation):  # noqa: F811
+    filing = Filing(make_user, make_organisation, name="関西製鉄株式会社", name_en="Kansai Steel Co., Ltd.",
+                    name_kana="カンサイセイテツ")
+    filing.accepted()
+    Filing(make_user, make_organisation, name="東洋セメント株式会社", name_kana="トウヨウセメント",
+           sector="cement").accepted()
+    axe = Axe()
+    problems = []
+    for language, width in VIEWS:
+        context = browser.new_context(locale="ja-JP" if language == "ja" else "en-GB",
+                                      viewport={"width": width, "height": 800},
+                                      extra_http_headers={"Accept-Language": language})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{live_server.url}/transition-plans/")
+        assert page.locator("#plans tbody tr").count() == 2
+        problems += [(language, width, "list", *v) for v in _serious(page, axe)]
+        # Search by reading in hiragana: only the steel company is left
+        page.locator("#q").fill("かんさい")
+        page.locator("form.search button[type=submit]").click()
+        page.wait_for_url("**q=**")
+        assert page.locator("#plans tbody tr").count() == 1
+        name = "関西製鉄株式会社" if language == "ja" else "Kansai Steel Co., Ltd."
+        page.get_by_role("link", name=name).click()
+        page.wait_for_url(f"**/transition-plans/{filing.entity.pk}/2026/")
+        assert name in page.locator("h1").inner_text()
+        heading = "項目1・2：排出量" if language == "ja" else "Items 1 and 2: emissions"
+        assert page.get_by_role("heading", name=heading).is_visible()
+        assert page.locator("svg#plan-chart rect.bar.projected").count() == 1 + 1  # the bar and its legend key
+        assert page.locator("#emissions-table").inner_text().count("89,000") == 1
+        problems += [(language, width, "plan", *v) for v in _serious(page, axe)]
+        for path in ("/transition-plans/", f"/transition-plans/{filing.entity.pk}/2026/"):
+            page.goto(f"{live_server.url}{path}")
+            scroll_width = page.evaluate("document.documentElement.scrollWidth")
+            if scroll_width > width:
+                problems.append((language, width, path, "wider than the screen", scroll_width))
+        # Printed: the content without the header, the chart and the table whole
+        page.emulate_media(media="print")
+        assert not page.locator("header.topbar").is_visible()
+        assert page.locator("svg#plan-chart").is_visible() and page.locator("#emissions-table").is_visible()
+        context.close()
+    assert problems == []
