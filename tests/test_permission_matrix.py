@@ -158,6 +158,11 @@ RULES = {
     "plan_document": PublicObject("public_document"),
     "registry_report_entity": PublicObject("organisation"),
     "api-public-plan-list": Public(),
+    # Operations (gxregistry/operations.py): answers for machines, nothing secret in them; /metrics only for the
+    # monitoring's addresses (the test client's 127.0.0.1 is one: tests/test_operations.py tries another).
+    "health_live": Public(),
+    "health_ready": Public(),
+    "metrics": Public(),
     "api-public-plan-detail": PublicObject("accepted_plan", extra_args=(2026,)),
 }
 

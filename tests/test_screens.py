@@ -23,8 +23,9 @@ from verification.models import Engagement, RegistrationApplication
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (390, 1280)
-# Files, not pages: a PDF or a download has no layout to check.
-DOWNLOADS = {"holding_account_statement", "verification_body_certificate", "evidence_download"}
+# Files, not pages: a PDF, a download or a machine's answer has no layout to check.
+DOWNLOADS = {"holding_account_statement", "verification_body_certificate", "evidence_download", "health_live",
+             "health_ready", "metrics"}
 DEMO_USERS = ["admin@meti.example.jp", "rep@entity1.example.jp", "approver@entity1.example.jp",
               "viewer@entity1.example.jp", "verifier@vb1.example.jp", "rep@vb3.example.jp", "market@gxa.example.jp",
               "trader@to1.example.jp"]

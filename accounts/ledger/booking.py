@@ -11,6 +11,7 @@ only the application knows: clear errors, idempotency, lock ordering and retries
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import random
@@ -19,6 +20,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+import structlog
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +29,8 @@ from accounts.models import Balance, CreditBatch, HoldingAccount, LedgerTransact
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
+
+log = structlog.get_logger(__name__)
 
 MAX_QUANTITY = 10**15  # far above any real holding (Japan emits ~1e9 t a year); keeps sums in bigint
 RETRY_ATTEMPTS = 8
@@ -243,11 +247,16 @@ def book(*, kind: str, moves: list[Move], idempotency_key: str, booked_by=None, 
         try:
             # No audit context here: the ledger is append-only, records who booked (booked_by) and
             # writes no history-tracked table, so the context would cost a statement and record nothing.
-            return _book_once(kind, moves, idempotency_key, request_hash, booked_by, reverses, note)
+            booked = _book_once(kind, moves, idempotency_key, request_hash, booked_by, reverses, note)
         except OperationalError as error:
             if not _retryable(error) or attempt == RETRY_ATTEMPTS - 1:
                 raise
             time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
+            continue
+        # Logged once it is committed, with its number, so a log line never claims a booking that rolled back.
+        transaction.on_commit(functools.partial(log.info, "ledger_transaction_booked", ledger_transaction=booked.pk,
+                                                kind=str(kind)))
+        return booked
     raise AssertionError("unreachable")
 
 

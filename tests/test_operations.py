@@ -1,0 +1,69 @@
+"""Operations' endpoints: liveness, readiness (JSON, nothing secret), Prometheus metrics for allowed addresses
+only, and JSON log lines carrying the request id, the user id and the ledger transaction."""
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+from django.urls import reverse
+
+from accounts import ledger
+from accounts.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_liveness_and_readiness_answer_json_without_a_sign_in(client, settings):
+    assert client.get(reverse("health_live")).json() == {"status": "ok"}
+    response = client.get(reverse("health_ready"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+    body = response.content.decode()
+    assert all(name in body for name in ("Database", "Cache", "Broker", "DiskSpace"))
+    assert settings.DATABASES["default"]["PASSWORD"] not in body if settings.DATABASES["default"].get(
+        "PASSWORD") else True
+
+
+def test_readiness_fails_when_the_broker_is_unreachable(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    response = client.get(reverse("health_ready"))
+    assert response.status_code == 500 and "broker unreachable" in response.content.decode()
+    assert "127.0.0.1:1" not in response.content.decode()  # the address is not shown
+
+
+def test_metrics_answer_the_monitoring_only(client, settings):
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    ledger.issue_allowances(vintage=2026, quantity=10, idempotency_key="metrics-issue")
+    text = client.get(reverse("metrics")).content.decode()
+    assert "django_http_requests_latency_seconds_by_view_method" in text
+    assert "gxregistry_ledger_transactions" in text and "gxregistry_jobs_queued" in text
+    assert client.get(reverse("metrics"), REMOTE_ADDR="203.0.113.9").status_code == 404
+
+
+def test_a_request_logs_json_lines_with_its_request_id_and_user_id_never_the_email(
+        client, make_user, signed_in, django_capture_on_commit_callbacks):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(), foreign_pre_chain=[structlog.contextvars.merge_contextvars]))
+    loggers = [logging.getLogger("django_structlog"), logging.getLogger("accounts.ledger.booking")]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        user = make_user(Role.VIEWER)
+        signed_in(user)
+        client.get(reverse("dashboard"))
+        with django_capture_on_commit_callbacks(execute=True):
+            ledger.issue_allowances(vintage=2026, quantity=5, idempotency_key="log-issue")
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    finished = [line for line in lines if line.get("event") == "request_finished"
+                and line.get("request", "").endswith("/dashboard/")]
+    assert finished and finished[-1]["user_id"] == user.pk and finished[-1]["request_id"]
+    assert user.email not in stream.getvalue()
+    booked = [line for line in lines if line.get("event") == "ledger_transaction_booked"]
+    assert booked and isinstance(booked[-1]["ledger_transaction"], int)
