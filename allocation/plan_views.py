@@ -204,7 +204,8 @@ class PlanReviewQueueView(AdministratorRequiredMixin, ListView):
                 .select_related("organisation", "confirmed_by").order_by("confirmed_at"))
 
     def get_context_data(self, **kwargs):
-        kwargs["progress"] = plans.filing_progress()
+        kwargs["progress"] = plans.filing_progress(_fiscal_year_asked(self.request))
+        kwargs["years"] = CompliancePeriod.objects.order_by("-fiscal_year").values_list("fiscal_year", flat=True)
         return super().get_context_data(**kwargs)
 
 

@@ -344,3 +344,15 @@ def test_each_person_sees_the_plan_waiting_for_them_on_the_dashboard(filing, cli
     assert "1 transition plan to review" in dashboard(filing.admin)
     plans.plan_return(plan=plan, message="More detail", acting_user=filing.admin)
     assert "Revise the FY2026 transition plan" in dashboard(filing.rep)
+
+
+def test_the_review_queue_lists_submitted_plans_and_the_fys_filing_progress(filing, client, signed_in):
+    plan = filing.complete_draft()
+    plans.plan_file(plan=plan, acting_user=filing.rep)
+    plans.plan_confirm(plan=plan, acting_user=filing.approver)
+    signed_in(filing.admin)
+    page = client.get(reverse("plan_review_queue"), {"fiscal_year": 2026}).content.decode()
+    assert plan.get_absolute_url() in page
+    progress = plans.filing_progress(2026)
+    assert dict((status, n) for _label, status, n in progress["counts"])["submitted"] == 1
+    assert progress["none"] == progress["total"] - 1
