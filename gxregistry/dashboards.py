@@ -109,8 +109,8 @@ def company_todo(user, applications, accounts) -> list[tuple[str, str]]:
 
 
 def plan_todo(user, organisations, fiscal_year) -> list[tuple[str, str]]:
-    """The FY's transition plans waiting for this person: to start or file (a representative), to revise after
-    METI returned it, to confirm (an approving representative)."""
+    """Transition plans waiting for this person, in any FY: to file (a draft; or none yet for ``fiscal_year``),
+    to revise after METI returned it (a representative), to confirm (an approving representative)."""
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
@@ -119,21 +119,24 @@ def plan_todo(user, organisations, fiscal_year) -> list[tuple[str, str]]:
     from allocation.services.plans import files_for
     from gxregistry.authorization import may
 
-    latest = {plan.organisation_id: plan for plan in TransitionPlan.objects.filter(
-        organisation__in=organisations, fiscal_year=fiscal_year).order_by("organisation_id", "-version")
-        .distinct("organisation_id")}
+    filers = [o for o in organisations if o.kind == Organisation.Kind.REGULATED_ENTITY and files_for(o) == o]
+    latest = {(plan.organisation_id, plan.fiscal_year): plan for plan in TransitionPlan.objects.filter(
+        organisation__in=filers).order_by("organisation_id", "fiscal_year", "-version")
+        .distinct("organisation_id", "fiscal_year")}
     todo = []
-    for organisation in organisations:
-        if organisation.kind != Organisation.Kind.REGULATED_ENTITY or files_for(organisation) != organisation:
-            continue
-        plan, url = latest.get(organisation.pk), reverse("transition_plan", args=[organisation.pk, fiscal_year])
-        words = {"fy": fiscal_year, "entity": in_reader_language(organisation)}
-        if may(user, ACT, organisation) and (plan is None or plan.status == TransitionPlan.Status.DRAFT):
-            todo.append((_("File the FY%(fy)s transition plan of %(entity)s") % words, url))
-        elif may(user, ACT, organisation) and plan.status == TransitionPlan.Status.RETURNED:
-            todo.append((_("Revise the FY%(fy)s transition plan of %(entity)s that METI returned") % words, url))
-        elif may(user, APPROVE, organisation) and plan is not None and plan.status == TransitionPlan.Status.FILED:
-            todo.append((_("Confirm the FY%(fy)s transition plan of %(entity)s") % words, url))
+    for organisation in filers:
+        acts, approves = may(user, ACT, organisation), may(user, APPROVE, organisation)
+        years = sorted({fy for (pk, fy) in latest if pk == organisation.pk} | {fiscal_year})
+        for year in years:
+            plan = latest.get((organisation.pk, year))
+            url = reverse("transition_plan", args=[organisation.pk, year])
+            words = {"fy": year, "entity": in_reader_language(organisation)}
+            if acts and (plan is None or plan.status == TransitionPlan.Status.DRAFT):
+                todo.append((_("File the FY%(fy)s transition plan of %(entity)s") % words, url))
+            elif acts and plan.status == TransitionPlan.Status.RETURNED:
+                todo.append((_("Revise the FY%(fy)s transition plan of %(entity)s that METI returned") % words, url))
+            elif approves and plan is not None and plan.status == TransitionPlan.Status.FILED:
+                todo.append((_("Confirm the FY%(fy)s transition plan of %(entity)s") % words, url))
     return todo
 
 

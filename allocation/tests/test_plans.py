@@ -356,3 +356,14 @@ def test_the_review_queue_lists_submitted_plans_and_the_fys_filing_progress(fili
     progress = plans.filing_progress(2026)
     assert dict((status, n) for _label, status, n in progress["counts"])["submitted"] == 1
     assert progress["none"] == progress["total"] - 1
+
+
+def test_a_draft_of_a_later_fy_is_on_the_dashboard_too(filing, client, signed_in):
+    CompliancePeriod.objects.create(fiscal_year=2027, surrender_deadline=date(2028, 11, 30),
+                                    upper_limit_price_yen=4500, lower_limit_price_yen=1700)
+    filing.accepted()  # FY2026 done
+    plans.plan_create(organisation=filing.entity, fiscal_year=2027, acting_user=filing.rep)
+    signed_in(filing.rep)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert reverse("transition_plan", args=[filing.entity.pk, 2027]) in page
+    assert reverse("transition_plan", args=[filing.entity.pk, 2026]) not in page
