@@ -3,6 +3,7 @@ from pathlib import Path
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.templatetags.registry import fiscal_year as fiscal_year_label
 from allocation.models import PlanInvestment, PlanResearch
 from allocation.services import FORMATS_BY_EXTENSION, IMPORT_KINDS
 
@@ -171,7 +172,7 @@ class PlanEmissionsForm(forms.Form):
                 for part, label in (("direct", _("direct")), ("indirect", _("indirect"))):
                     name = f"{kind}_{fiscal_year}_{part}"
                     self.fields[name] = forms.CharField(
-                        label=f"FY{fiscal_year} {label}", required=False, max_length=20,
+                        label=f"{fiscal_year_label(fiscal_year)} {label}", required=False, max_length=20,
                         widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "num"}))
                     if kind == "actual" and part == "direct" and fiscal_year in self.verified:
                         self.fields[name].disabled = True
