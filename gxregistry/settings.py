@@ -261,6 +261,8 @@ Q_CLUSTER = {
     "queue_limit": 50,
     "catch_up": False,
     "label": gettext_lazy("Background jobs"),  # the back office's heading, in the reader's language
+    # Q_CLUSTER_NAME in the environment names another queue (django-q2 then reads this, even when empty).
+    "ALT_CLUSTERS": {},
 }
 if GX_ENV == "test":
     # The suite creates thousands of users: a fast hash there (Django's advice for tests); PBKDF2 everywhere else.

@@ -41,6 +41,7 @@ from allocation.models import (
     SectorBenchmark,
     SectorBenchmarkOfficialValue,
 )
+from gxregistry import jobs
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
@@ -508,14 +509,8 @@ def allocation_run_start(*, fiscal_year: int, acting_user, otp_token) -> Allocat
         except IntegrityError:
             _refuse(_("A run of FY%(fy)s is in progress.") % {"fy": fiscal_year}, "fiscal_year",
                     ErrorCode.INVALID_STATE)
-        transaction.on_commit(lambda: _enqueue_run(run.pk))
+        jobs.enqueue("allocation.tasks.allocation_run_execute", run.pk, key=f"allocation-run-{run.pk}")
     return run
-
-
-def _enqueue_run(run_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("allocation.tasks.allocation_run_execute", run_id, task_name=f"allocation-run-{run_id}")
 
 
 def allocation_run_execute(run_id: int) -> AllocationRun:
@@ -583,12 +578,6 @@ def application_issue(*, application: AllocationApplication, acting_user) -> All
               gettext_lazy("Download your allocation notice: FY%(fy)s, %(entity)s"),
               gettext_lazy("%(entity)s was allocated %(total)s FY%(fy)s allowances (booked now: %(booked)s)."),
               total=f"{application.computed_total:,}", booked=f"{difference:,}")
-        transaction.on_commit(lambda: _enqueue_notice(application.pk, acting_user.pk))
+        jobs.enqueue("allocation.tasks.allocation_notice_make", application.pk, acting_user.pk,
+                     key=f"allocation-notice-{application.pk}")
     return application
-
-
-def _enqueue_notice(application_id: int, user_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("allocation.tasks.allocation_notice_make", application_id, user_id,
-               task_name=f"allocation-notice-{application_id}")

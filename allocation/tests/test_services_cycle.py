@@ -45,12 +45,14 @@ def add_grandfathered_facility(organisation, emissions=100_000, code="F1"):
 class Cycle:
     """Two entities of one FY, their representatives and two administrators, through the real services."""
 
-    def __init__(self, make_user, make_organisation, fiscal_year=2026):
+    def __init__(self, make_user, make_organisation, fiscal_year=2026, more=0):
         self.fiscal_year = fiscal_year
         self.admin = make_user(Role.REGISTRY_ADMINISTRATOR)
         self.admin2 = make_user(Role.REGISTRY_ADMINISTRATOR, self.admin.memberships.get().organisation)
         self.entities, self.reps, self.accounts = [], [], []
-        for name, emissions in (("日本製鉄テスト", 100_000), ("東洋セメントテスト", 200_000)):
+        entities = [("日本製鉄テスト", 100_000), ("東洋セメントテスト", 200_000)]
+        entities += [(f"追加エンティティ{n:03d}", 100_000 + 1_000 * n) for n in range(more)]
+        for name, emissions in entities:
             entity = make_organisation(name=name, name_en=f"{name} (EN)")
             add_grandfathered_facility(entity, emissions)
             self.entities.append(entity)
