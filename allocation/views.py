@@ -42,6 +42,7 @@ from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.exports import csv_response
 from gxregistry.importing import UnreadableFile
 from gxregistry.pages import AdministratorRequiredMixin, Check, EmptyForm, FormPageMixin, SecondFactorForm, add_refusal
+from gxregistry.replica import PublicReadMixin
 
 
 class FacilityListView(LoginRequiredMixin, ListView):
@@ -435,7 +436,7 @@ class NoticeDownloadView(LoginRequiredMixin, View):
         return response
 
 
-class NoticeVerifyView(TemplateView):
+class NoticeVerifyView(PublicReadMixin, TemplateView):
     """Public: was a notice with this number and SHA-256 issued, and is it superseded? (the notice's QR code)"""
 
     template_name = "allocation/notice_verify.html"

@@ -10,6 +10,7 @@ when a public model is saved; a bulk update that bypasses them is caught by the 
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 
 from django.core.cache import cache
 from django.db import transaction
@@ -18,7 +19,10 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.translation import get_language
 
+from gxregistry import replica
+
 VERSION_KEY = "public-pages:version"
+POSITION_KEY = "public-pages:primary-position"  # the primary's WAL position at the last change of public data
 TIMEOUT = 600  # seconds: the longest a change missed by the receivers stays unseen
 PUBLIC_MODELS = ("accounts.Organisation", "accounts.VerifiedEmissions", "accounts.SurrenderRecord",
                  "accounts.UpperLimitPayment", "accounts.PenaltyAssessment", "accounts.CompliancePeriod",
@@ -38,6 +42,8 @@ def version() -> int:
 def public_data_changed(**_kwargs) -> None:
     """Drop every cached public page once the current transaction commits."""
     def bump():
+        if replica.configured():  # before the new version: no page of it is rendered from an older replica
+            cache.set(POSITION_KEY, replica.primary_position(), timeout=None)
         try:
             cache.incr(VERSION_KEY)
         except ValueError:  # not there (evicted, or never read): the next reader starts a new one
@@ -54,9 +60,10 @@ def connect() -> None:
         post_delete.connect(public_data_changed, sender=model, dispatch_uid=f"public-cache-delete-{label}")
 
 
-class PublicCachedPageMixin:
+class PublicCachedPageMixin(replica.PublicReadMixin):
     """For a public TemplateView: ``content_template`` is rendered from ``get_content_context()`` (which may raise
-    Http404, never cached) and kept; ``PAGE_TEMPLATE`` puts it into the registry's layout for each request."""
+    Http404, never cached) and kept; ``PAGE_TEMPLATE`` puts it into the registry's layout for each request.
+    Read from the replica when there is one and it has replayed the last change of public data."""
 
     content_template: str = ""
 
@@ -71,8 +78,11 @@ class PublicCachedPageMixin:
         key = self.cache_key()
         parts = cache.get(key)
         if parts is None:
-            context = self.get_content_context()
-            parts = {"title": str(context.get("title", "")),
-                     "content": render_to_string(self.content_template, context)}
+            position = cache.get(POSITION_KEY) if replica.reading_replica() else None
+            with (replica.primary_reads() if position and not replica.replica_has_replayed(position)
+                  else nullcontext()):
+                context = self.get_content_context()
+                parts = {"title": str(context.get("title", "")),
+                         "content": render_to_string(self.content_template, context)}
             cache.set(key, parts, TIMEOUT)
         return TemplateResponse(request, PAGE_TEMPLATE, parts)

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "gxregistry.replica.RecentWriteMiddleware",  # a browser that just wrote reads from the primary
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,6 +130,15 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # psycopg prepares nothing while this is None (Django's default), not even on request. Django's own
 # client-side cursors never prepare; only the ledger's booking call asks to (accounts.ledger).
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
+# A streaming replica for the public pages (gxregistry/replica.py); tests mirror the primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {**env.db_url("DATABASE_REPLICA_URL"), "ENGINE": "django.db.backends.postgresql",
+                            "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+                            "OPTIONS": dict(DATABASES["default"]["OPTIONS"]), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["gxregistry.replica.ReplicaRouter"]
+# How long a browser that has just written reads the public pages from the primary (longer than the lag
+# /health/ready tolerates).
+REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identities ----------------------------------------------------------------

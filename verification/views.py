@@ -26,6 +26,7 @@ from gxregistry.exports import csv_response
 from gxregistry.importing import UnreadableFile
 from gxregistry.pages import AdministratorRequiredMixin, Check, FormPageMixin, ObjectActionView, SecondFactorForm
 from gxregistry.pdf import render_pdf
+from gxregistry.replica import PublicReadMixin
 from verification import forms, selectors
 from verification.models import (
     EmissionsReport,
@@ -39,7 +40,7 @@ from verification.services import bodies, engagements, reports
 
 # --- public ------------------------------------------------------------------------------------------------
 
-class BodyListView(TemplateView):
+class BodyListView(PublicReadMixin, TemplateView):
     """Public: every body that is or was registered, with its standing today; CSV for download."""
 
     template_name = "verification/body_list.html"

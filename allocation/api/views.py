@@ -12,6 +12,7 @@ from allocation import public
 from allocation.api.serializers import FacilitySerializer, PublicPlanRowSerializer, PublicPlanSerializer
 from allocation.models import Facility, Process, ProcessYear
 from gxregistry.api import RestrictedReadOnlyViewSet
+from gxregistry.replica import PublicReadMixin
 
 
 class FacilityViewSet(RestrictedReadOnlyViewSet):
@@ -30,7 +31,7 @@ class FacilityViewSet(RestrictedReadOnlyViewSet):
     filterset_fields = ["prefecture", "code"]
 
 
-class PublicPlanListView(ListAPIView):
+class PublicPlanListView(PublicReadMixin, ListAPIView):
     """Public, no sign-in: the latest accepted transition plan per entity and FY (public items only); ``q`` searches
     names, readings (kana) and corporate numbers, ``sector`` and ``fiscal_year`` filter."""
 
@@ -50,7 +51,7 @@ class PublicPlanListView(ListAPIView):
         return [public.PlanRow.of(row) for row in page] if page is not None else None
 
 
-class PublicPlanView(APIView):
+class PublicPlanView(PublicReadMixin, APIView):
     """Public, no sign-in: one entity's accepted plan for an FY, its public items only."""
 
     authentication_classes = []
