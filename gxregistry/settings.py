@@ -9,6 +9,7 @@ REDIS_URL set django-q2 uses Redis as its broker instead of the ORM.
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import environ
 import structlog
@@ -114,8 +115,19 @@ TEMPLATES = [
 ]
 
 # --- Database: PostgreSQL only, in every mode -------------------------------
+def database_from_url(variable: str) -> dict:
+    """django-environ's reading of a database URL, with a unix-socket folder as the host percent-encoded
+    (postgres://user@%2Fvar%2Frun%2Fpostgresql:5432/name), which it would lower-case and leave encoded."""
+    config = env.db_url(variable)
+    netloc = urlsplit(env.str(variable)).netloc.rsplit("@", 1)[-1]
+    if netloc.lower().startswith("%2f"):
+        host, _colon, port = unquote(netloc).rpartition(":") if ":" in netloc else (unquote(netloc), "", "")
+        config.update(HOST=host, PORT=port)
+    return config
+
+
 if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db_url("DATABASE_URL")}
+    DATABASES = {"default": database_from_url("DATABASE_URL")}
 else:
     from gxregistry import embedded_db
 
@@ -132,7 +144,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 # A streaming replica for the public pages (gxregistry/replica.py); tests mirror the primary.
 if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = {**env.db_url("DATABASE_REPLICA_URL"), "ENGINE": "django.db.backends.postgresql",
+    DATABASES["replica"] = {**database_from_url("DATABASE_REPLICA_URL"), "ENGINE": "django.db.backends.postgresql",
                             "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
                             "OPTIONS": dict(DATABASES["default"]["OPTIONS"]), "TEST": {"MIRROR": "default"}}
 DATABASE_ROUTERS = ["gxregistry.replica.ReplicaRouter"]

