@@ -26,7 +26,8 @@ from gxregistry.models import Job
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
-UNSTARTED_AFTER = timedelta(minutes=2)  # a job queued this long ago, never started, with the queue empty, is lost
+UNSTARTED_AFTER = timedelta(minutes=2)
+KEEP_FINISHED = timedelta(days=30)  # django-q2 keeps the results; these rows only say what ran where  # a job queued this long ago, never started, with the queue empty, is lost
 
 
 def node() -> str:
@@ -40,7 +41,9 @@ def enqueue(func: str, *args, key: str) -> None:
     now = timezone.now()
     Job.objects.update_or_create(key=key, defaults={"func": func, "args": list(args), "enqueued_at": now,
                                                     "finished_at": None, "error": ""})
-    transaction.on_commit(lambda: _queue(key))
+    # robust: a broker that is down at commit time must not turn a committed act into an error page; the row
+    # stays unstarted and resume_lost queues it once the broker answers.
+    transaction.on_commit(lambda: _queue(key), robust=True)
 
 
 def _queue(key: str) -> None:
@@ -87,7 +90,8 @@ def lost(*, now=None, started_before=None, unstarted_before=None, queue_empty=No
 
 
 def resume_lost(**thresholds) -> int:
-    """Queue the lost jobs again (the schedule's task); returns how many."""
+    """Queue the lost jobs again (the schedule's task); returns how many. Forgets jobs finished long ago."""
+    Job.objects.filter(finished_at__lt=timezone.now() - KEEP_FINISHED).delete()
     keys = list(lost(**thresholds).values_list("key", flat=True))
     for key in keys:
         Job.objects.filter(key=key).update(enqueued_at=timezone.now(), started_at=None)

@@ -1,17 +1,18 @@
 """E-mail to the people a state waits for (Django's mail framework: console in development, SMTP from the
-environment in production). Sent after the act's transaction commits, so nobody hears of an act that rolled
-back. Subjects start with the action needed; the body links to the page; each person reads it in their
+environment in production). Sent by a background job queued when the act's transaction commits, so nobody hears
+of an act that rolled back, and a mail server that is down delays the e-mail, not the act. Subjects start with the action needed; the body links to the page; each person reads it in their
 language (``User.language``, the one they last chose on a page)."""
 
 import contextlib
 import contextvars
+import uuid
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import transaction
 from django.utils import translation
 
 from accounts.roles import Role
+from gxregistry import jobs
 
 _quiet = contextvars.ContextVar("gx_notifications_quiet", default=False)
 
@@ -58,4 +59,11 @@ def notify(recipients: list[tuple[str, str]], *, subject, body, params: dict, pa
     link = settings.REGISTRY_PUBLIC_URL.rstrip("/") + path
     messages = [(f"[GX-ETS] {_in(language, subject, params)}", f"{_in(language, body, params)}\n\n{link}\n", None,
                  [email]) for email, language in recipients]
-    transaction.on_commit(lambda: send_mass_mail(messages))
+    # A job, not the request: a mail server that is down delays the e-mail (the job is retried), never the act.
+    jobs.enqueue("gxregistry.notifications.deliver", [list(message) for message in messages],
+                 key=f"mail-{uuid.uuid4().hex}")
+
+
+def deliver(messages: list) -> int:
+    """The job: send the e-mails (SMTP in production)."""
+    return send_mass_mail([tuple(message) for message in messages])

@@ -67,3 +67,24 @@ def test_a_request_logs_json_lines_with_its_request_id_and_user_id_never_the_ema
     assert user.email not in stream.getvalue()
     booked = [line for line in lines if line.get("event") == "ledger_transaction_booked"]
     assert booked and isinstance(booked[-1]["ledger_transaction"], int)
+
+
+def test_a_mail_server_that_is_down_delays_the_email_not_the_act(settings, django_capture_on_commit_callbacks,
+                                                                 mailoutbox):
+    from django.utils import timezone
+
+    from gxregistry import jobs, notifications
+    from gxregistry.models import Job
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications.notify([("rep@example.jp", "ja")], subject="Approve the transfer", body="A transfer waits.",
+                             params={}, path="/dashboard/")
+    job = Job.objects.get(key__startswith="mail-")
+    assert job.finished_at is None and "ConnectionRefused" in job.error and not mailoutbox
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
+    assert jobs.resume_lost(started_before=timezone.now()) == 1
+    job.refresh_from_db()
+    assert job.finished_at is not None and job.attempts == 2
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["rep@example.jp"]
