@@ -96,17 +96,30 @@ def metrics(request):
 
 
 class RegistryCollector:
-    """The registry's own gauges, read when Prometheus scrapes: queued jobs and ledger bookings."""
+    """The registry's own gauges, read when Prometheus scrapes: queued and unfinished jobs, ledger bookings, the
+    last scheduled reconciliation's outcome and age."""
 
     def describe(self):  # without it, registering would collect (query the database) at start-up
         yield GaugeMetricFamily("gxregistry_jobs_queued", "Background jobs waiting in the django-q2 queue")
         yield GaugeMetricFamily("gxregistry_ledger_transactions", "Ledger transactions booked (highest number)")
+        yield from self._reconciliation_families()
+        yield GaugeMetricFamily("gxregistry_jobs_unfinished", "Recorded background jobs not finished")
+
+    @staticmethod
+    def _reconciliation_families():
+        return (GaugeMetricFamily("gxregistry_ledger_reconciliation_clean",
+                                  "1 if the last scheduled ledger reconciliation found no difference, else 0"),
+                GaugeMetricFamily("gxregistry_ledger_reconciliation_age_seconds",
+                                  "Seconds since the last scheduled ledger reconciliation finished"))
 
     def collect(self):
         from django.db.models import Max
+        from django.utils import timezone
         from django_q.brokers import get_broker
+        from django_q.models import Task
 
         from accounts.models import LedgerTransaction
+        from gxregistry.models import Job
 
         queued = GaugeMetricFamily("gxregistry_jobs_queued", "Background jobs waiting in the django-q2 queue")
         try:
@@ -117,6 +130,17 @@ class RegistryCollector:
         booked = GaugeMetricFamily("gxregistry_ledger_transactions", "Ledger transactions booked (highest number)")
         booked.add_metric([], LedgerTransaction.objects.aggregate(n=Max("pk"))["n"] or 0)
         yield booked
+        clean, age = self._reconciliation_families()
+        last = (Task.objects.filter(func="accounts.tasks.reconcile_and_alert", success=True)
+                .order_by("-stopped").first())
+        if last is not None:  # nothing to report before the first nightly run
+            clean.add_metric([], 1 if getattr(last.result, "clean", False) else 0)
+            age.add_metric([], (timezone.now() - last.stopped).total_seconds())
+        yield clean
+        yield age
+        unfinished = GaugeMetricFamily("gxregistry_jobs_unfinished", "Recorded background jobs not finished")
+        unfinished.add_metric([], Job.objects.filter(finished_at__isnull=True).count())
+        yield unfinished
 
 
 _registered = False

@@ -32,6 +32,8 @@ else:
         "DJANGO_SECRET_KEY",
         default="dev-only-insecure-key-never-used-in-production-0123456789abcdef",
     )
+# The previous keys while a new one is rolled out (docs/operations.md, "Rotating keys").
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Where the public reaches the registry: the address printed (and QR-coded) on allocation notices.

@@ -8,6 +8,7 @@ import logging
 import pytest
 import structlog
 from django.urls import reverse
+from django_q.tasks import async_task
 
 from accounts import ledger
 from accounts.roles import Role
@@ -38,6 +39,11 @@ def test_metrics_answer_the_monitoring_only(client, settings):
     text = client.get(reverse("metrics")).content.decode()
     assert "django_http_requests_latency_seconds_by_view_method" in text
     assert "gxregistry_ledger_transactions" in text and "gxregistry_jobs_queued" in text
+    assert "\ngxregistry_ledger_reconciliation_clean " not in text  # no value before the first reconciliation
+    async_task("accounts.tasks.reconcile_and_alert")  # in the test settings: runs at once, its result kept
+    text = client.get(reverse("metrics")).content.decode()
+    assert "gxregistry_ledger_reconciliation_clean 1.0" in text and "gxregistry_ledger_reconciliation_age_seconds" in text
+    assert "gxregistry_jobs_unfinished 0.0" in text
     assert client.get(reverse("metrics"), REMOTE_ADDR="203.0.113.9").status_code == 404
 
 
