@@ -24,7 +24,8 @@ export GX_ENV=production DJANGO_SECRET_KEY="load-test-$(openssl rand -hex 24)" D
   REGISTRY_PUBLIC_URL="https://127.0.0.1:$PORT" DJANGO_CSRF_TRUSTED_ORIGINS="https://127.0.0.1:$PORT" \
   REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/13} LOG_LEVEL=WARNING
 $PY manage.py collectstatic --noinput -v 0
-.venv/bin/gunicorn gxregistry.wsgi --workers 2 --bind "127.0.0.1:$PORT" --certfile "$WORK/cert.pem" \
+# gthread: keep-alive connections (the sync worker closes each, so every request paid a TLS handshake).
+.venv/bin/gunicorn gxregistry.wsgi --workers 2 --worker-class gthread --threads 4 --bind "127.0.0.1:$PORT" --certfile "$WORK/cert.pem" \
   --keyfile "$WORK/key.pem" --log-level warning > "$WORK/gunicorn.log" 2>&1 &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null || true' EXIT
