@@ -24,14 +24,15 @@ ACT = "act_for_organisation"
 APPROVE = "approve_for_organisation"
 MANAGE_MEMBERS = "manage_members"
 VERIFY = "verify_for_organisation"  # a verification body's staff log engagements and sign opinions for it
+OPERATE_MARKET = "operate_market"  # GXA's market operators: participants, instruments, parameters (§8)
 
 # Acts only an organisation's own people do for it: administrators hold every other permission
 # globally, never these (nobody at METI transfers, submits, approves or verifies for anyone).
-COMPANY_ACTS = frozenset({ACT, APPROVE, VERIFY})
+COMPANY_ACTS = frozenset({ACT, APPROVE, VERIFY, OPERATE_MARKET})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.REGISTRY_ADMINISTRATOR: frozenset({VIEW, MANAGE_MEMBERS}),
-    Role.MARKET_OPERATOR: frozenset({VIEW}),
+    Role.MARKET_OPERATOR: frozenset({VIEW, OPERATE_MARKET}),
     Role.AUTHORISED_REPRESENTATIVE: frozenset({VIEW, ACT}),
     Role.APPROVING_REPRESENTATIVE: frozenset({VIEW, APPROVE}),
     Role.VIEWER: frozenset({VIEW}),

@@ -15,7 +15,7 @@ MAY_IMPORT = {
     "market": {"gxregistry", "accounts"},
 }
 KERNEL_MODULES = ("authorization", "errors", "querysets", "access", "audit", "api", "pdf", "importing", "pages", "exports",
-                  "transitions", "storage", "notifications", "jobs", "replica", "public_cache", "uploads")
+                  "transitions", "storage", "notifications", "jobs", "replica", "public_cache", "uploads", "back_office")
 
 
 def _imports(path: Path) -> set[str]:

@@ -11,7 +11,7 @@ import importlib
 import inspect
 import pkgutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -40,6 +40,7 @@ from allocation.services import cycle, notices, plans
 from conftest import current_code, enrol_totp
 from gxregistry.authorization import SERVICES
 from gxregistry.errors import ErrorCode, RegistryError
+from market.services import participants as market
 from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 from verification.services import bodies, engagements, reports
 from verification.tests.builders import complete_application, pdf
@@ -86,6 +87,7 @@ class World:
     verifier: object
     reviewer: object
     facility: Facility
+    gxa: object  # a market operator of GXA
 
     def code(self, user):
         device = user.totpdevice_set.filter(confirmed=True).first() or enrol_totp(user)
@@ -118,17 +120,18 @@ def world(make_user, make_organisation):
         registered_on=date(2026, 4, 1), valid_from=date(2026, 4, 1), valid_until=date(2031, 3, 31))
     facility = Facility.objects.create(organisation=entity, code="F1", name="Works", prefecture=13,
                                        energy_use_kl=Decimal(10))
-    for user in (rep, rep2, approver, admin, admin2, reviewer):
+    gxa = make_user(Role.MARKET_OPERATOR, make_organisation(Organisation.Kind.MARKET_OPERATOR))
+    for user in (rep, rep2, approver, admin, admin2, reviewer, gxa):
         enrol_totp(user)
     return World(entity, account, other_account, rep, rep2, approver, viewer, admin, admin2, body, body_rep, verifier,
-                 reviewer, facility)
+                 reviewer, facility, gxa)
 
 
 # --- rules: who may, and the call ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Rule:
-    """``who``: act | approve | admin | manage_members | self | body_act | verify; ``right`` names the world's user who may (by
+    """``who``: act | approve | admin | manage_members | self | body_act | verify | operate; ``right`` names the world's user who may (by
     default the one for ``who``). ``setup(world)`` makes what the act needs, before the database is
     compared (it must find what an earlier refused call left); ``call(world, actor, code, target)`` calls
     the service. ``code``: the service takes a fresh second-factor code."""
@@ -295,7 +298,32 @@ LINES_CSV = ",".join(reports.IMPORT_COLUMNS) + "\n" + ",".join(
     for name in reports.IMPORT_COLUMNS) + "\n"
 FACILITY_CSV = "entity_corporate_number,code,name,prefecture,opened_on\n{number},F1,Plant,13,2001-04-01\n"
 
+def _applicant(w):
+    from market.models import Participant
+
+    return Participant.objects.get_or_create(
+        organisation=w.other_account.organisation, defaults={
+            "status": "applied", "rules_version": market.RULES_VERSION, "rules_accepted_by": w.rep,
+            "rules_accepted_at": timezone.now()})[0]
+
+
+def _instrument(w):
+    from market.models import Instrument
+
+    return Instrument.objects.get_or_create(vintage=2030, defaults={
+        "code": "JPA-2030", "opens_on": date(2030, 10, 1), "created_by": w.gxa})[0]
+
+
 RULES = {
+    "market.services.participants.participant_join": Rule("act", lambda w, a, c, t: market.participant_join(
+        organisation=w.entity, rules_version=market.RULES_VERSION, acting_user=a)),
+    "market.services.participants.participant_decide": Rule("operate", lambda w, a, c, t: market.participant_decide(
+        participant=t, decision="approve", acting_user=a, otp_token=c), setup=_applicant, code=True),
+    "market.services.participants.instrument_create": Rule("operate", lambda w, a, c, t: market.instrument_create(
+        vintage=2027, opens_on=date(2027, 10, 1), acting_user=a)),
+    "market.services.participants.parameters_set": Rule("operate", lambda w, a, c, t: market.parameters_set(
+        instrument=t, effective_from=timezone.now() + timedelta(hours=1), reference_price_yen=3000, band_percent=10,
+        halt_minutes=15, reason="Opening", acting_user=a), setup=_instrument),
     "accounts.services.user_language_set": Rule("self", lambda w, a, c, t: services.user_language_set(
         user=w.rep, language="en", acting_user=a)),
     "accounts.services.user_create": Rule("admin", lambda w, a, c, t: services.user_create(
@@ -530,9 +558,9 @@ RULES = {
 }
 
 RIGHT = {"act": "rep", "approve": "approver", "admin": "admin", "manage_members": "admin", "self": "rep",
-         "body_act": "body_rep", "verify": "verifier"}
+         "body_act": "body_rep", "verify": "verifier", "operate": "gxa"}
 WRONG = {"act": "viewer", "approve": "rep2", "admin": "rep", "manage_members": "rep", "self": "viewer",
-         "body_act": "verifier", "verify": "rep"}
+         "body_act": "verifier", "verify": "rep", "operate": "admin"}  # METI's administrators do not run the market
 
 
 def snapshot() -> dict:

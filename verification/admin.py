@@ -3,6 +3,7 @@ their services (registration decisions need a second factor and a reason, which 
 
 from django.contrib import admin
 
+from gxregistry.back_office import ReadOnlyAdmin
 from verification.models import (
     ActivityReport,
     ConflictDeclaration,
@@ -14,17 +15,6 @@ from verification.models import (
     RegistrationApplication,
     VerificationBody,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(VerificationBody)

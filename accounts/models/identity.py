@@ -147,6 +147,7 @@ class Organisation(models.Model):
             ("approve_for_organisation", "Approve acts another representative initiated"),
             ("manage_members", "Add and end memberships of the organisation"),
             ("verify_for_organisation", "Log engagements and sign opinions for the verification body"),
+            ("operate_market", "Run the allowance market for GXA: participants, instruments, parameters"),
         ]
         constraints = [
             models.CheckConstraint(

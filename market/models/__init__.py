@@ -1,0 +1,1 @@
+from market.models.participants import Instrument, InstrumentParameters, Participant  # noqa: F401
