@@ -98,9 +98,11 @@ def main():
     if plan.to_allocate > plan.reserve_holds:
         ledger.issue_allowances(vintage=fy, quantity=plan.to_allocate - plan.reserve_holds,
                                 idempotency_key=f"benchmark-reserve-{fy}-{plan.to_allocate}")
-    from django_q.models import OrmQ
+    from django_q.brokers import get_broker
 
-    OrmQ.objects.all().delete()  # the seed's own run and notices, queued again but already done: not this FY's
+    # What the walk above queued (its e-mails, on the console here) and the seed's own jobs are not this run's:
+    # the queue starts empty (django-q2's ORM broker, or Redis when REDIS_URL is set).
+    get_broker().purge_queue()
     environment = {**os.environ, "Q_WORKERS": str(args.workers)}
     cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
