@@ -139,14 +139,16 @@ if DATABASES["default"]["ENGINE"] not in (
     "django.db.backends.postgresql_psycopg2",
 ):
     raise environ.ImproperlyConfigured("The registry runs on PostgreSQL only.")
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend (psycopg 3) with django-prometheus's counters of queries, errors and their time.
+DATABASE_ENGINE = "django_prometheus.db.backends.postgresql"
+DATABASES["default"]["ENGINE"] = DATABASE_ENGINE
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 # psycopg prepares nothing while this is None (Django's default), not even on request. Django's own
 # client-side cursors never prepare; only the ledger's booking call asks to (accounts.ledger).
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 # A streaming replica for the public pages (gxregistry/replica.py); tests mirror the primary.
 if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = {**database_from_url("DATABASE_REPLICA_URL"), "ENGINE": "django.db.backends.postgresql",
+    DATABASES["replica"] = {**database_from_url("DATABASE_REPLICA_URL"), "ENGINE": DATABASE_ENGINE,
                             "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
                             "OPTIONS": dict(DATABASES["default"]["OPTIONS"]), "TEST": {"MIRROR": "default"}}
 DATABASE_ROUTERS = ["gxregistry.replica.ReplicaRouter"]

@@ -38,6 +38,7 @@ def test_metrics_answer_the_monitoring_only(client, settings):
     ledger.issue_allowances(vintage=2026, quantity=10, idempotency_key="metrics-issue")
     text = client.get(reverse("metrics")).content.decode()
     assert "django_http_requests_latency_seconds_by_view_method" in text
+    assert 'django_db_execute_total{alias="default",vendor="postgresql"}' in text  # the database's queries
     assert "gxregistry_ledger_transactions" in text and "gxregistry_jobs_queued" in text
     assert "\ngxregistry_ledger_reconciliation_clean " not in text  # no value before the first reconciliation
     async_task("accounts.tasks.reconcile_and_alert")  # in the test settings: runs at once, its result kept
