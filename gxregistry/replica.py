@@ -30,6 +30,8 @@ class ReplicaRouter:
     """Django's database router: reads inside ``replica_reads`` go to the replica; all else to the primary."""
 
     def db_for_read(self, model, **hints):
+        if model._meta.app_label == "django_cache":
+            return None  # the database cache (without Redis) is read where it is written: it must not lag
         return REPLICA if _reading_replica.get() else None
 
     def db_for_write(self, model, **hints):
