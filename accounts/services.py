@@ -92,7 +92,7 @@ def organisation_create(*, acting_user, **fields) -> Organisation:
 
 
 # Acts only a company's own representatives may do: never granted globally.
-ADMINISTERED_APPS = ["accounts", "allocation", "verification", "market", "pghistory", "django_q"]
+ADMINISTERED_APPS = ["accounts", "allocation", "verification", "market", "pghistory", "django_q", "gxregistry"]
 
 
 def administrators_group() -> Group:

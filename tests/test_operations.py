@@ -95,3 +95,13 @@ def test_a_mail_server_that_is_down_delays_the_email_not_the_act(settings, djang
     job.refresh_from_db()
     assert job.finished_at is not None and job.attempts == 2
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["rep@example.jp"]
+
+
+def test_administrators_see_the_background_jobs_in_the_back_office(client, make_user, signed_in):
+    from gxregistry import jobs
+
+    jobs.enqueue("gxregistry.notifications.deliver", [], key="mail-shown-in-the-back-office")
+    signed_in(make_user(Role.REGISTRY_ADMINISTRATOR))
+    page = client.get(reverse("admin:gxregistry_job_changelist"))
+    assert page.status_code == 200 and "mail-shown-in-the-back-office" in page.content.decode()
+    assert client.get(reverse("admin:gxregistry_job_add")).status_code == 403  # read-only: jobs are not made here
