@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GxRegistryConfig(AppConfig):
     name = "gxregistry"
-    verbose_name = "GX-ETS Registry"
+    verbose_name = _("GX-ETS Registry")
 
     def ready(self):
         from gxregistry import operations

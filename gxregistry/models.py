@@ -23,8 +23,8 @@ class Job(models.Model):
     error = models.TextField(_("last error"), blank=True)
 
     class Meta:
-        verbose_name = _("background job")
-        verbose_name_plural = _("background jobs")
+        verbose_name = _("job record")
+        verbose_name_plural = _("job records")
         indexes = [models.Index(fields=["enqueued_at"], condition=models.Q(finished_at__isnull=True),
                                 name="job_unfinished")]
 
