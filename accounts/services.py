@@ -123,7 +123,7 @@ def membership_create(*, user: User, organisation: Organisation, role: str, acti
             % {"role": Role(role).label if role in Role.values else role, "kind": organisation.get_kind_display()},
             "role")
     with transaction.atomic(), audit_context(acting_user, action="membership_create"):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, MANAGE_MEMBERS, organisation)
         if Membership.objects.filter(user=user, organisation=organisation, ended_at__isnull=True).exists():
             raise RegistryError(ErrorCode.DUPLICATE, _("This user already has a role in this organisation; end it first."),
@@ -136,7 +136,7 @@ def membership_create(*, user: User, organisation: Organisation, role: str, acti
 @state_change
 def membership_end(*, membership: Membership, acting_user) -> Membership:
     with transaction.atomic(), audit_context(acting_user, action="membership_end"):
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = Membership.objects.select_for_update(no_key=True).get(pk=membership.pk)
         authorize(acting_user, MANAGE_MEMBERS, membership.organisation)
         if membership.ended_at is not None:
             raise RegistryError(ErrorCode.INVALID_STATE, _("This membership has already ended."), "status")
@@ -162,7 +162,7 @@ def user_language_set(*, user: User, language: str, acting_user) -> User:
     if language not in dict(settings.LANGUAGES):
         raise RegistryError(ErrorCode.INVALID_INPUT, _("Choose Japanese or English."), "language")
     with transaction.atomic(), audit_context(acting_user, action="user_language_set"):
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         authorize_self(acting_user, user)
         if user.language != language:
             user.language = language
@@ -177,7 +177,7 @@ def api_token_create(*, user: User, acting_user):
     from knox.settings import knox_settings
 
     with transaction.atomic(), audit_context(acting_user, action="api_token_create"):
-        User.objects.select_for_update().get(pk=user.pk)  # two requests at once cannot pass the limit
+        User.objects.select_for_update(no_key=True).get(pk=user.pk)  # two requests at once cannot pass the limit
         authorize_self(acting_user, user)
         limit = knox_settings.TOKEN_LIMIT_PER_USER
         if limit and AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).count() >= limit:

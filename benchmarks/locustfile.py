@@ -38,7 +38,8 @@ def _csrf(response) -> str:
 
 class RegistryUser(FastHttpUser):  # geventhttpclient: the load generator leaves the CPU to the server
     abstract = True
-    wait_time = between(1, 3)
+    # Seconds a user waits between acts: 1-3 (LOCUST_WAIT="1,3"); the smoke test in make test waits less.
+    wait_time = between(*(float(s) for s in os.environ.get("LOCUST_WAIT", "1,3").split(",")))
 
     insecure = True  # the load test's own self-signed certificate
 

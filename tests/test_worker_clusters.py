@@ -55,6 +55,20 @@ class WorkerCluster:
             assert time.monotonic() < deadline, f"{self.node} did not start: {self.log.read_text()[-3000:]}"
             time.sleep(0.2)
 
+    def freeze_in_the_middle_of_a_job(self, timeout=120):
+        """Stop the cluster (SIGSTOP) at a moment it holds a started, unfinished job, having finished another."""
+        mine = Job.objects.filter(started_on__startswith=self.node)
+        deadline = time.monotonic() + timeout
+        while True:
+            assert time.monotonic() < deadline, f"{self.node} was never caught in the middle of a job"
+            if mine.filter(finished_at__isnull=False).exists() and mine.filter(finished_at__isnull=True).exists():
+                os.killpg(self.process.pid, signal.SIGSTOP)
+                time.sleep(0.2)  # a write already on its way lands
+                if mine.filter(finished_at__isnull=True).exists():
+                    return
+                os.killpg(self.process.pid, signal.SIGCONT)  # it had just finished: let it go on
+            time.sleep(0.02)
+
     def kill(self):
         """The machine is lost: the cluster and its workers die at once (SIGKILL, no clean shutdown)."""
         if self.process.poll() is None:
@@ -99,10 +113,7 @@ def test_two_clusters_share_a_run_and_losing_one_loses_no_job_and_books_nothing_
         machine_b.wait_running()
         run = cycle.allocation_run_start(fiscal_year=fy.fiscal_year, acting_user=fy.admin,
                                          otp_token=fresh_code(fy.admin))
-        # Machine A is lost in the middle of a job, once it has finished another.
-        on_a = Job.objects.filter(started_on__startswith="machine-a")
-        _wait(lambda: on_a.filter(finished_at__isnull=False).exists() and on_a.filter(finished_at__isnull=True)
-              .exists(), "machine A to be in the middle of a job", interval=0.02)
+        machine_a.freeze_in_the_middle_of_a_job()
         machine_a.kill()
         lost_at = timezone.now()
         # What the every-minute schedule does, without waiting for the cluster's timeout: jobs machine A had

@@ -81,7 +81,7 @@ def verified_emissions_record(*, organisation, fiscal_year: int, emissions_t, ac
     and the administrators are told by e-mail."""
     emissions_t = 0 if emissions_t in (0, "0") else ledger.clean_quantity(emissions_t, "emissions_t")
     with transaction.atomic(), audit_context(acting_user, action="verified_emissions_record"):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         if attestation is None:
             authorize(acting_user, "accounts.add_verifiedemissions")
             body, reference = None, str(reason).strip()[:100]
@@ -189,7 +189,7 @@ def surrender(*, account: HoldingAccount, fiscal_year: int, allowances: dict[int
     units = _surrender_units(account, fiscal_year, allowances, credits)
     with transaction.atomic():
         # Serialise surrenders of one entity so two cannot both fit under the credit cap.
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, ACT, organisation, fresh_code=otp_token)
         retirement = ledger.government_account(HoldingAccount.Kind.RETIREMENT)
         moves = [ledger.Move(account, retirement, unit, quantity) for unit, quantity in units]
@@ -247,7 +247,7 @@ def upper_limit_payment_record(*, organisation, fiscal_year: int, quantity, amou
 def upper_limit_payment_confirm(*, payment: UpperLimitPayment, acting_user,
                                 now: datetime | None = None) -> UpperLimitPayment:
     with transaction.atomic(), audit_context(acting_user, action="upper_limit_payment_confirm"):
-        payment = UpperLimitPayment.objects.select_for_update().get(pk=payment.pk)
+        payment = UpperLimitPayment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         if acting_user is not None and payment.recorded_by_id == acting_user.pk:
             _refuse(_("Another person must confirm the payment."), "user", ErrorCode.SAME_PERSON)
         authorize(acting_user, "accounts.change_upperlimitpayment")
@@ -376,7 +376,7 @@ def registry_report_rows(rows: list[RegistryReportRow]):
 @state_change
 def penalty_assess(*, organisation, fiscal_year: int, acting_user, now: datetime | None = None) -> PenaltyAssessment:
     with transaction.atomic(), audit_context(acting_user, action="penalty_assess"):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, "accounts.add_penaltyassessment")
         card = compliance_card(organisation=organisation, fiscal_year=fiscal_year, now=now)
         if card.status != "in_deficit":

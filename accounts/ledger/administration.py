@@ -175,7 +175,7 @@ def reversal_request_create(*, original: LedgerTransaction, reason: str, acting_
     try:
         with transaction.atomic(), audit_context(acting_user, action="reversal_request_create"):
             authorize(acting_user, ASK)
-            original = LedgerTransaction.objects.select_for_update().get(pk=original.pk)
+            original = LedgerTransaction.objects.select_for_update(no_key=True).get(pk=original.pk)
             if original.kind == LedgerTransaction.Kind.REVERSAL:
                 _refuse(_("A reversal is not reversed; book the correction it needs instead."), "reverses",
                         ErrorCode.INVALID_STATE)
@@ -198,7 +198,7 @@ def reversal_request_create(*, original: LedgerTransaction, reason: str, acting_
 
 def _decide(request: BookingRequest, acting_user, otp_token: str | None) -> BookingRequest:
     """Lock a request awaiting approval and authorize a second administrator to decide it."""
-    request = BookingRequest.objects.select_for_update(of=("self",)).select_related("account").get(pk=request.pk)
+    request = BookingRequest.objects.select_for_update(of=("self",), no_key=True).select_related("account").get(pk=request.pk)
     booking_request_decision_check(request=request, acting_user=acting_user, otp_token=otp_token)
     return request
 

@@ -82,7 +82,7 @@ def is_trusted(source: HoldingAccount, destination: HoldingAccount, now: datetim
 
 def _lock_account(account: HoldingAccount) -> HoldingAccount:
     """The account's row, locked: a block, closure or trusted-only change waits for this act, and it for them."""
-    return HoldingAccount.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=account.pk)
+    return HoldingAccount.objects.select_for_update(of=("self",), no_key=True).select_related("organisation").get(pk=account.pk)
 
 
 def check_destination(source: HoldingAccount, destination: HoldingAccount, now: datetime, field="destination"):
@@ -148,7 +148,7 @@ def transfer_initiate(*, source: HoldingAccount, destination: HoldingAccount, un
 
 
 def _locked(request: TransferRequest) -> TransferRequest:
-    return (TransferRequest.objects.select_for_update(of=("self",))
+    return (TransferRequest.objects.select_for_update(of=("self",), no_key=True)
             .select_related("source__organisation", "destination").get(pk=request.pk))
 
 
@@ -274,7 +274,7 @@ def trusted_account_propose(*, account: HoldingAccount, trusted: HoldingAccount,
 
 
 def _locked_entry(entry: TrustedAccount) -> TrustedAccount:
-    return (TrustedAccount.objects.select_for_update(of=("self",))
+    return (TrustedAccount.objects.select_for_update(of=("self",), no_key=True)
             .select_related("account__organisation", "trusted").get(pk=entry.pk))
 
 
@@ -348,7 +348,7 @@ def clean_reason(reason: str, shown_to) -> str:
 
 
 def _locked_membership(membership: Membership) -> Membership:
-    return Membership.objects.select_for_update(of=("self",)).select_related("user").get(pk=membership.pk)
+    return Membership.objects.select_for_update(of=("self",), no_key=True).select_related("user").get(pk=membership.pk)
 
 
 @state_change

@@ -59,7 +59,7 @@ def facility_data_import(*, acting_user, organisation, kind: str, data: bytes, e
             authorize(acting_user, f"allocation.add_{resource_class.Meta.model._meta.model_name}")
             resource = resource_class()
         else:
-            Organisation.objects.select_for_update().get(pk=organisation.pk)  # one import per organisation at a time
+            Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)  # one import per organisation at a time
             authorize(acting_user, ACT, organisation)
             resource = resource_class(allowed_organisations=Organisation.objects.filter(pk=organisation.pk))
         result = resource.import_data(dataset, dry_run=dry_run, raise_errors=False, use_transactions=True,
@@ -195,12 +195,12 @@ def baseline_verified_record(*, organisation, fiscal_year: int, process_emission
     from allocation.models import ProcessYear
 
     with transaction.atomic(), audit_context(acting_user, action="baseline_verified_record"):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, VERIFY, attestation.body_organisation)
         if not attestation.attests_baseline(organisation, fiscal_year, process_emissions):
             raise RegistryError(ErrorCode.INVALID_STATE, _("The opinion does not attest these baseline figures."),
                                 "process_emissions")
-        years = {y.process_id: y for y in ProcessYear.objects.select_for_update().filter(
+        years = {y.process_id: y for y in ProcessYear.objects.select_for_update(no_key=True).filter(
             process__facility__organisation=organisation, process_id__in=list(process_emissions),
             fiscal_year=fiscal_year)}
         now = timezone.now()

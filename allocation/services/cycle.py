@@ -61,7 +61,7 @@ def _refuse(message, field=None, code=ErrorCode.INVALID_INPUT):
 
 
 def _locked(application: AllocationApplication) -> AllocationApplication:
-    return AllocationApplication.objects.select_for_update().select_related("organisation").get(pk=application.pk)
+    return AllocationApplication.objects.select_for_update(no_key=True).select_related("organisation").get(pk=application.pk)
 
 
 def _locked_for_entity_edit(application: AllocationApplication, acting_user) -> AllocationApplication:
@@ -120,7 +120,7 @@ def compliance_period_save(*, fiscal_year: int, surrender_deadline: date, upper_
     values = {key: (None if value in (None, "") else _decimal(value, f"official_{key}", minimum=Decimal("0.000001")))
               for key, value in (official_values or {}).items()}
     with transaction.atomic(), audit_context(acting_user, action="compliance_period_save", fiscal_year=fiscal_year):
-        existing = CompliancePeriod.objects.select_for_update().filter(fiscal_year=fiscal_year).first()
+        existing = CompliancePeriod.objects.select_for_update(no_key=True).filter(fiscal_year=fiscal_year).first()
         authorize(acting_user, MANAGE_PERIODS)
         if fiscal_year_allocated(fiscal_year):
             _refuse(_("FY%(fy)s has been allocated: its terms are fixed. Correct an entity's allocation through a "
@@ -178,7 +178,7 @@ def group_boundary(organisation: Organisation) -> list[Organisation]:
 def application_create(*, organisation: Organisation, fiscal_year: int, acting_user) -> AllocationApplication:
     """An entity's representative opens its application for an FY (one current application per entity and FY)."""
     with transaction.atomic(), audit_context(acting_user, action="application_create", fiscal_year=fiscal_year):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, ACT, organisation)
         refusal = applicant_refusal(organisation)
         if refusal:
@@ -497,7 +497,7 @@ def allocation_run_start(*, fiscal_year: int, acting_user, otp_token) -> Allocat
     the figures, before anything moves when the checks of ``run_plan`` fail; one run per FY at a time."""
     with transaction.atomic(), audit_context(acting_user, action="allocation_run_start", fiscal_year=fiscal_year):
         # The FY's period row serialises starts of the same FY (the partial unique index is the backstop).
-        CompliancePeriod.objects.select_for_update().filter(fiscal_year=fiscal_year).first()
+        CompliancePeriod.objects.select_for_update(no_key=True).filter(fiscal_year=fiscal_year).first()
         authorize(acting_user, RUN, fresh_code=otp_token)
         plan = run_plan(fiscal_year)
         if plan.refusal:

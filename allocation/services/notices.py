@@ -82,7 +82,7 @@ def _qr_data_uri(url: str) -> str:
 def notice_create(*, application: AllocationApplication, acting_user) -> AllocationNotice:
     """Make and store the notice of an issued application (once: a second call returns the stored notice)."""
     with transaction.atomic(), audit_context(acting_user, action="notice_create"):
-        application = (AllocationApplication.objects.select_for_update(of=("self",)).select_related("organisation", "supersedes")
+        application = (AllocationApplication.objects.select_for_update(of=("self",), no_key=True).select_related("organisation", "supersedes")
                        .get(pk=application.pk))
         authorize(acting_user, RUN)
         existing = AllocationNotice.objects.filter(application=application).first()

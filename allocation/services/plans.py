@@ -50,7 +50,7 @@ def _refuse(message, field=None, code=ErrorCode.INVALID_INPUT):
 
 
 def _locked(plan: TransitionPlan) -> TransitionPlan:
-    return TransitionPlan.objects.select_for_update().select_related("organisation").get(pk=plan.pk)
+    return TransitionPlan.objects.select_for_update(no_key=True).select_related("organisation").get(pk=plan.pk)
 
 
 def _move(plan: TransitionPlan, status: str) -> None:
@@ -104,7 +104,7 @@ def plan_create(*, organisation: Organisation, fiscal_year: int, acting_user) ->
     version of the FY, else from the latest accepted plan of an earlier FY; actual direct emissions come from the
     verified emissions the registry holds."""
     with transaction.atomic(), audit_context(acting_user, action="plan_create", fiscal_year=fiscal_year):
-        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)  # one version number at a time
+        organisation = Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)  # one version number at a time
         authorize(acting_user, ACT, organisation)
         if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
             _refuse(_("Only a regulated entity files a transition plan."), "organisation")

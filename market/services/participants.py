@@ -41,7 +41,7 @@ def participant_join(*, organisation: Organisation, rules_version: str, acting_u
     """An authorised representative accepts the market rules: a regulated entity takes part at once, a specified
     trading operator applies and waits for GXA (§8)."""
     with transaction.atomic(), audit_context(acting_user, action="participant_join"):
-        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        organisation = Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, ACT, organisation)
         if rules_version != RULES_VERSION:
             _refuse(_("Accept the market rules in force (version %(version)s).") % {"version": RULES_VERSION},
@@ -64,7 +64,7 @@ def participant_decide(*, participant: Participant, decision: str, reason: str =
     """GXA approves or refuses an application, suspends or reinstates a participant; refusing and suspending
     need a reason, which the participant sees."""
     with transaction.atomic(), audit_context(acting_user, action=f"participant_{decision}"):
-        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        participant = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
         if decision not in DECISIONS:
             _refuse(_("Unknown decision."), "decision")
         authorize(acting_user, OPERATE_MARKET, market_operator(), fresh_code=otp_token)
@@ -120,7 +120,7 @@ def parameters_set(*, instrument: Instrument, effective_from: datetime, referenc
                    halt_minutes, reason: str, acting_user) -> InstrumentParameters:
     """GXA sets the price-spike measures from a moment on (not in the past: the history is not rewritten)."""
     with transaction.atomic(), audit_context(acting_user, action="parameters_set"):
-        instrument = Instrument.objects.select_for_update().get(pk=instrument.pk)
+        instrument = Instrument.objects.select_for_update(no_key=True).get(pk=instrument.pk)
         authorize(acting_user, OPERATE_MARKET, market_operator())
         if effective_from < timezone.now() - timedelta(minutes=1):
             _refuse(_("Parameters take effect from now or later; the past is not changed."), "effective_from")

@@ -53,7 +53,7 @@ def _check_editable(application) -> None:
 
 
 def _locked_application(application) -> RegistrationApplication:
-    return RegistrationApplication.objects.select_for_update().select_related("body__organisation").get(
+    return RegistrationApplication.objects.select_for_update(no_key=True).select_related("body__organisation").get(
         pk=application.pk)
 
 
@@ -61,7 +61,7 @@ def _locked_application(application) -> RegistrationApplication:
 def body_application_start(*, organisation: Organisation, acting_user) -> RegistrationApplication:
     """A verification body's representative opens its application: the first, or a renewal once registered."""
     with transaction.atomic(), audit_context(acting_user, action="body_application_start"):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, ACT, organisation)
         if organisation.kind != Organisation.Kind.VERIFICATION_BODY:
             _refuse(_("Only a verification body applies for registration."), "organisation")
@@ -163,7 +163,7 @@ def field_label(name: str) -> str:
 
 def _decide(application, acting_user, otp_token, new_status):
     application = _locked_application(application)
-    VerificationBody.objects.select_for_update().get(pk=application.body_id)
+    VerificationBody.objects.select_for_update(no_key=True).get(pk=application.body_id)
     authorize(acting_user, MANAGE_BODIES, fresh_code=otp_token)
     transition_check(application, new_status)
     application.status = new_status
@@ -257,7 +257,7 @@ def body_register(*, application, registration_number: str = "", registered_on: 
     lost or counted twice; one decided after expiry starts on ``registered_on``."""
     with transaction.atomic(), audit_context(acting_user, action="body_register"):
         application = _decide(application, acting_user, otp_token, RegistrationApplication.Status.REGISTERED)
-        body = VerificationBody.objects.select_for_update().get(pk=application.body_id)
+        body = VerificationBody.objects.select_for_update(no_key=True).get(pk=application.body_id)
         number, body.valid_from, body.valid_until = _registration_terms(application, body, registration_number,
                                                                         registered_on)
         if application.kind == RegistrationApplication.Kind.INITIAL:
@@ -286,7 +286,7 @@ def _body_state_change(body, acting_user, otp_token, new_status, reason, action)
     if new_status != VerificationBody.Status.REGISTERED and not str(reason or "").strip():
         _refuse(_("Give the reason."), "reason")
     with transaction.atomic(), audit_context(acting_user, action=action):
-        body = VerificationBody.objects.select_for_update().select_related("organisation").get(pk=body.pk)
+        body = VerificationBody.objects.select_for_update(no_key=True).select_related("organisation").get(pk=body.pk)
         authorize(acting_user, MANAGE_BODIES, fresh_code=otp_token)
         transition_check(body, new_status)
         body.status, body.status_reason, body.status_changed_at = new_status, str(reason or "").strip(), timezone.now()
@@ -316,7 +316,7 @@ def conflict_declare(*, body, organisation, description: str, acting_user) -> Co
     if not str(description or "").strip():
         _refuse(_("Describe the conflict."), "description")
     with transaction.atomic(), audit_context(acting_user, action="conflict_declare"):
-        body = VerificationBody.objects.select_for_update().select_related("organisation").get(pk=body.pk)
+        body = VerificationBody.objects.select_for_update(no_key=True).select_related("organisation").get(pk=body.pk)
         authorize(acting_user, ACT, body.organisation)
         if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
             _refuse(_("Choose a regulated entity."), "organisation")
@@ -333,7 +333,7 @@ def activity_report_submit(*, body, fiscal_year: int, summary: str, staff_count:
     if not str(summary or "").strip():
         _refuse(_("Summarise the year's work."), "summary")
     with transaction.atomic(), audit_context(acting_user, action="activity_report_submit"):
-        body = VerificationBody.objects.select_for_update().select_related("organisation").get(pk=body.pk)
+        body = VerificationBody.objects.select_for_update(no_key=True).select_related("organisation").get(pk=body.pk)
         authorize(acting_user, ACT, body.organisation)
         if body.registered_on is None:
             _refuse(_("Only a registered body reports its activity."), "body", ErrorCode.INVALID_STATE)

@@ -107,7 +107,7 @@ def engagement_appoint(*, report: EmissionsReport, body: VerificationBody, purpo
     if purpose not in Engagement.Purpose.values:
         _refuse(_("Choose what is to be verified."), "purpose")
     with transaction.atomic(), audit_context(acting_user, action="engagement_appoint"):
-        report = EmissionsReport.objects.select_for_update().select_related("organisation").get(pk=report.pk)
+        report = EmissionsReport.objects.select_for_update(no_key=True).select_related("organisation").get(pk=report.pk)
         body = VerificationBody.objects.select_related("organisation").get(pk=body.pk)
         authorize(acting_user, ACT, report.organisation)
         if report.status != EmissionsReport.Status.SUBMITTED:
@@ -133,7 +133,7 @@ def engagement_appoint(*, report: EmissionsReport, body: VerificationBody, purpo
 
 
 def _locked_engagement(engagement) -> Engagement:
-    return Engagement.objects.select_for_update().select_related("body__organisation", "report__organisation").get(
+    return Engagement.objects.select_for_update(no_key=True).select_related("body__organisation", "report__organisation").get(
         pk=engagement.pk)
 
 
@@ -170,7 +170,7 @@ def engagement_start(*, engagement: Engagement, acting_user) -> Engagement:
     """The team starts: the report is under verification and can no longer be withdrawn."""
     with transaction.atomic(), audit_context(acting_user, action="engagement_start"):
         engagement = _locked_engagement(engagement)
-        report = EmissionsReport.objects.select_for_update().get(pk=engagement.report_id)
+        report = EmissionsReport.objects.select_for_update(no_key=True).get(pk=engagement.report_id)
         authorize(acting_user, VERIFY, engagement.body.organisation)
         _on_team(engagement, acting_user)
         transition_check(engagement, Engagement.Status.IN_PROGRESS)
@@ -258,7 +258,7 @@ def opinion_sign(*, engagement: Engagement, kind: str, standard: str, statement:
         _refuse(_("Write the opinion statement."), "statement")
     with transaction.atomic(), audit_context(acting_user, action="opinion_sign"):
         engagement = _locked_engagement(engagement)
-        report = EmissionsReport.objects.select_for_update().select_related("organisation").get(
+        report = EmissionsReport.objects.select_for_update(no_key=True).select_related("organisation").get(
             pk=engagement.report_id)
         authorize(acting_user, VERIFY, engagement.body.organisation, fresh_code=otp_token)
         if engagement.independent_reviewer_id != acting_user.pk:

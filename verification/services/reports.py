@@ -119,13 +119,13 @@ def coverage_confirm(*, fiscal_year: int, acting_user, otp_token) -> int:
 # --- emissions reports -------------------------------------------------------------------------------------
 
 def _locked_report(report) -> EmissionsReport:
-    return EmissionsReport.objects.select_for_update().select_related("organisation").get(pk=report.pk)
+    return EmissionsReport.objects.select_for_update(no_key=True).select_related("organisation").get(pk=report.pk)
 
 
 @state_change
 def emissions_report_create(*, organisation, fiscal_year: int, acting_user) -> EmissionsReport:
     with transaction.atomic(), audit_context(acting_user, action="emissions_report_create"):
-        Organisation.objects.select_for_update().get(pk=organisation.pk)
+        Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(acting_user, ACT, organisation)
         if organisation.kind != Organisation.Kind.REGULATED_ENTITY:
             _refuse(_("Only a regulated entity reports emissions."), "organisation")
