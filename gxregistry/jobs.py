@@ -6,7 +6,7 @@ finished. ``resume_lost`` — a django-q2 schedule every minute — queues again
 cluster's timeout (its worker died: a live one would have been stopped by then) or queued long ago, never
 started, while the broker's queue is empty (a dead cluster had pulled it). The jobs themselves are idempotent,
 so a job run twice books nothing twice. After ``MAX_ATTEMPTS`` a job is left finished with its error, for the
-administrators (back office, "Background jobs").
+administrators (back office, "Job records").
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from gxregistry.models import Job
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
-UNSTARTED_AFTER = timedelta(minutes=2)
-KEEP_FINISHED = timedelta(days=30)  # django-q2 keeps the results; these rows only say what ran where  # a job queued this long ago, never started, with the queue empty, is lost
+UNSTARTED_AFTER = timedelta(minutes=2)  # a job queued this long ago, never started, with the queue empty, is lost
+KEEP_FINISHED = timedelta(days=30)  # django-q2 keeps the results; these rows only say what ran where
 
 
 def node() -> str:

@@ -1,7 +1,8 @@
 """E-mail to the people a state waits for (Django's mail framework: console in development, SMTP from the
-environment in production). Sent by a background job queued when the act's transaction commits, so nobody hears
-of an act that rolled back, and a mail server that is down delays the e-mail, not the act. Subjects start with the action needed; the body links to the page; each person reads it in their
-language (``User.language``, the one they last chose on a page)."""
+environment in production). Sent by a background job queued when the act's transaction commits, so nobody
+hears of an act that rolled back, and a mail server that is down delays the e-mail, not the act. Subjects start
+with the action needed; the body links to the page; each person reads it in their language (``User.language``,
+the one they last chose on a page)."""
 
 import contextlib
 import contextvars

