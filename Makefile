@@ -19,10 +19,10 @@ messages:
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
 	@$(PY) manage.py compilemessages --ignore=.venv -v 0
 
-# A Japanese font (IPAex Gothic) that the PDFs embed, and HarfBuzz's subsetter, with which WeasyPrint cuts
+# The Japanese fonts the PDFs embed (IPAex Gothic; IPA Gothic for listings set on a grid), and HarfBuzz's subsetter, with which WeasyPrint cuts
 # the embedded font to the glyphs used in C rather than in Python (fontTools): a quarter of a notice's time.
 fonts:
-	@test -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf -a -n "$$(ldconfig -p | grep libharfbuzz-subset.so.0)" || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipaexfont-gothic libharfbuzz-subset0 >/dev/null)
+	@test -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf -a -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf -a -n "$$(ldconfig -p | grep libharfbuzz-subset.so.0)" || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipaexfont-gothic fonts-ipafont-gothic libharfbuzz-subset0 >/dev/null)
 
 # Debian's Chromium for the Playwright end-to-end tests (Playwright's own
 # browser download cannot work here), with a Japanese font so pages render.

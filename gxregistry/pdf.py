@@ -2,7 +2,9 @@
 
 Templates declare the Japanese font with ``@font-face { src: url("{{ font_url }}") }``, so a subset of
 IPAex Gothic (``fonts-ipaexfont-gothic``, installed by ``make setup``; ``PDF_FONT_PATH`` overrides it)
-is embedded and Japanese prints on any machine.
+is embedded and Japanese prints on any machine. Long listings (a notice's lines) are set on a grid of columns in
+IPA Gothic (``fonts-ipafont-gothic``; ``PDF_GRID_FONT_PATH``), declared from ``{{ grid_font_url }}``: its glyphs are
+exactly one column wide (ASCII) or two (everything else), so plain text lines up as a table would.
 """
 
 import gc
@@ -15,10 +17,15 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
 DEFAULT_FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
+DEFAULT_GRID_FONT = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
 
 
 def pdf_font() -> Path:
     return Path(getattr(settings, "PDF_FONT_PATH", None) or getattr(settings, "STATEMENT_FONT_PATH", DEFAULT_FONT))
+
+
+def pdf_grid_font() -> Path:
+    return Path(getattr(settings, "PDF_GRID_FONT_PATH", None) or DEFAULT_GRID_FONT)
 
 
 _fonts = threading.local()
@@ -33,7 +40,8 @@ def _font_configuration() -> FontConfiguration:
 
 
 def render_pdf(template: str, context: dict) -> bytes:
-    html = render_to_string(template, {**context, "font_url": pdf_font().as_uri()})
+    html = render_to_string(template, {**context, "font_url": pdf_font().as_uri(),
+                                           "grid_font_url": pdf_grid_font().as_uri()})
     # A render allocates hundreds of thousands of short-lived objects; the cyclic collector scanning a
     # worker's whole heap again and again during it cost a third of a notice's time (benchmarks/README.md).
     # Paused for the render; what it leaves is collected as usual afterwards.

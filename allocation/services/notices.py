@@ -11,7 +11,9 @@ import base64
 import hashlib
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 import qrcode
@@ -71,8 +73,11 @@ def verify_url(number: str, sha256: str) -> str:
 
 
 def _qr_data_uri(url: str) -> str:
-    """The QR code as a PNG (Pillow comes with WeasyPrint): an SVG of the same code took WeasyPrint ~30 ms more."""
-    image = qrcode.make(url, box_size=4, border=2)
+    """The QR code as a PNG (Pillow comes with WeasyPrint): an SVG of the same code took WeasyPrint ~30 ms more.
+    One fixed mask pattern (any of the eight is a valid code): searching for the best one took ~15 ms."""
+    code = qrcode.QRCode(box_size=4, border=2, mask_pattern=2)
+    code.add_data(url)
+    image = code.make_image()
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -96,14 +101,69 @@ def notice_create(*, application: AllocationApplication, acting_user) -> Allocat
         sha256 = content_hash(content)
         kinds = {line["kind"] for line in content["lines"]}
         labels = {kind: (str(line_label(kind)), _english(line_label(kind))) for kind in kinds}
+        lines = [{**line, "label": labels.get(line["kind"], (line["kind"], line["kind"]))} for line in content["lines"]]
+        adjustment = (content["adjustment_t"], content["adjustment_reason"]) if content["adjustment_t"] else None
+        url = verify_url(content["number"], sha256)
         pdf = render_pdf("allocation/notice_pdf.html", {
-            "notice": content, "sha256": sha256, "qr": _qr_data_uri(verify_url(content["number"], sha256)),
-            "verify_url": verify_url(content["number"], sha256), "kinds": sorted(labels.items()),
-            "lines": [{**line, "label": labels.get(line["kind"], (line["kind"], line["kind"]))}
-                      for line in content["lines"]]})
+            "notice": content, "sha256": sha256, "qr": _qr_data_uri(url), "verify_url": url,
+            "kinds": sorted(labels.items()), "grid": notice_grid(lines, adjustment)})
         return AllocationNotice.objects.create(application=application, number=content["number"],
                                                issued_on=timezone.localdate(), supersedes=supersedes,
                                                content=content, sha256=sha256, pdf=pdf)
+
+
+# The engine lines are printed as one line of text each, on a grid of columns: WeasyPrint lays out a table cell in
+# about the time it lays out a whole line, and a notice of 75 lines spent two thirds of its time in a six-column
+# table (benchmarks/README.md). The grid font's glyphs are one column (ASCII) or two (the rest) wide.
+# Fixed columns first (amount, baseline, factor, §), then the line's kind and facility, which may wrap: the
+# template indents wrapped text to GRID_INDENT.
+GRID = (("amount", 16, ">"), ("baseline", 22, ">"), ("factor", 11, ">"), ("section", 10, "<"))
+GRID_GAP = 2
+GRID_INDENT = sum(width for _, width, _ in GRID) + GRID_GAP * (len(GRID) - 1)
+GRID_HEAD = ({"amount": "割当量 t-CO2", "baseline": "基準量", "factor": "係数", "section": "条項", "where": "区分・施設・工程"},
+             {"amount": "Amount t-CO2", "baseline": "Baseline", "factor": "Factor", "section": "§",
+              "where": "Line, facility, process"})
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(character) in "WFA" else 1 for character in text)
+
+
+def _grid_row(cells: dict) -> str:
+    fixed = []
+    for name, width, align in GRID:
+        text = cells[name]
+        pad = " " * max(width - _columns(text), 0)
+        fixed.append(pad + text if align == ">" else text + pad)
+    return (" " * GRID_GAP).join(fixed) + cells["where"]
+
+
+def _figure(value, places: int) -> str:
+    """As the pages print it: grouped, rounded half up to ``places`` (Django's floatformat)."""
+    if value in (None, ""):
+        return "—"
+    return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP):,.{places}f}"
+
+
+def notice_grid(lines: list[dict], adjustment: tuple | None = None) -> dict:
+    """The lines table of a notice as text on the grid: two heading rows (Japanese, English) and one row a line;
+    ``lines`` carry their ``label`` (Japanese, English); ``adjustment`` is (quantity, reason) or None."""
+    rows = []
+    for line in lines:
+        where = line.get("facility") or "—"
+        if line.get("process"):
+            where += f" / {line['process']}"
+        baseline = _figure(line.get("baseline"), 3)
+        if line.get("baseline") not in (None, "") and line.get("baseline_unit"):
+            baseline += f" {line['baseline_unit']}"
+        rows.append(_grid_row({"amount": _figure(line["amount"], 3), "baseline": baseline,
+                               "factor": _figure(line.get("factor"), 6), "section": line.get("section") or "",
+                               "where": f"{line['label'][0]}　{where}"}))
+    if adjustment is not None:
+        quantity, reason = adjustment
+        rows.append(_grid_row({"amount": f"{quantity:,}", "baseline": "—", "factor": "—", "section": "§5-1(2)",
+                               "where": f"調整 Administrator's adjustment　{reason}"}))
+    return {"head": [_grid_row(cells) for cells in GRID_HEAD], "rows": rows, "indent": GRID_INDENT}
 
 
 def _english(label) -> str:

@@ -12,6 +12,7 @@ from accounts import ledger
 from accounts.models import Balance, CompliancePeriod, HoldingAccount, LedgerTransaction, Organisation
 from accounts.roles import Role
 from accounts.services import system_actor
+from allocation.labels import line_label
 from allocation.models import (
     AllocationApplication,
     AllocationNotice,
@@ -357,6 +358,44 @@ def test_the_notice_pdf_states_the_entity_the_quantities_and_its_japanese_title(
     assert notice.sha256 == notices.content_hash(notice.content)
     # Made once: asking again returns the stored notice.
     assert notices.notice_create(application=application, acting_user=fy.admin).pk == notice.pk
+
+
+def test_the_notice_prints_every_engine_line_on_one_row_with_its_figures_and_facility(
+        fy, django_capture_on_commit_callbacks):
+    fy.open_period()
+    application = fy.approved(0)
+    fy.fund_reserve(100_000)
+    fy.run(django_capture_on_commit_callbacks)
+    notice = AllocationNotice.objects.get(application=application)
+    rows = "".join(page.extract_text() for page in PdfReader(io.BytesIO(bytes(notice.pdf))).pages).splitlines()
+    assert notice.content["lines"]
+    for line in notice.content["lines"]:
+        amount = notices._figure(line["amount"], 3)
+        row = next((row for row in rows if row.strip().startswith(amount) and (line["facility"] or "—") in row), None)
+        assert row is not None, (amount, line["facility"])
+        assert line["section"] in row and str(line_label(line["kind"])) in row
+        if line["factor"] is not None:
+            assert notices._figure(line["factor"], 6) in row and notices._figure(line["baseline"], 3) in row
+
+
+def test_the_notice_grid_lines_figures_up_in_columns_and_indents_what_wraps():
+    lines = [{"label": ("製品ベンチマーク", "Product benchmark"), "facility": "第1工場", "process": "高炉",
+              "baseline": "1234567.8915", "baseline_unit": "t", "factor": "0.5", "amount": "617283.94575",
+              "section": "§5-1(1)"},
+             {"label": ("廃止控除", "Closure deduction"), "facility": "Plant B", "process": None, "baseline": None,
+              "baseline_unit": "", "factor": None, "amount": "-12.5", "section": "§5-1(2)"}]
+    grid = notices.notice_grid(lines, adjustment=(-300, "景気の急激な悪化"))
+    first, second, adjustment = grid["rows"]
+    # Half-up rounding as the pages print figures; each fixed column ends where the heading's does.
+    assert first.startswith("     617,283.946  ") and "1,234,567.892 t" in first and "0.500000" in first
+    assert first.endswith("製品ベンチマーク　第1工場 / 高炉") and second.endswith("廃止控除　Plant B")
+    assert "-300" in adjustment and "§5-1(2)" in adjustment and adjustment.endswith("景気の急激な悪化")
+    wheres = ("区分・施設・工程", "Line, facility, process", "製品ベンチマーク　第1工場 / 高炉", "廃止控除　Plant B",
+              "調整 Administrator's adjustment　景気の急激な悪化")
+    for row, where in zip((*grid["head"], *grid["rows"]), wheres, strict=True):
+        # The kind and facility start at the same column on every row (a wide character takes two).
+        assert row.endswith(where) and notices._columns(row) - notices._columns(where) == grid["indent"]
+    assert len({notices._columns(row[:row.index("§")]) for row in (first, second, grid["head"][1])}) == 1
 
 
 def test_the_verify_page_accepts_the_real_hash_and_refuses_a_changed_one(fy, client, django_capture_on_commit_callbacks):
