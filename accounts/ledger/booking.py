@@ -25,7 +25,7 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Balance, CreditBatch, HoldingAccount, LedgerTransaction, UnitType
+from accounts.models import SOURCE_KINDS, Balance, CreditBatch, HoldingAccount, LedgerTransaction, UnitType
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
@@ -49,13 +49,15 @@ class Unit:
         if self.unit_type not in UnitType.values:
             raise RegistryError(ErrorCode.INVALID_INPUT, _("Unknown unit type %(type)s.") % {"type": self.unit_type},
                                 field="unit_type")
-        if (self.unit_type == UnitType.ALLOWANCE) != (self.credit_batch_id is None):
+        if (self.unit_type in (UnitType.ALLOWANCE, UnitType.YEN)) != (self.credit_batch_id is None):
             raise RegistryError(ErrorCode.INVALID_INPUT, _("Credits are held in batches; allowances are not."),
                                 field="unit_type")
 
     def label(self, batch: CreditBatch | None = None) -> str:
         """The unit's name; with its ``batch``, credits are named by serial range, as their holders know them."""
         name = UnitType(self.unit_type).label
+        if self.unit_type == UnitType.YEN:
+            return str(name)
         if batch is not None:
             return _("%(unit)s %(vintage)s, serials %(start)s-%(end)s") % {
                 "unit": name, "vintage": self.vintage, "start": batch.serial_start, "end": batch.serial_end}
@@ -127,23 +129,30 @@ def account_closed(number: str, field: str = "destination") -> RegistryError:
                          _("Account %(number)s is closed and cannot receive units.") % {"number": number}, field)
 
 
-def insufficient_units(*, number: str, held: int, asked: int, unit: Unit) -> RegistryError:
-    """The refusal of a booking or transfer asking for more than the account holds."""
+def insufficient_units(*, number: str, held: int, asked: int, unit: Unit, reserved: int = 0) -> RegistryError:
+    """The refusal of a booking or transfer asking for more than the account holds (``held``: what is free of
+    market orders' reservations, ``reserved`` the rest)."""
     batch = CreditBatch.objects.filter(pk=unit.credit_batch_id).first() if unit.credit_batch_id else None
-    return RegistryError(ErrorCode.INSUFFICIENT_UNITS,
-                         _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.")
-                         % {"number": number, "held": f"{held:,}", "unit": unit.label(batch), "asked": f"{asked:,}"},
-                         "quantity")
+    values = {"number": number, "held": f"{held:,}", "unit": unit.label(batch), "asked": f"{asked:,}",
+              "reserved": f"{reserved:,}"}
+    if reserved:
+        message = _("Account %(number)s has %(held)s of %(unit)s free (%(reserved)s more are reserved for market "
+                    "orders); %(asked)s were asked for.") % values
+    else:
+        message = _("Account %(number)s holds %(held)s of %(unit)s; %(asked)s were asked for.") % values
+    return RegistryError(ErrorCode.INSUFFICIENT_UNITS, message, "quantity")
 
 
 def held_at_least(account, unit: Unit, quantity: int) -> int:
-    """What ``account`` holds of ``unit``, refused when less than ``quantity``: the early check of a request
-    (the booking re-checks under lock)."""
-    held = Balance.objects.filter(account=account, unit_type=unit.unit_type, vintage=unit.vintage,
-                                  credit_batch_id=unit.credit_batch_id).values_list("quantity", flat=True).first()
-    if (held or 0) < quantity:
-        raise insufficient_units(number=account.number, held=held or 0, asked=quantity, unit=unit)
-    return held
+    """What ``account`` holds of ``unit`` free of market orders' reservations, refused when less than
+    ``quantity``: the early check of a request (the booking re-checks under lock)."""
+    held, reserved = Balance.objects.filter(
+        account=account, unit_type=unit.unit_type, vintage=unit.vintage, credit_batch_id=unit.credit_batch_id,
+    ).values_list("quantity", "reserved").first() or (0, 0)
+    if held - reserved < quantity:
+        raise insufficient_units(number=account.number, held=held - reserved, asked=quantity, unit=unit,
+                                 reserved=reserved)
+    return held - reserved
 
 
 def route_not_allowed(*, kind: str, source_kind: str, destination_kind: str, field: str = "destination"):
@@ -162,7 +171,8 @@ def _refusal(error: DatabaseError, reverses) -> RegistryError | None:
     detail = json.loads(cause.diag.message_detail) if state in ("GX001", "GX002", "GX004") else {}
     if state == "GX001":
         return insufficient_units(number=detail["number"], held=detail["held"], asked=detail["asked"],
-                                  unit=Unit(detail["unit_type"], detail["vintage"], detail["batch"]))
+                                  unit=Unit(detail["unit_type"], detail["vintage"], detail["batch"]),
+                                  reserved=detail.get("reserved", 0))
     if state == "GX002" and detail["field"] == "source":
         return RegistryError(ErrorCode.ACCOUNT_NOT_USABLE, _("Account %(number)s is %(state)s and cannot send units.")
                              % {"number": detail["number"], "state": HoldingAccount.State(detail["state"]).label},
@@ -288,6 +298,10 @@ def reverse_transaction(*, original: LedgerTransaction, idempotency_key: str, bo
 
 # --- reconciliation ---------------------------------------------------------------------------------
 
+# Checks that balances' reservations match what holds them (the market's open orders register one when the
+# market app is ready): each returns its differences, as strings.
+RESERVATION_CHECKS: list = []
+
 @dataclass(frozen=True)
 class Reconciliation:
     differences: tuple[str, ...]
@@ -337,7 +351,7 @@ def reconcile() -> Reconciliation:
         unit = Unit(balance["unit_type"], balance["vintage"], balance["credit_batch_id"]).label()
         (kind, number), quantity = accounts[balance["account_id"]], balance["quantity"]
         per_unit[unit][4] += quantity
-        if kind == HoldingAccount.Kind.ISSUANCE:
+        if kind in SOURCE_KINDS:  # the issuance account; for yen, the market bank
             per_unit[unit][0] -= quantity
             continue
         if quantity < 0:
@@ -349,6 +363,8 @@ def reconcile() -> Reconciliation:
             differences.append(f"{unit}: balances sum to {total}, not zero")
         if issued != held + retired + cancelled:
             differences.append(f"{unit}: issued {issued} != held {held} + retired {retired} + cancelled {cancelled}")
+    for check in RESERVATION_CHECKS:
+        differences.extend(check())
     return Reconciliation(tuple(differences), {u: tuple(v[:4]) for u, v in per_unit.items()})
 
 

@@ -5,7 +5,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CREDIT_TYPES, BookingRequest, CreditBatch, HoldingAccount, UnitType
+from accounts.models import CREDIT_TYPES, HELD_UNIT_CHOICES, BookingRequest, CreditBatch, HoldingAccount, UnitType
 
 # --- ledger forms: the services validate; these only collect and name the fields ------------------------
 
@@ -126,7 +126,7 @@ class UpperLimitPaymentForm(forms.Form):
 class BookingRequestForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=[(k.value, k.label) for k in (
         BookingRequest.Kind.ISSUANCE, BookingRequest.Kind.CANCELLATION)])
-    unit_type = forms.ChoiceField(label=_("Units"), choices=UnitType.choices, initial=UnitType.ALLOWANCE,
+    unit_type = forms.ChoiceField(label=_("Units"), choices=HELD_UNIT_CHOICES, initial=UnitType.ALLOWANCE,
                                   required=False)
     vintage = forms.IntegerField(label=_("Vintage"), min_value=2000, max_value=2100, required=False,
                                  help_text=_("Allowances only; a credit batch has its own."))

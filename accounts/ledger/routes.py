@@ -22,6 +22,14 @@ ROUTES: dict[str, frozenset[tuple[str, str]]] = {
     "surrender": frozenset({("operator_holding", "retirement")}),
     "cancellation": frozenset({("operator_holding", "cancellation"), ("trading", "cancellation"),
                                ("allocation_reserve", "cancellation")}),
+    # The market (issue 14). Yen enter a participant's cash account from the mirror of GXA's bank account when
+    # GXA confirms a bank transfer, and leave the same way; a trade delivers units between holders and pays yen
+    # between cash accounts. The balance guard keeps yen in cash accounts and units out of them, so the routes
+    # between holder kinds never carry yen.
+    "cash_deposit": frozenset({("market_bank", "market_cash")}),
+    "cash_withdrawal": frozenset({("market_cash", "market_bank")}),
+    "trade": frozenset({(source, destination) for source in HOLDER_KINDS for destination in HOLDER_KINDS}
+                       | {("market_cash", "market_cash")}),
 }
 
 

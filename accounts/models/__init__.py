@@ -21,8 +21,12 @@ from accounts.models.identity import (  # noqa: F401
     audited,
 )
 from accounts.models.ledger import (  # noqa: F401
+    CASH_KINDS,
     CREDIT_TYPES,
     GOVERNMENT_KINDS,
+    HELD_UNIT_CHOICES,
+    SOURCE_KINDS,
+    YEN_VINTAGE,
     Balance,
     BookingRequest,
     CreditBatch,

@@ -19,13 +19,23 @@ class UnitType(models.TextChoices):
     ALLOWANCE = "allowance", _("Allowance")
     J_CREDIT = "j_credit", _("J-Credit")
     JCM_CREDIT = "jcm_credit", _("JCM credit")
+    # The market's money (issue 14): a participant's yen at GXA, for delivery versus payment. Vintage 0.
+    YEN = "yen", _("Yen")
 
 
 CREDIT_TYPES = (UnitType.J_CREDIT, UnitType.JCM_CREDIT)  # held in batches with serial numbers
+# What holders hold, transfer and surrender: everything but the market's yen, which stays in cash accounts.
+HELD_UNIT_CHOICES = [(t.value, t.label) for t in UnitType if t != UnitType.YEN]
+YEN_VINTAGE = 0
 
 
 # The government's accounts: no holder, and no company transfers into them (accounts/ledger/routes.py).
-GOVERNMENT_KINDS = ("issuance", "allocation_reserve", "cancellation", "retirement", "gxa_auction")
+GOVERNMENT_KINDS = ("issuance", "allocation_reserve", "cancellation", "retirement", "gxa_auction", "market_bank")
+# Yen is held in these accounts and nowhere else; they hold nothing but yen (the balance guard refuses it).
+CASH_KINDS = ("market_cash", "market_bank")
+# Accounts whose balance goes below zero: what they sent into the registry. The issuance account's allowances
+# and credits; the mirror of GXA's bank account, whose yen are what participants paid in.
+SOURCE_KINDS = ("issuance", "market_bank")
 
 
 @audited()
@@ -38,8 +48,10 @@ class HoldingAccount(models.Model):
         CANCELLATION = "cancellation", _("Cancellation account")
         RETIREMENT = "retirement", _("Surrender (retirement) account")
         GXA_AUCTION = "gxa_auction", _("GXA reverse-auction holdings")
+        MARKET_BANK = "market_bank", _("GXA settlement bank (participants' yen)")
         OPERATOR_HOLDING = "operator_holding", _("Corporate holding account")
         TRADING = "trading", _("Trading account")
+        MARKET_CASH = "market_cash", _("Cash account at GXA")
 
     class State(models.TextChoices):
         OPEN = "open", _("Open")
@@ -70,11 +82,13 @@ class HoldingAccount(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind__in=list(GOVERNMENT_KINDS)) & Q(organisation__isnull=True))
-                | (Q(kind__in=["operator_holding", "trading"]) & Q(organisation__isnull=False)),
+                | (Q(kind__in=["operator_holding", "trading", "market_cash"]) & Q(organisation__isnull=False)),
                 name="holding_account_holder_matches_kind",
             ),
             models.UniqueConstraint(fields=["organisation"], condition=Q(kind="operator_holding"),
                                     name="one_operator_holding_account_per_organisation"),
+            models.UniqueConstraint(fields=["organisation"], condition=Q(kind="market_cash"),
+                                    name="one_cash_account_per_organisation"),
             models.UniqueConstraint(fields=["kind"], condition=Q(organisation__isnull=True),
                                     name="one_government_account_per_kind"),
         ]
@@ -85,6 +99,10 @@ class HoldingAccount(models.Model):
     @property
     def is_government(self):
         return self.kind in self.GOVERNMENT_KINDS
+
+    @property
+    def is_cash(self):
+        return self.kind in CASH_KINDS
 
 
 @audited()
@@ -135,6 +153,11 @@ class LedgerTransaction(models.Model):
         SURRENDER = "surrender", _("Surrender")
         CANCELLATION = "cancellation", _("Cancellation")
         REVERSAL = "reversal", _("Reversal")
+        # The market (issue 14): GXA confirms a participant's bank transfer in or out; a trade delivers units
+        # against yen in one transaction.
+        CASH_DEPOSIT = "cash_deposit", _("Cash deposit")
+        CASH_WITHDRAWAL = "cash_withdrawal", _("Cash withdrawal")
+        TRADE = "trade", _("Trade")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
@@ -183,8 +206,8 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(quantity=0), name="ledger_entry_quantity_not_zero"),
             models.CheckConstraint(
-                condition=(Q(unit_type="allowance") & Q(credit_batch__isnull=True))
-                | (~Q(unit_type="allowance") & Q(credit_batch__isnull=False)),
+                condition=(Q(unit_type__in=["allowance", "yen"]) & Q(credit_batch__isnull=True))
+                | (~Q(unit_type__in=["allowance", "yen"]) & Q(credit_batch__isnull=False)),
                 name="ledger_entry_batch_only_for_credits",
             ),
         ]
@@ -198,7 +221,9 @@ class Balance(models.Model):
     """What an account holds of one unit. Written only by the database, from ledger entries.
 
     A trigger on LedgerEntry adds each entry to its balance in the same transaction; another
-    refuses any other change. The CHECK keeps every balance but the issuance account's at or above zero.
+    refuses any other change. The CHECK keeps every balance but the issuance account's (and the market bank's) at
+    or above zero. ``reserved`` is what open market orders hold back (market.services.orders): the one column
+    written otherwise, and never above the quantity, so a booking cannot move reserved units or yen.
     """
 
     account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="balances",
@@ -208,8 +233,9 @@ class Balance(models.Model):
     credit_batch = models.ForeignKey(CreditBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                      verbose_name=_("credit batch"))
     quantity = models.BigIntegerField(_("quantity"), default=0)
-    # Set by the guard trigger from the account's kind: only the issuance account's balances go below zero.
+    # Set by the guard trigger from the account's kind: only the SOURCE_KINDS' balances go below zero.
     is_issuance = models.BooleanField(default=False)
+    reserved = models.BigIntegerField(_("reserved for orders"), db_default=0)  # the SQL inserts leave it out
 
     class Meta:
         verbose_name = _("balance")
@@ -220,6 +246,8 @@ class Balance(models.Model):
                                     name="balance_one_row_per_unit"),
             models.CheckConstraint(condition=Q(quantity__gte=0) | Q(is_issuance=True),
                                    name="balance_not_negative_outside_issuance"),
+            models.CheckConstraint(condition=Q(reserved=0) | (Q(reserved__gt=0) & Q(reserved__lte=F("quantity"))),
+                                   name="balance_reserved_within_quantity"),
         ]
 
     def __str__(self):

@@ -95,19 +95,21 @@ BEGIN
     ON CONFLICT ON CONSTRAINT balance_one_row_per_unit DO NOTHING;
   END LOOP;
 
-  -- Enough units: every account but the issuance account (whose negative balance is what was issued).
-  SELECT bal.account_id, bal.quantity AS held, n.need, n.t, n.v, n.b INTO v_row
+  -- Enough units free of market orders' reservations: every account but the issuance account and the market
+  -- bank (whose negative balances are what they sent in).
+  SELECT bal.account_id, bal.quantity - bal.reserved AS held, bal.reserved, n.need, n.t, n.v, n.b INTO v_row
     FROM (SELECT a, t, v, b, SUM(q) AS need
             FROM unnest(p_sources, p_types, p_vintages, p_batches, p_quantities) AS m(a, t, v, b, q)
            GROUP BY 1, 2, 3, 4) n
     JOIN accounts_balance bal ON bal.account_id = n.a AND bal.unit_type = n.t AND bal.vintage = n.v
                              AND bal.credit_batch_id IS NOT DISTINCT FROM n.b
-   WHERE bal.account_id = ANY(p_sources) AND NOT bal.is_issuance AND bal.quantity < n.need
+   WHERE bal.account_id = ANY(p_sources) AND NOT bal.is_issuance AND bal.quantity - bal.reserved < n.need
    ORDER BY n.a LIMIT 1;
   IF FOUND THEN
     SELECT h.number INTO v_existing FROM accounts_holdingaccount h WHERE h.id = v_row.account_id;
     RAISE EXCEPTION 'account % holds too few units', v_existing.number USING ERRCODE = 'GX001',
-      DETAIL = json_build_object('number', v_existing.number, 'held', v_row.held, 'asked', v_row.need,
+      DETAIL = json_build_object('number', v_existing.number, 'held', v_row.held, 'reserved', v_row.reserved,
+                                 'asked', v_row.need,
                                  'unit_type', v_row.t, 'vintage', v_row.v, 'batch', v_row.b)::text;
   END IF;
 
