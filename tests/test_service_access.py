@@ -11,8 +11,9 @@ import importlib
 import inspect
 import pkgutil
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -40,6 +41,7 @@ from allocation.services import cycle, notices, plans
 from conftest import current_code, enrol_totp
 from gxregistry.authorization import SERVICES
 from gxregistry.errors import ErrorCode, RegistryError
+from market.services import orders
 from market.services import participants as market
 from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 from verification.services import bodies, engagements, reports
@@ -314,7 +316,48 @@ def _instrument(w):
         "code": "JPA-2030", "opens_on": date(2030, 10, 1), "created_by": w.gxa})[0]
 
 
+SESSION = datetime(2026, 10, 6, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # a Tuesday, in the session
+
+
+def _participant(w):
+    from market.models import Participant
+
+    return Participant.objects.get_or_create(organisation=w.entity, defaults={
+        "status": "active", "rules_version": market.RULES_VERSION, "rules_accepted_by": w.rep,
+        "rules_accepted_at": timezone.now()})[0]
+
+
+def _instrument_2026(w):
+    from market.models import Instrument
+
+    return Instrument.objects.get_or_create(vintage=2026, defaults={
+        "code": "JPA-2026", "opens_on": date(2026, 10, 1), "created_by": w.gxa})[0]
+
+
+def _open_order(w):
+    from market.models import Order
+
+    return Order.objects.filter(status="open").first() or orders.order_enter(
+        participant=_participant(w), instrument=_instrument_2026(w), side="sell", price_yen=3000, quantity=10,
+        idempotency_key=f"setup-{Order.objects.count()}", acting_user=w.rep, now=SESSION).order
+
+
 RULES = {
+    "market.services.orders.cash_deposit": Rule("operate", lambda w, a, c, t: orders.cash_deposit(
+        participant=t, amount_yen=1_000_000, bank_reference="IN-1", acting_user=a, otp_token=c),
+        setup=_participant, code=True),
+    "market.services.orders.cash_withdrawal": Rule("operate", lambda w, a, c, t: orders.cash_withdrawal(
+        participant=t, amount_yen=1, bank_reference="OUT-1", acting_user=a, otp_token=c),
+        setup=_participant, code=True, done=ErrorCode.INSUFFICIENT_UNITS),
+    "market.services.orders.order_enter": Rule("act", lambda w, a, c, t: orders.order_enter(
+        participant=t[0], instrument=t[1], side="sell", price_yen=3000, quantity=10, idempotency_key="o-1",
+        acting_user=a, now=SESSION), setup=lambda w: (_participant(w), _instrument_2026(w))),
+    "market.services.orders.order_cancel": Rule("act", lambda w, a, c, t: orders.order_cancel(
+        order=t, acting_user=a), setup=_open_order),
+    "market.services.orders.order_amend": Rule("act", lambda w, a, c, t: orders.order_amend(
+        order=t, quantity=5, acting_user=a, now=SESSION), setup=_open_order),
+    "market.services.orders.orders_expire": Rule("operate", lambda w, a, c, t: orders.orders_expire(
+        instrument=t, acting_user=a, now=SESSION), setup=_instrument_2026),
     "market.services.participants.participant_join": Rule("act", lambda w, a, c, t: market.participant_join(
         organisation=w.entity, rules_version=market.RULES_VERSION, acting_user=a)),
     "market.services.participants.participant_decide": Rule("operate", lambda w, a, c, t: market.participant_decide(

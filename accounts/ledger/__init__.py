@@ -16,6 +16,7 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     allowance,
     book,
     cancel_units,
+    cash_account_open,
     clean_quantity,
     government_account,
     government_accounts,

@@ -371,7 +371,7 @@ def reconcile() -> Reconciliation:
 # --- accounts ---------------------------------------------------------------------------------------
 
 _NUMBER_PREFIX = {
-    HoldingAccount.Kind.OPERATOR_HOLDING: "OHA", HoldingAccount.Kind.TRADING: "TRA",
+    HoldingAccount.Kind.OPERATOR_HOLDING: "OHA", HoldingAccount.Kind.TRADING: "TRA", HoldingAccount.Kind.MARKET_CASH: "CSH",
 }
 
 
@@ -400,6 +400,11 @@ def holding_account_open(*, kind: str, organisation=None, name: str = "", acting
     with transaction.atomic(), audit_context(acting_user, action="holding_account_open"):
         authorize(acting_user, "accounts.add_holdingaccount")
         return _account_open(kind=kind, organisation=organisation, name=name)
+
+
+def cash_account_open(organisation) -> HoldingAccount:
+    """A market participant's cash account at GXA (market.services.orders), opened on first use; yen only."""
+    return _account_open(kind=HoldingAccount.Kind.MARKET_CASH, organisation=organisation)
 
 
 def government_accounts() -> dict[str, HoldingAccount]:

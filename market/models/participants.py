@@ -67,6 +67,9 @@ class Instrument(models.Model):
     session_closes_at = models.TimeField(_("session closes (JST)"), default=time(15, 0))
     tick_yen = models.PositiveIntegerField(_("tick (yen)"), default=1)
     lot = models.PositiveIntegerField(_("lot (allowances)"), default=1)
+    # Set when an order would have traded outside the price band (§8's price-spike measures): no order is
+    # taken until then.
+    halted_until = models.DateTimeField(_("halted until"), null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
 
     class Meta:
