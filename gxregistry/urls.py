@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("allocation.urls")),
     path("", include("verification.urls")),
+    path("", include("market.urls")),
 ]
 
 handler400 = "gxregistry.views.bad_request"

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from accounts import ledger, services
 from accounts.models import CompliancePeriod, Organisation
 from accounts.roles import Role
 from allocation.models import Facility, TransitionPlan
+from market.models import Instrument, Participant
 from tests.test_service_access import changed, snapshot
 from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 
@@ -45,6 +47,7 @@ FORM_PAGES = {
     "allocation_application": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
     "allocation_fiscal_year": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
     "transition_plan": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
+    "market_instrument": (Role.AUTHORISED_REPRESENTATIVE, "instrument"),
 }
 
 
@@ -92,6 +95,10 @@ def place(make_organisation, make_user, signed_in, client):
                                            assurance_level="limited", assurance_reason="test",
                                            due_on=date(2027, 7, 31), appointed_by=someone)
     TransitionPlan.objects.create(organisation=organisation, fiscal_year=2026, created_by=someone)  # a draft
+    gxa = make_user(Role.MARKET_OPERATOR, make_organisation(Organisation.Kind.MARKET_OPERATOR))
+    Instrument.objects.create(code="JPA-2026", vintage=2026, opens_on=date(2026, 10, 1), created_by=gxa)
+    Participant.objects.create(organisation=organisation, status="active", rules_version="2027-1",
+                               rules_accepted_by=someone, rules_accepted_at=timezone.now())
     return {"organisation": organisation, "account": account, "make_user": make_user, "signed_in": signed_in,
             "client": client, "body": body, "application": application, "engagement": engagement}
 
@@ -109,7 +116,7 @@ def test_random_input_never_gives_a_500_and_a_refusal_writes_nothing(page, form,
     args = {"account": [place["account"].pk], "compliance": [place["organisation"].pk, 2026], None: [],
             "body": [place["body"].organisation.pk], "application": [place["application"].pk],
             "fiscal_year": [2026], "emissions": [place["organisation"].pk, 2026],
-            "engagement": [place["engagement"].pk]}[about]
+            "engagement": [place["engagement"].pk], "instrument": ["JPA-2026"]}[about]
     url = reverse(page, args=args)
     fields = list(form_pages()[page].forms[form].base_fields)
     assert client.get(url).status_code == 200

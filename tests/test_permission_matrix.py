@@ -44,6 +44,7 @@ class SignedIn:
     """Any signed-in user; the page shows only what the user may see."""
 
     method: str = "get"
+    extra_args: tuple = ()  # URL arguments (a market instrument's code)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ RULES = {
     "emission_factors": AdministratorOnly(extra_args=(2026,)),
     "emissions_report": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "engagement_list": SignedIn(),
+    "market_instruments": SignedIn(),
+    "market_instrument": SignedIn(extra_args=("JPA-2026",)),
+    "market_book": SignedIn(extra_args=("JPA-2026",)),
     "engagement_detail": Scoped("engagement", own=EVERY_ROLE_200),
     "transition_plan": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "plan_review_queue": AdministratorOnly(),

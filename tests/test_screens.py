@@ -23,9 +23,10 @@ from verification.models import Engagement, RegistrationApplication
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (390, 1280)
-# Files, not pages: a PDF, a download or a machine's answer has no layout to check.
+# Files and fragments, not pages: a PDF, a download, a machine's answer or the part a page fetches to refresh itself
+# (the market's book) has no layout of its own to check.
 DOWNLOADS = {"holding_account_statement", "verification_body_certificate", "evidence_download", "health_live",
-             "health_ready", "metrics"}
+             "health_ready", "metrics", "market_book"}
 DEMO_USERS = ["admin@meti.example.jp", "rep@entity1.example.jp", "approver@entity1.example.jp",
               "viewer@entity1.example.jp", "verifier@vb1.example.jp", "rep@vb3.example.jp", "market@gxa.example.jp",
               "trader@to1.example.jp"]

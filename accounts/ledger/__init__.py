@@ -14,6 +14,7 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     allocation_return,
     allocation_transfer,
     allowance,
+    ascii_digits,
     book,
     cancel_units,
     cash_account_open,

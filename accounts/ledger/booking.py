@@ -78,6 +78,11 @@ _WHOLE_NUMBER = re.compile(r"[0-9]{1,3}(,[0-9]{3})+|[0-9]+")
 _NEGATIVE = re.compile(r"[-−－]\s*[0-9][0-9,]*")
 
 
+def ascii_digits(text: str) -> str:
+    """What people type on a Japanese keyboard (full-width digits, separators and spaces) as ASCII."""
+    return text.translate(_TO_ASCII)
+
+
 def clean_quantity(value, field: str = "quantity") -> int:
     """A whole, positive number of units, or a RegistryError (invalid_quantity) naming the field.
 
@@ -90,7 +95,7 @@ def clean_quantity(value, field: str = "quantity") -> int:
     if isinstance(value, bool):
         raise refuse(_("Enter a whole number of units."))
     if isinstance(value, str):
-        text = value.translate(_TO_ASCII).strip()
+        text = ascii_digits(value).strip()
         if len(text) <= 30 and _NEGATIVE.fullmatch(text):
             raise refuse(_("The quantity must be at least 1."))
         if len(text) > 30 or not _WHOLE_NUMBER.fullmatch(text):

@@ -161,7 +161,7 @@ def upper_limit_price(day) -> int | None:
 
 def _whole(value, field, message) -> int:
     try:
-        number = int(str(value).strip().replace(",", ""))
+        number = int(ledger.ascii_digits(str(value)).strip().replace(",", ""))
     except (TypeError, ValueError):
         _refuse(message, field)
     return number

@@ -117,6 +117,7 @@ class Command(BaseCommand):
             self._ledger_work()
             self._verification()
             self._transition_plans()  # after verification: item 2's direct emissions come from it
+            self._market()
         self.stdout.write(self.style.SUCCESS(
             f"Demo registry ready: {Organisation.objects.filter(kind='regulated_entity').count()} regulated entities "
             f"({created} new), {Facility.objects.count()} facilities, {Process.objects.count()} processes."
@@ -439,6 +440,53 @@ class Command(BaseCommand):
             result.append((email, Role(role).label, organisation.name))
         return result
 
+
+    # --- the allowance market (§8): participants with yen at GXA, a day of trades, resting orders --------------
+    def _market(self):
+        from datetime import date, datetime, time, timedelta
+        from zoneinfo import ZoneInfo
+
+        from market.models import Instrument, InstrumentParameters, Participant
+        from market.services import orders, participants
+
+        if Instrument.objects.filter(vintage=2026).exists():
+            return
+        operator = User.objects.get(email="market@gxa.example.jp")
+        instrument = participants.instrument_create(vintage=2026, opens_on=date(2026, 10, 1), acting_user=operator)
+        # The last full trading day before today: the demo's day of trades.
+        day = timezone.localdate() - timedelta(days=1)
+        while not participants.trading_day(day) or day < instrument.opens_on:
+            day -= timedelta(days=1)
+        start = datetime.combine(day, time(9, 30), tzinfo=ZoneInfo("Asia/Tokyo"))
+        InstrumentParameters.objects.create(instrument=instrument, effective_from=start - timedelta(days=1),
+                                            reference_price_yen=3000, band_percent=20, halt_minutes=10,
+                                            reason="Opening of the market", set_by=operator)
+        traders = {}
+        for email in ("rep@entity1.example.jp", "rep@entity2.example.jp", "trader@to1.example.jp"):
+            user = User.objects.get(email=email)
+            organisation = user.memberships.get().organisation
+            participant = participants.participant_join(organisation=organisation,
+                                                        rules_version=participants.RULES_VERSION, acting_user=user)
+            if participant.status == Participant.Status.APPLIED:
+                participant = participants.participant_decide(participant=participant, decision="approve",
+                                                              acting_user=operator, otp_token=_code(operator))
+            orders.cash_deposit(participant=participant, amount_yen=50_000_000, bank_reference=f"DEMO-IN-{email}",
+                                acting_user=operator, otp_token=_code(operator))
+            traders[email.split("@")[1].split(".")[0]] = (participant, user)
+        plan = [  # (minutes after 9:30, who, side, price, quantity, time in force)
+            (0, "entity1", "sell", 3050, 300, "gtc"), (5, "entity1", "sell", 3020, 200, "gtc"),
+            (10, "entity2", "buy", 2980, 250, "gtc"), (20, "to1", "buy", 2990, 150, "gtc"),
+            (45, "to1", "buy", 3025, 250, "gtc"), (90, "entity2", "buy", 3050, 120, "gtc"),
+            (150, "entity1", "sell", 2990, 100, "gtc"), (200, "entity1", "sell", 3040, 400, "gtc"),
+            (240, "entity2", "buy", 2970, 300, "gtc"), (260, "to1", "sell", 3060, 50, "gtc"),
+        ]
+        for n, (minutes, who, side, price, quantity, time_in_force) in enumerate(plan):
+            participant, user = traders[who]
+            if side == "sell" and participant.organisation.kind != Organisation.Kind.REGULATED_ENTITY:
+                continue  # the trading operator holds nothing yet
+            orders.order_enter(participant=participant, instrument=instrument, side=side, price_yen=price,
+                               quantity=quantity, time_in_force=time_in_force, idempotency_key=f"demo-{n}",
+                               acting_user=user, now=start + timedelta(minutes=minutes))
 
     # --- transition plans (§7), through their services as the companies and METI would file them ---------
     def _transition_plans(self):

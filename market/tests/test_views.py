@@ -1,0 +1,70 @@
+"""The instrument page: the book without names, order entry by a participant's representative, refusals."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import CompliancePeriod
+from accounts.roles import Role
+from market.models import Order, Trade
+from market.services import orders as market
+from market.tests.test_services_orders import OPEN, Market
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mkt(make_user, make_organisation, monkeypatch):
+    world = Market(make_user, make_organisation)
+    # The page enters orders now: whatever the clock says, the session is open and today's corridor is set.
+    monkeypatch.setattr(market, "in_session", lambda instrument, moment: True)
+    CompliancePeriod.objects.filter(fiscal_year=2027).update(surrender_deadline=timezone.localdate() + timedelta(
+        days=365))
+    return world
+
+
+def url(mkt):
+    return f"/market/{mkt.instrument.code}/"
+
+
+def test_a_representative_enters_an_order_once_however_often_the_form_is_sent(mkt, client, signed_in):
+    seller = mkt.participant(allowances=500)
+    mkt.order(seller, "sell", 3000, 200, now=OPEN)
+    buyer = mkt.participant(yen=5_000_000)
+    signed_in(buyer.rep)
+    page = client.get(url(mkt))
+    assert page.status_code == 200 and "3,000" in page.content.decode()
+    key = page.context["enter_form"].initial["idempotency_key"]
+    form = {"form": "enter", "side": "buy", "price_yen": "３，０００", "quantity": "150", "time_in_force": "gtc",
+            "idempotency_key": key}
+    for _ in range(2):  # a double click, or the browser sending the form again
+        response = client.post(url(mkt), form)
+        assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Order.objects.filter(participant=buyer).count() == 1 and Trade.objects.get().quantity == 150
+    followed = client.get(url(mkt)).content.decode()
+    assert "Order entered" in followed and "50" in followed
+
+
+def test_the_book_shows_prices_and_quantities_but_no_participant(mkt, client, signed_in, make_user):
+    seller = mkt.participant(allowances=500)
+    mkt.order(seller, "sell", 3100, 120, now=OPEN)
+    signed_in(make_user(Role.VIEWER))
+    fragment = client.get(f"/market/{mkt.instrument.code}/book/").content.decode()
+    assert "3,100" in fragment and "120" in fragment
+    assert seller.organisation.name not in fragment and seller.account.number not in fragment
+
+
+def test_wrong_price_and_someone_who_may_not_trade_are_refused_with_nothing_entered(mkt, client, signed_in,
+                                                                                   make_user):
+    buyer = mkt.participant(yen=5_000_000)
+    signed_in(buyer.rep)
+    refused = client.post(url(mkt), {"form": "enter", "side": "buy", "price_yen": "5000", "quantity": "1",
+                                     "time_in_force": "day", "idempotency_key": "k1"})
+    assert refused.status_code == 400 and "4,400" in refused.content.decode()  # the upper-limit price, named
+    viewer = make_user(Role.VIEWER, buyer.organisation)
+    client.logout()
+    signed_in(viewer)
+    forbidden = client.post(url(mkt), {"form": "enter", "side": "buy", "price_yen": "3000", "quantity": "1",
+                                       "time_in_force": "day", "idempotency_key": "k2"})
+    assert forbidden.status_code == 403 and not Order.objects.exists()

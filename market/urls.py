@@ -1,0 +1,9 @@
+from django.urls import path
+
+from market import views
+
+urlpatterns = [
+    path("market/", views.InstrumentListView.as_view(), name="market_instruments"),
+    path("market/<str:code>/", views.InstrumentView.as_view(), name="market_instrument"),
+    path("market/<str:code>/book/", views.BookFragmentView.as_view(), name="market_book"),
+]

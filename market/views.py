@@ -1,0 +1,99 @@
+"""The market's pages: the instruments, and one instrument's book with a participant's order entry. Views collect
+input and call market.services.orders; the services decide."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.generic import ListView, TemplateView
+
+from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.pages import FormPageMixin
+from market import selectors
+from market.forms import OrderCancelForm, OrderForm
+from market.models import Instrument, Order
+from market.services import orders
+from market.services.participants import in_session
+
+
+class InstrumentListView(LoginRequiredMixin, ListView):
+    model = Instrument
+    template_name = "market/instrument_list.html"
+    context_object_name = "instruments"
+
+
+class InstrumentBookMixin:
+    def instrument(self):
+        return get_object_or_404(Instrument, code=self.kwargs["code"])
+
+    def book_context(self, instrument) -> dict:
+        now = timezone.now()
+        return {"instrument": instrument, "book": selectors.book_levels(instrument),
+                "trades": selectors.recent_trades(instrument), "in_session": in_session(instrument, now),
+                "halted": bool(instrument.halted_until and instrument.halted_until > now), "now": now}
+
+
+class InstrumentView(FormPageMixin, InstrumentBookMixin, LoginRequiredMixin, TemplateView):
+    """The book (price levels, latest trades; refreshed in place every few seconds) and, for a participant's
+    representative, order entry, its open orders and what it has free and reserved."""
+
+    template_name = "market/instrument.html"
+    forms = {"enter": OrderForm, "cancel": OrderCancelForm}
+
+    def get_object(self):
+        return self.instrument()
+
+    def participant(self):
+        return selectors.trading_participant(self.request.user)
+
+    def build_form(self, name, data=None):
+        if name == "enter":
+            return OrderForm(data, initial={"idempotency_key": uuid.uuid4().hex})
+        return OrderCancelForm(data)
+
+    def form_valid_enter(self, form):
+        participant = self.participant()
+        if participant is None:
+            raise RegistryError(ErrorCode.NOT_PERMITTED, _("Your organisation does not take part in the market."))
+        data = form.cleaned_data
+        entered = orders.order_enter(participant=participant, instrument=self.object, side=data["side"],
+                                     price_yen=data["price_yen"], quantity=data["quantity"],
+                                     time_in_force=data["time_in_force"], idempotency_key=data["idempotency_key"],
+                                     acting_user=self.request.user)
+        order = entered.order
+        traded = order.quantity - order.remaining
+        messages.success(self.request, _("Order entered: %(side)s %(quantity)s at %(price)s yen; %(traded)s traded, "
+                                         "%(status)s.") % {
+            "side": order.get_side_display(), "quantity": f"{order.quantity:,}", "price": f"{order.price_yen:,}",
+            "traded": f"{traded:,}", "status": order.get_status_display().lower()})
+
+    def form_valid_cancel(self, form):
+        participant = self.participant()
+        order = Order.objects.filter(pk=form.cleaned_data["order"], participant=participant,
+                                     instrument=self.object).first() if participant else None
+        if order is None:
+            raise RegistryError(ErrorCode.INVALID_INPUT, _("No such order of yours on this instrument."), "order")
+        orders.order_cancel(order=order, acting_user=self.request.user)
+        messages.success(self.request, _("Order cancelled; what it reserved is free again."))
+
+    def get_context_data(self, **kwargs):
+        instrument = getattr(self, "object", None) or self.instrument()
+        self.object = instrument
+        participant = self.participant()
+        kwargs.update(self.book_context(instrument), participant=participant)
+        if participant is not None:
+            kwargs["position"] = selectors.participant_position(participant, instrument)
+            kwargs.setdefault("enter_form", self.build_form("enter"))
+        return super().get_context_data(**kwargs)
+
+
+class BookFragmentView(InstrumentBookMixin, LoginRequiredMixin, TemplateView):
+    """The book and the latest trades alone: what the instrument page fetches to refresh itself."""
+
+    template_name = "market/book.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, **self.book_context(self.instrument()))
