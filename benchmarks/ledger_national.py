@@ -25,10 +25,7 @@ import multiprocessing
 import os
 import platform
 import random
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -52,6 +49,7 @@ from accounts import ledger, services  # noqa: E402
 from accounts.models import HoldingAccount, LedgerTransaction, Membership, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
 from accounts.services import system_actor  # noqa: E402
+from benchmarks.common import p95, pgbench_tps  # noqa: E402
 
 HISTORY_PREFIX = "hist-"
 HOT_SHARE = 0.2  # a fifth of the history touches one account: the page benchmark's worst case
@@ -129,28 +127,6 @@ def load_history(target: int):
     return target, time.perf_counter() - start
 
 
-# --- pgbench ---------------------------------------------------------------------------------------------
-
-def pgbench_tps(clients: int, seconds: int) -> float:
-    params = connection.get_connection_params()
-    env = {**os.environ, "PGHOST": str(params.get("host", "")), "PGUSER": params.get("user", "postgres"),
-           "PGDATABASE": params.get("dbname") or settings.DATABASES["default"]["NAME"]}
-    if params.get("password"):
-        env["PGPASSWORD"] = params["password"]
-    if params.get("port"):
-        env["PGPORT"] = str(params["port"])
-    binary = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
-    subprocess.run([binary, "-i", "-q", "-s", str(clients)], env=env, check=True, capture_output=True)  # noqa: S603
-    try:
-        run = subprocess.run([binary, "-n", "-b", "tpcb-like", "-c", str(clients), "-j", str(min(clients, 2)),  # noqa: S603
-                              "-T", str(seconds)], env=env, check=True, capture_output=True, text=True)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_history, "
-                           "pgbench_tellers")
-    return float(re.search(r"tps = ([\d.]+)", run.stdout).group(1))
-
-
 # --- ledger clients (separate processes, one connection each) ----------------------------------------------
 
 def _transfer_worker(args):
@@ -183,10 +159,6 @@ def ledger_rate(clients: int, seconds: int, hot: bool):
     total = sum(done for done, _ in results)
     latencies = sorted(latency for _, worker in results for latency in worker)
     return total / seconds, latencies
-
-
-def p95(values):
-    return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
 
 
 # --- pages -----------------------------------------------------------------------------------------------

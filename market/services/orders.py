@@ -281,9 +281,10 @@ def _save_reservation(order: Order) -> None:
     order.save()
 
 
-def _match(instrument: Instrument, incoming: Order, acting_user, now: datetime) -> Entered:
-    """Match ``incoming`` (open, its reservation taken) against the book and settle every fill."""
-    parameters = parameters_at(instrument, now)
+def _match(instrument: Instrument, incoming: Order, acting_user, now: datetime, parameters=None) -> Entered:
+    """Match ``incoming`` (open, its reservation taken) against the book and settle every fill (``parameters``:
+    the instrument's at ``now``, when already read)."""
+    parameters = parameters or parameters_at(instrument, now)
     band = parameters.band() if parameters is not None else None
     resting_orders = {}
 
@@ -339,13 +340,18 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
         key = (idempotency_key or "").strip()
         if not key or len(key) > 100:
             _refuse(_("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
-        instrument = _locked_instrument(instrument)
-        existing = Order.objects.filter(participant=participant, idempotency_key=key).first()
         if side not in Order.Side.values:
             _refuse(_("Choose buy or sell."), "side")
         if time_in_force not in Order.TimeInForce.values:
             _refuse(_("Choose how long the order stays on the book."), "time_in_force")
+        # What needs no lock is read first: the instrument's lock serializes every order on it, so it is held
+        # for the reservation, the matching and the settlement only. A participant's own orders are serialized by
+        # its row, which makes the idempotency key's check safe.
+        participant = (Participant.objects.select_for_update(of=("self",), no_key=True).select_related("organisation")
+                       .get(pk=participant.pk))
+        instrument = Instrument.objects.get(pk=instrument.pk)
         price, quantity = _clean_price(instrument, price_yen, now), _clean_quantity(instrument, quantity)
+        existing = Order.objects.filter(participant=participant, idempotency_key=key).first()
         if existing is not None:
             if (existing.instrument_id, existing.side, existing.price_yen, existing.quantity,
                     existing.time_in_force) != (instrument.pk, side, price, quantity, time_in_force):
@@ -353,22 +359,23 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
                         ErrorCode.IDEMPOTENCY_CONFLICT)
             return Entered(existing, tuple(Trade.objects.filter(ledger_transaction__idempotency_key__startswith=(
                 f"trade-{existing.pk}-"))))
-        participant = Participant.objects.select_related("organisation").get(pk=participant.pk)
         _open_checks(participant, instrument, now)
         organisation = participant.organisation
-        units, cash = unit_account(organisation), cash_account(organisation)
+        units, cash, owner = unit_account(organisation), cash_account(organisation), owner_of(organisation)
+        parameters = parameters_at(instrument, now)
+        instrument = _locked_instrument(instrument)
+        _open_checks(participant, instrument, now)  # a halt may have begun meanwhile
         order = Order(instrument=instrument, participant=participant, side=side, price_yen=price, quantity=quantity,
-                      remaining=quantity, time_in_force=time_in_force, sequence=_next_sequence(),
-                      owner=owner_of(organisation), unit_account=units, cash_account=cash,
-                      trading_day=timezone.localdate(now), idempotency_key=key, entered_by=acting_user,
-                      entered_at=now)
+                      remaining=quantity, time_in_force=time_in_force, sequence=_next_sequence(), owner=owner,
+                      unit_account=units, cash_account=cash, trading_day=timezone.localdate(now),
+                      idempotency_key=key, entered_by=acting_user, entered_at=now)
         order.reserved_units, order.reserved_yen = _reservation(order)
         if side == Order.Side.SELL:
             _reserve(units, _allowance(instrument), quantity, "quantity")
         else:
             _reserve(cash, YEN, order.reserved_yen, "price_yen")
         order.save()
-        return _match(instrument, order, acting_user, now)
+        return _match(instrument, order, acting_user, now, parameters)
 
 
 def _locked_order(order: Order) -> tuple[Instrument, Order]:
