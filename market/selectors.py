@@ -1,6 +1,12 @@
 """Reads of the market for its pages: the book by price level and the latest trades, with no participant named."""
 
-from django.db.models import Count, Sum
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import connection, models
+from django.db.models import Count, F, Sum
 
 from accounts.models import Balance, HoldingAccount, UnitType
 from accounts.roles import ACT
@@ -54,3 +60,72 @@ def participant_position(participant: Participant, instrument: Instrument) -> di
             "cash_account": cash,
             "open_orders": Order.objects.filter(participant=participant, instrument=instrument,
                                                 status=Order.Status.OPEN).order_by("-sequence")}
+
+
+# --- market data (public) ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    trades: int
+    vwap: Decimal  # the volume-weighted average price, to the sen
+
+
+def daily_prices(instrument: Instrument) -> list[Day]:
+    """One row per Tokyo trading day with trades: open, high, low, close, volume, number of trades and VWAP."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT (traded_at AT TIME ZONE 'Asia/Tokyo')::date AS day,
+                   (array_agg(price_yen ORDER BY traded_at, id))[1], max(price_yen), min(price_yen),
+                   (array_agg(price_yen ORDER BY traded_at DESC, id DESC))[1], sum(quantity), count(*),
+                   round(sum(price_yen::numeric * quantity) / sum(quantity), 2)
+              FROM market_trade WHERE instrument_id = %s GROUP BY 1 ORDER BY 1""", [instrument.pk])
+        return [Day(*row) for row in cursor.fetchall()]
+
+
+def open_interest(instrument: Instrument) -> dict:
+    """What rests on the book now, bought and sold (a spot market's open interest: orders not yet traded)."""
+    totals = dict(Order.objects.filter(instrument=instrument, status=Order.Status.OPEN).values_list("side").annotate(
+        Sum("remaining")))
+    return {"bid": totals.get(Order.Side.BUY, 0), "ask": totals.get(Order.Side.SELL, 0)}
+
+
+def average_price(fiscal_year: int) -> Decimal | None:
+    """The FY's average market price of allowances (every trade from 1 April to 31 March, Tokyo time, weighted by
+    quantity), or None when nothing traded: the price the allocation engine reads for the next FY's carbon-leakage
+    (§6-2) and R&D (§6-3) additions (allocation.adapter.parameters)."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start = datetime.combine(date(fiscal_year, 4, 1), time(0, 0), tzinfo=tokyo)
+    end = datetime.combine(date(fiscal_year + 1, 4, 1), time(0, 0), tzinfo=tokyo)
+    totals = Trade.objects.filter(traded_at__gte=start, traded_at__lt=end).aggregate(
+        paid=Sum(F("price_yen") * F("quantity"), output_field=models.BigIntegerField()), quantity=Sum("quantity"))
+    if not totals["quantity"]:
+        return None
+    return (Decimal(totals["paid"]) / totals["quantity"]).quantize(Decimal("0.01"))
+
+
+def candles(days: list[Day], *, width: int = 720, height: int = 240, pad: int = 36) -> dict:
+    """The candlestick chart's geometry (an SVG drawn by the template): one candle a day, prices on the y axis."""
+    if not days:
+        return {}
+    low, high = min(d.low for d in days), max(d.high for d in days)
+    span = max(high - low, 1)
+    step = (width - 2 * pad) / len(days)
+
+    def y(price):
+        return round(pad + (high - price) * (height - 2 * pad) / span, 1)
+
+    shapes = []
+    for index, d in enumerate(days):
+        x = round(pad + step * index + step / 2, 1)
+        top, bottom = y(max(d.open, d.close)), y(min(d.open, d.close))
+        shapes.append({"x": x, "wick_top": y(d.high), "wick_bottom": y(d.low), "body_y": top,
+                       "body_height": max(bottom - top, 1), "body_x": round(x - step * 0.3, 1),
+                       "body_width": round(max(step * 0.6, 1), 1), "rising": d.close >= d.open, "day": d})
+    return {"width": width, "height": height, "candles": shapes, "high": high, "low": low,
+            "y_high": y(high), "y_low": y(low), "pad": pad}

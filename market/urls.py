@@ -6,4 +6,5 @@ urlpatterns = [
     path("market/", views.InstrumentListView.as_view(), name="market_instruments"),
     path("market/<str:code>/", views.InstrumentView.as_view(), name="market_instrument"),
     path("market/<str:code>/book/", views.BookFragmentView.as_view(), name="market_book"),
+    path("market/<str:code>/prices/", views.PricesView.as_view(), name="market_prices"),
 ]

@@ -8,10 +8,13 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.generic import ListView, TemplateView
 
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.exports import csv_response
 from gxregistry.pages import FormPageMixin
+from gxregistry.replica import PublicReadMixin
 from market import selectors
 from market.forms import OrderCancelForm, OrderForm
 from market.models import Instrument, Order
@@ -97,3 +100,24 @@ class BookFragmentView(InstrumentBookMixin, LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**kwargs, **self.book_context(self.instrument()))
+
+
+class PricesView(PublicReadMixin, TemplateView):
+    """Public, no login: an instrument's daily prices (OHLC, VWAP, volume) with a candlestick chart and CSV, and
+    what rests on the book. No participant is named."""
+
+    template_name = "market/prices.html"
+
+    def get(self, request, *args, **kwargs):
+        instrument = get_object_or_404(Instrument, code=self.kwargs["code"])
+        days = selectors.daily_prices(instrument)
+        if request.GET.get("export") == "csv":
+            return csv_response(
+                [_("Date"), pgettext("price", "Open"), pgettext("price", "High"), pgettext("price", "Low"),
+                 pgettext("price", "Close"), _("VWAP"), _("Volume"), _("Trades")],
+                [(d.day.isoformat(), d.open, d.high, d.low, d.close, d.vwap, d.volume, d.trades) for d in days],
+                f"gx-ets-{instrument.code}-daily-prices.csv")
+        return self.render_to_response(self.get_context_data(
+            instrument=instrument, days=list(reversed(days)), chart=selectors.candles(days[-60:]),
+            open_interest=selectors.open_interest(instrument),
+            instruments=Instrument.objects.order_by("vintage")))

@@ -154,6 +154,7 @@ RULES = {
     "market_instruments": SignedIn(),
     "market_instrument": SignedIn(extra_args=("JPA-2026",)),
     "market_book": SignedIn(extra_args=("JPA-2026",)),
+    "market_prices": PublicObject("instrument"),
     "engagement_detail": Scoped("engagement", own=EVERY_ROLE_200),
     "transition_plan": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "plan_review_queue": AdministratorOnly(),
@@ -346,6 +347,21 @@ def fiscal_year_2026(db):
                                     upper_limit_price_yen=4300, lower_limit_price_yen=1700)
 
 
+def _instrument(organisation):
+    """An instrument, named in its URLs by its code (the "pk" the URL takes)."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from accounts.models import User
+    from market.models import Instrument
+
+    gxa = User.objects.filter(email="gxa-matrix@example.jp").first() or User.objects.create_user(
+        email="gxa-matrix@example.jp", full_name="GXA")
+    instrument = Instrument.objects.get_or_create(vintage=2026, defaults={
+        "code": "JPA-2026", "opens_on": date(2026, 10, 1), "created_by": gxa})[0]
+    return SimpleNamespace(pk=instrument.code)
+
+
 def _target(rule, organisation):
     makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account,
               "transfer_request": _transfer_request, "trusted_account": _trusted_account,
@@ -353,7 +369,7 @@ def _target(rule, organisation):
               "membership": _membership, "verification_body": _verification_body,
               "registration_application": _registration_application, "evidence": _evidence,
               "engagement": _engagement, "notice": _notice, "accepted_plan": _accepted_plan,
-              "public_document": _public_document}
+              "public_document": _public_document, "instrument": _instrument}
     return makers[rule.target](organisation)
 
 

@@ -4,6 +4,7 @@ import pgtrigger
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import HoldingAccount, LedgerTransaction, User
 from accounts.models.identity import audited
@@ -26,7 +27,7 @@ class Order(models.Model):
         SELL = "sell", _("Sell")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("order", "Open")
         FILLED = "filled", _("Filled")
         CANCELLED = "cancelled", _("Cancelled")
         EXPIRED = "expired", _("Expired")

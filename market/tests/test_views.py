@@ -1,6 +1,7 @@
 """The instrument page: the book without names, order entry by a participant's representative, refusals."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -68,3 +69,35 @@ def test_wrong_price_and_someone_who_may_not_trade_are_refused_with_nothing_ente
     forbidden = client.post(url(mkt), {"form": "enter", "side": "buy", "price_yen": "3000", "quantity": "1",
                                        "time_in_force": "day", "idempotency_key": "k2"})
     assert forbidden.status_code == 403 and not Order.objects.exists()
+
+
+def test_the_public_prices_page_shows_each_days_ohlc_vwap_chart_and_csv_and_no_participant(mkt, client):
+    seller, buyer = mkt.participant(allowances=1_000), mkt.participant(yen=100_000_000)
+    for minutes, (price, quantity) in enumerate([(3000, 100), (3030, 50), (2980, 50), (3010, 100)]):
+        mkt.order(seller, "sell", price, quantity, now=OPEN + timedelta(minutes=minutes))
+        mkt.order(buyer, "buy", price, quantity, now=OPEN + timedelta(minutes=minutes, seconds=30))
+    mkt.order(buyer, "buy", 2900, 70, now=OPEN + timedelta(hours=1))  # rests: open interest
+    page = client.get(f"/market/{mkt.instrument.code}/prices/")  # no login
+    html = page.content.decode()
+    assert page.status_code == 200 and "<svg" in html
+    (day,) = page.context["days"]
+    assert (day.open, day.high, day.low, day.close, day.volume, day.trades) == (3000, 3030, 2980, 3010, 300, 4)
+    assert day.vwap == Decimal("3005.00")  # (3000*100 + 3030*50 + 2980*50 + 3010*100) / 300
+    assert page.context["open_interest"] == {"bid": 70, "ask": 0}
+    assert seller.organisation.name not in html and buyer.account.number not in html
+    csv = client.get(f"/market/{mkt.instrument.code}/prices/", {"export": "csv"})
+    assert csv["Content-Type"].startswith("text/csv") and "2027-10-05,3000,3030,2980,3010,3005.00,300,4" in (
+        csv.content.decode("utf-8-sig"))
+
+
+def test_the_allocation_engine_reads_the_fys_average_market_price(mkt):
+    from allocation import adapter
+    from market.selectors import average_price
+
+    seller, buyer = mkt.participant(allowances=1_000), mkt.participant(yen=100_000_000)
+    mkt.order(seller, "sell", 3000, 100)
+    mkt.order(buyer, "buy", 3000, 100)
+    mkt.order(seller, "sell", 3300, 300)
+    mkt.order(buyer, "buy", 3300, 300)
+    assert average_price(2027) == Decimal("3225.00") and average_price(2026) is None
+    assert adapter.parameters().get("average_allowance_price_yen", 2027) == Decimal("3225.00")
