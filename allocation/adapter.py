@@ -8,11 +8,9 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Max, Min, Q
-from django.utils import timezone
+from django.db.models import Q
 
 from allocation import engine
-from allocation.engine.inputs import fiscal_year_of
 from allocation.engine.scenario import parameter_changes
 from allocation.models import (
     AllocationParameterSet,
@@ -157,25 +155,18 @@ def parameters() -> engine.Parameters:
         else:
             by_year[parameter_set.fiscal_year] = changes
     # The FY's average market price, once the market has traded in it, is the price §6-2 and §6-3 read (the
-    # administrators' figure stands for FYs before the market opened; docs/allocation-rules.md).
-    from market.selectors import average_price
-
-    for fiscal_year in market_fiscal_years():
-        price = average_price(fiscal_year)
-        if price is not None:
-            by_year[fiscal_year] = {**by_year.get(fiscal_year, {}), "average_allowance_price_yen": price}
+    # administrators' figure stands for FYs before the market opened; docs/allocation-rules.md). The market app,
+    # which comes after this one, registers where that price comes from.
+    for traded_fiscal_years, average_price in MARKET_PRICES:
+        for fiscal_year in traded_fiscal_years():
+            price = average_price(fiscal_year)
+            if price is not None:
+                by_year[fiscal_year] = {**by_year.get(fiscal_year, {}), "average_allowance_price_yen": price}
     return engine.Parameters(default, by_year)
 
 
-def market_fiscal_years() -> list[int]:
-    """The FYs in which the market traded (April to March, Tokyo time)."""
-    from market.models import Trade
-
-    days = Trade.objects.aggregate(first=Min("traded_at"), last=Max("traded_at"))
-    if days["first"] is None:
-        return []
-    first, last = (timezone.localdate(days[k]) for k in ("first", "last"))
-    return list(range(fiscal_year_of(first), fiscal_year_of(last) + 1))
+# (the FYs the market traded in, the FY's average price): market.apps registers market.selectors' pair.
+MARKET_PRICES: list = []
 
 
 def intensity_points(key: str, years: tuple[int, ...]) -> list[engine.IntensityPoint]:

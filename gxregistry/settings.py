@@ -330,6 +330,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # An order's side and a trade's incoming side are one choice set: one name in the schema.
+    "ENUM_NAME_OVERRIDES": {"SideEnum": "market.models.orders.Order.Side"},
 }
 
 # Logs: JSON lines in production (LOG_FORMAT=json), readable lines in development; every line of a request

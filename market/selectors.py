@@ -6,7 +6,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, models
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Max, Min, Sum
+from django.utils import timezone
 
 from accounts.models import Balance, HoldingAccount, UnitType
 from accounts.roles import ACT
@@ -107,6 +108,17 @@ def average_price(fiscal_year: int) -> Decimal | None:
     if not totals["quantity"]:
         return None
     return (Decimal(totals["paid"]) / totals["quantity"]).quantize(Decimal("0.01"))
+
+
+def traded_fiscal_years() -> list[int]:
+    """The FYs in which the market traded (April to March, Tokyo time)."""
+    from allocation.engine.inputs import fiscal_year_of
+
+    days = Trade.objects.aggregate(first=Min("traded_at"), last=Max("traded_at"))
+    if days["first"] is None:
+        return []
+    first, last = (timezone.localdate(days[key]) for key in ("first", "last"))
+    return list(range(fiscal_year_of(first), fiscal_year_of(last) + 1))
 
 
 def candles(days: list[Day], *, width: int = 720, height: int = 240, pad: int = 36) -> dict:

@@ -12,7 +12,7 @@ MAY_IMPORT = {
     "accounts": {"gxregistry"},
     "allocation": {"gxregistry", "accounts"},
     "verification": {"gxregistry", "accounts", "allocation"},  # reports are per facility; parameters
-    "market": {"gxregistry", "accounts"},
+    "market": {"gxregistry", "accounts", "allocation"},  # hands the engine the FY's average price
 }
 KERNEL_MODULES = ("authorization", "errors", "querysets", "access", "audit", "api", "pdf", "importing", "pages", "exports",
                   "transitions", "storage", "notifications", "jobs", "replica", "public_cache", "uploads", "back_office")

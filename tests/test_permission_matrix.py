@@ -155,6 +155,10 @@ RULES = {
     "market_instrument": SignedIn(extra_args=("JPA-2026",)),
     "market_book": SignedIn(extra_args=("JPA-2026",)),
     "market_prices": PublicObject("instrument"),
+    "api-market-order-list": SignedIn(),
+    "api-market-order-detail": Scoped("order", own=EVERY_ROLE_200, api=True),
+    "api-market-order-cancel": ScopedAction("order", own=ACT_ONLY, api=True),
+    "api-market-book": SignedIn(extra_args=("JPA-2026",)),
     "engagement_detail": Scoped("engagement", own=EVERY_ROLE_200),
     "transition_plan": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "plan_review_queue": AdministratorOnly(),
@@ -362,6 +366,25 @@ def _instrument(organisation):
     return SimpleNamespace(pk=instrument.code)
 
 
+def _order(organisation):
+    """An open sell order of the organisation (taking part in the market) on JPA-2026."""
+    from django.utils import timezone
+
+    from accounts.models import User
+    from market.models import Instrument, Order, Participant
+
+    _instrument(organisation)
+    someone = User.objects.create_user(email=f"trader{organisation.pk}@example.jp", full_name="T")
+    participant = Participant.objects.create(organisation=organisation, status="active", rules_version="2027-1",
+                                             rules_accepted_by=someone, rules_accepted_at=timezone.now())
+    account = _holding_account(organisation)
+    return Order.objects.create(
+        instrument=Instrument.objects.get(code="JPA-2026"), participant=participant, side="sell", price_yen=3000,
+        quantity=5, remaining=5, reserved_units=5, time_in_force="gtc", sequence=organisation.pk * 10,
+        owner=f"organisation:{organisation.pk}", unit_account=account, cash_account=account,
+        trading_day=timezone.localdate(), idempotency_key="matrix", entered_by=someone, entered_at=timezone.now())
+
+
 def _target(rule, organisation):
     makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account,
               "transfer_request": _transfer_request, "trusted_account": _trusted_account,
@@ -369,7 +392,7 @@ def _target(rule, organisation):
               "membership": _membership, "verification_body": _verification_body,
               "registration_application": _registration_application, "evidence": _evidence,
               "engagement": _engagement, "notice": _notice, "accepted_plan": _accepted_plan,
-              "public_document": _public_document, "instrument": _instrument}
+              "public_document": _public_document, "instrument": _instrument, "order": _order}
     return makers[rule.target](organisation)
 
 

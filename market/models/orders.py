@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import HoldingAccount, LedgerTransaction, User
 from accounts.models.identity import audited
+from gxregistry.querysets import RestrictedQuerySet
 from gxregistry.transitions import transition_trigger
 from market.models.participants import Instrument, Participant
 
@@ -61,6 +62,9 @@ class Order(models.Model):
     entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by"))
     entered_at = models.DateTimeField(_("entered at"))
     closed_reason = models.CharField(_("why it closed"), max_length=200, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    organisation_lookup = "participant__organisation"
 
     class Meta:
         verbose_name = _("order")
