@@ -48,6 +48,7 @@ FORM_PAGES = {
     "allocation_fiscal_year": (Role.REGISTRY_ADMINISTRATOR, "fiscal_year"),
     "transition_plan": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
     "market_instrument": (Role.AUTHORISED_REPRESENTATIVE, "instrument"),
+    "market_operator": (Role.MARKET_OPERATOR, None),
 }
 
 
@@ -100,14 +101,16 @@ def place(make_organisation, make_user, signed_in, client):
     Participant.objects.create(organisation=organisation, status="active", rules_version="2027-1",
                                rules_accepted_by=someone, rules_accepted_at=timezone.now())
     return {"organisation": organisation, "account": account, "make_user": make_user, "signed_in": signed_in,
-            "client": client, "body": body, "application": application, "engagement": engagement}
+            "client": client, "body": body, "application": application, "engagement": engagement,
+            "gxa": gxa.memberships.get().organisation}
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("page", "form"), CASES)
 def test_random_input_never_gives_a_500_and_a_refusal_writes_nothing(page, form, place):
     role, about = FORM_PAGES[page]
-    organisation = {Role.REGISTRY_ADMINISTRATOR: None, Role.VERIFIER: place["body"].organisation}.get(
+    organisation = {Role.REGISTRY_ADMINISTRATOR: None, Role.VERIFIER: place["body"].organisation,
+                    Role.MARKET_OPERATOR: place["gxa"]}.get(
         role, place["body"].organisation if about == "body" else place["organisation"])
     user = place["make_user"](role, organisation=organisation)
     if about == "engagement":

@@ -71,7 +71,8 @@ class ScopedAction(Scoped):
 
 @dataclass(frozen=True)
 class AdministratorOnly:
-    """Registry administrators only; every other role gets 403. ``data``: what a POST sends."""
+    """One role only (registry administrators, or ``role``); every other role gets 403. ``data``: what a POST
+    sends."""
 
     target: str | None = None
     extra_args: tuple = ()
@@ -79,6 +80,7 @@ class AdministratorOnly:
     data: tuple = ()
     allowed: int | None = None  # what an administrator gets, when not 200 (GET) or 302 (POST): e.g. 400, the
     # service's refusal of a POST without its second-factor code, which shows the view let them through
+    role: str = Role.REGISTRY_ADMINISTRATOR
 
 
 EVERY_ROLE_200 = {role: 200 for role in Role}
@@ -152,6 +154,7 @@ RULES = {
     "emissions_report": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "engagement_list": SignedIn(),
     "market_instruments": SignedIn(),
+    "market_operator": AdministratorOnly(role=Role.MARKET_OPERATOR),
     "market_instrument": SignedIn(extra_args=("JPA-2026",)),
     "market_book": SignedIn(extra_args=("JPA-2026",)),
     "market_prices": PublicObject("instrument"),
@@ -466,7 +469,7 @@ def test_administrator_pages(name, role, make_organisation, make_user, signed_in
     signed_in(make_user(role))
     target = _target(rule, make_organisation(Organisation.Kind.REGULATED_ENTITY)) if rule.target else None
     allowed = rule.allowed or (302 if rule.method == "post" else 200)
-    expected = allowed if role == Role.REGISTRY_ADMINISTRATOR else 403
+    expected = allowed if role == rule.role else 403
     assert _get(client, name, rule, target).status_code == expected
 
 
