@@ -36,6 +36,7 @@ def test_a_representative_enters_an_order_once_however_often_the_form_is_sent(mk
     signed_in(buyer.rep)
     page = client.get(url(mkt))
     assert page.status_code == 200 and "3,000" in page.content.decode()
+    assert "FY2027 allowances" in page.content.decode()  # a year, not a number with a thousands separator
     key = page.context["enter_form"].initial["idempotency_key"]
     form = {"form": "enter", "side": "buy", "price_yen": "３，０００", "quantity": "150", "time_in_force": "gtc",
             "idempotency_key": key}
