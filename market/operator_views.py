@@ -21,12 +21,17 @@ from market.models import Participant
 from market.services import orders, participants
 
 
+def second_factor_field() -> forms.CharField:
+    """The code each act asks for (two forms on one page: no autofocus, unlike gxregistry.pages')."""
+    return forms.CharField(label=gettext_lazy("Second-factor code"), max_length=16,
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+
 class DecisionForm(forms.Form):
     participant = forms.IntegerField(widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=[(d, d) for d in participants.DECISIONS], widget=forms.HiddenInput)
     reason = forms.CharField(label=gettext_lazy("Reason (refusing or suspending)"), max_length=500, required=False)
-    otp_token = forms.CharField(label=gettext_lazy("Second-factor code"), max_length=16,
-                                widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    otp_token = second_factor_field()
 
 
 class CashForm(forms.Form):
@@ -36,8 +41,7 @@ class CashForm(forms.Form):
     amount_yen = forms.CharField(label=gettext_lazy("Amount (yen)"), max_length=20,
                                  widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     bank_reference = forms.CharField(label=gettext_lazy("Bank reference"), max_length=60)
-    otp_token = forms.CharField(label=gettext_lazy("Second-factor code"), max_length=16,
-                                widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    otp_token = second_factor_field()
 
 
 class OperatorView(FormPageMixin, LoginRequiredMixin, TemplateView):

@@ -9,7 +9,8 @@ from django.db import connection, models
 from django.db.models import Count, F, Max, Min, Sum
 from django.utils import timezone
 
-from accounts.models import Balance, HoldingAccount, UnitType
+from accounts import ledger
+from accounts.models import YEN_VINTAGE, HoldingAccount, UnitType
 from accounts.roles import ACT
 from gxregistry.authorization import may
 from market.models import Instrument, Order, Participant, Trade
@@ -44,20 +45,14 @@ def trading_participant(user) -> Participant | None:
     return None
 
 
-def free_and_reserved(account, unit_type: str, vintage: int) -> tuple[int, int]:
-    quantity, reserved = Balance.objects.filter(account=account, unit_type=unit_type, vintage=vintage,
-                                                credit_batch__isnull=True).values_list("quantity", "reserved").first() \
-        or (0, 0)
-    return quantity - reserved, reserved
-
-
 def participant_position(participant: Participant, instrument: Instrument) -> dict:
     """What the participant has free and reserved to trade ``instrument``, and its open orders."""
     accounts = {account.kind: account for account in participant.organisation.holding_accounts.order_by("-pk")}
     units = accounts.get(HoldingAccount.Kind.OPERATOR_HOLDING) or accounts.get(HoldingAccount.Kind.TRADING)
     cash = accounts.get(HoldingAccount.Kind.MARKET_CASH)  # opened with its first deposit or order
-    return {"units": free_and_reserved(units, UnitType.ALLOWANCE, instrument.vintage) if units else (0, 0),
-            "yen": free_and_reserved(cash, UnitType.YEN, 0) if cash else (0, 0), "unit_account": units,
+    return {"units": ledger.free_and_reserved(units, ledger.allowance(instrument.vintage)) if units else (0, 0),
+            "yen": ledger.free_and_reserved(cash, ledger.Unit(UnitType.YEN, YEN_VINTAGE)) if cash else (0, 0),
+            "unit_account": units,
             "cash_account": cash,
             "open_orders": Order.objects.filter(participant=participant, instrument=instrument,
                                                 status=Order.Status.OPEN).order_by("-sequence")}

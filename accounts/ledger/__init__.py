@@ -19,6 +19,7 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     cancel_units,
     cash_account_open,
     clean_quantity,
+    free_and_reserved,
     government_account,
     government_accounts,
     held_at_least,

@@ -148,16 +148,21 @@ def insufficient_units(*, number: str, held: int, asked: int, unit: Unit, reserv
     return RegistryError(ErrorCode.INSUFFICIENT_UNITS, message, "quantity")
 
 
-def held_at_least(account, unit: Unit, quantity: int) -> int:
-    """What ``account`` holds of ``unit`` free of market orders' reservations, refused when less than
-    ``quantity``: the early check of a request (the booking re-checks under lock)."""
+def free_and_reserved(account, unit: Unit) -> tuple[int, int]:
+    """What ``account`` holds of ``unit`` free of market orders' reservations, and what they reserve."""
     held, reserved = Balance.objects.filter(
         account=account, unit_type=unit.unit_type, vintage=unit.vintage, credit_batch_id=unit.credit_batch_id,
     ).values_list("quantity", "reserved").first() or (0, 0)
-    if held - reserved < quantity:
-        raise insufficient_units(number=account.number, held=held - reserved, asked=quantity, unit=unit,
-                                 reserved=reserved)
-    return held - reserved
+    return held - reserved, reserved
+
+
+def held_at_least(account, unit: Unit, quantity: int) -> int:
+    """What ``account`` holds of ``unit`` free of market orders' reservations, refused when less than
+    ``quantity``: the early check of a request (the booking re-checks under lock)."""
+    free, reserved = free_and_reserved(account, unit)
+    if free < quantity:
+        raise insufficient_units(number=account.number, held=free, asked=quantity, unit=unit, reserved=reserved)
+    return free
 
 
 def route_not_allowed(*, kind: str, source_kind: str, destination_kind: str, field: str = "destination"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -116,8 +116,8 @@ def _balance(account: HoldingAccount, unit: ledger.Unit):
 def _reserve(account: HoldingAccount, unit: ledger.Unit, quantity: int, field: str) -> None:
     if quantity and not _balance(account, unit).filter(quantity__gte=F("reserved") + quantity).update(
             reserved=F("reserved") + quantity):
-        held, reserved = _balance(account, unit).values_list("quantity", "reserved").first() or (0, 0)
-        error = ledger.insufficient_units(number=account.number, held=held - reserved, asked=quantity, unit=unit,
+        free, reserved = ledger.free_and_reserved(account, unit)
+        error = ledger.insufficient_units(number=account.number, held=free, asked=quantity, unit=unit,
                                           reserved=reserved)
         raise RegistryError(error.code, error.message, field)
 
@@ -357,8 +357,8 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
                     existing.time_in_force) != (instrument.pk, side, price, quantity, time_in_force):
                 _refuse(_("This idempotency key was used for a different order."), "idempotency_key",
                         ErrorCode.IDEMPOTENCY_CONFLICT)
-            return Entered(existing, tuple(Trade.objects.filter(ledger_transaction__idempotency_key__startswith=(
-                f"trade-{existing.pk}-"))))
+            made = Q(buy_order=existing) | Q(sell_order=existing)  # the trades it made on entry, as the incoming
+            return Entered(existing, tuple(Trade.objects.filter(made, aggressor=existing.side).order_by("pk")))
         _open_checks(participant, instrument, now)
         organisation = participant.organisation
         units, cash, owner = unit_account(organisation), cash_account(organisation), owner_of(organisation)

@@ -1,27 +1,19 @@
 """The market's API for participants' systems: token auth, one order per idempotency key, the same refusals."""
 
-from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from accounts import services
-from accounts.models import CompliancePeriod
 from market.models import Order
-from market.services import orders as market
-from market.tests.test_services_orders import OPEN, Market
+from market.tests.test_services_orders import OPEN
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mkt(make_user, make_organisation, monkeypatch):
-    world = Market(make_user, make_organisation)
-    monkeypatch.setattr(market, "in_session", lambda instrument, moment: True)  # the API enters orders now
-    CompliancePeriod.objects.filter(fiscal_year=2027).update(
-        surrender_deadline=timezone.localdate() + timedelta(days=365))
-    return world
+def mkt(open_market):
+    return open_market
 
 
 def machine(user):

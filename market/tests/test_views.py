@@ -4,25 +4,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from accounts.models import CompliancePeriod
 from accounts.roles import Role
 from market.models import Order, Trade
-from market.services import orders as market
-from market.tests.test_services_orders import OPEN, Market
+from market.tests.test_services_orders import OPEN
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mkt(make_user, make_organisation, monkeypatch):
-    world = Market(make_user, make_organisation)
-    # The page enters orders now: whatever the clock says, the session is open and today's corridor is set.
-    monkeypatch.setattr(market, "in_session", lambda instrument, moment: True)
-    CompliancePeriod.objects.filter(fiscal_year=2027).update(surrender_deadline=timezone.localdate() + timedelta(
-        days=365))
-    return world
+def mkt(open_market):
+    return open_market
 
 
 def url(mkt):
