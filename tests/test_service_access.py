@@ -41,7 +41,7 @@ from allocation.services import cycle, notices, plans
 from conftest import current_code, enrol_totp
 from gxregistry.authorization import SERVICES
 from gxregistry.errors import ErrorCode, RegistryError
-from market.services import orders
+from market.services import auctions, orders
 from market.services import participants as market
 from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 from verification.services import bodies, engagements, reports
@@ -342,7 +342,36 @@ def _open_order(w):
         idempotency_key=f"setup-{Order.objects.count()}", acting_user=w.rep, now=SESSION).order
 
 
+def _auction(w, *, window_open=True):
+    """A reverse auction of JPA-2026 whose window is open now, or has ended."""
+    from market.models import ReverseAuction
+
+    now = timezone.now()
+    until = now + timedelta(hours=1) if window_open else now - timedelta(minutes=1)
+    return ReverseAuction.objects.filter(status="open").first() or ReverseAuction.objects.create(
+        instrument=_instrument_2026(w), budget_kind="volume", budget=100, pricing="uniform", max_price_yen=1700,
+        offers_from=until - timedelta(hours=2), offers_until=until, reason="Floor", opened_by=w.gxa, opened_at=now)
+
+
+def _auction_offer(w):
+    from market.models import AuctionOffer
+
+    return AuctionOffer.objects.filter(status="submitted").first() or auctions.offer_submit(
+        auction=_auction(w), participant=_participant(w), price_yen=1600, quantity=10, acting_user=w.rep)
+
+
 RULES = {
+    "market.services.auctions.auction_open": Rule("operate", lambda w, a, c, t: auctions.auction_open(
+        instrument=t, budget_kind="volume", budget=100, pricing="uniform", offers_from=timezone.now(),
+        offers_until=timezone.now() + timedelta(hours=1), reason="Floor", acting_user=a, otp_token=c),
+        setup=_instrument_2026, code=True, done=ErrorCode.INVALID_STATE),  # no three days at the floor
+    "market.services.auctions.offer_submit": Rule("act", lambda w, a, c, t: auctions.offer_submit(
+        auction=t[0], participant=t[1], price_yen=1600, quantity=10, acting_user=a),
+        setup=lambda w: (_auction(w), _participant(w))),
+    "market.services.auctions.offer_withdraw": Rule("act", lambda w, a, c, t: auctions.offer_withdraw(
+        offer=t, acting_user=a), setup=_auction_offer),
+    "market.services.auctions.auction_clear": Rule("operate", lambda w, a, c, t: auctions.auction_clear(
+        auction=t, acting_user=a, otp_token=c), setup=lambda w: _auction(w, window_open=False), code=True),
     "market.services.orders.cash_deposit": Rule("operate", lambda w, a, c, t: orders.cash_deposit(
         participant=t, amount_yen=1_000_000, bank_reference="IN-1", acting_user=a, otp_token=c),
         setup=_participant, code=True),

@@ -30,6 +30,10 @@ ROUTES: dict[str, frozenset[tuple[str, str]]] = {
     "cash_withdrawal": frozenset({("market_cash", "market_bank")}),
     "trade": frozenset({(source, destination) for source in HOLDER_KINDS for destination in HOLDER_KINDS}
                        | {("market_cash", "market_cash")}),
+    # GXA's reverse auction (§1): a holder's accepted allowances go to GXA's auction account and GXA pays the
+    # seller's cash account from its bank (the mirror goes further below zero by what GXA paid in).
+    "reverse_auction": frozenset({(source, "gxa_auction") for source in HOLDER_KINDS}
+                                 | {("market_bank", "market_cash")}),
 }
 
 

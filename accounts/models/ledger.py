@@ -158,6 +158,8 @@ class LedgerTransaction(models.Model):
         CASH_DEPOSIT = "cash_deposit", _("Cash deposit")
         CASH_WITHDRAWAL = "cash_withdrawal", _("Cash withdrawal")
         TRADE = "trade", _("Trade")
+        # GXA's reverse auction (§1): accepted allowances to GXA's account, yen from GXA's bank to the seller.
+        REVERSE_AUCTION = "reverse_auction", _("Reverse auction")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)

@@ -62,6 +62,10 @@ class Order(models.Model):
     entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by"))
     entered_at = models.DateTimeField(_("entered at"))
     closed_reason = models.CharField(_("why it closed"), max_length=200, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The best price on the order's own side when it was entered (None: none rested); surveillance reads how far
+    # behind the touch an order was placed (layering).
+    touch_yen = models.PositiveIntegerField(_("best price on its side at entry"), null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     organisation_lookup = "participant__organisation"

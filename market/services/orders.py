@@ -113,7 +113,7 @@ def _balance(account: HoldingAccount, unit: ledger.Unit):
                                   credit_batch__isnull=True)
 
 
-def _reserve(account: HoldingAccount, unit: ledger.Unit, quantity: int, field: str) -> None:
+def reserve(account: HoldingAccount, unit: ledger.Unit, quantity: int, field: str) -> None:
     if quantity and not _balance(account, unit).filter(quantity__gte=F("reserved") + quantity).update(
             reserved=F("reserved") + quantity):
         free, reserved = ledger.free_and_reserved(account, unit)
@@ -122,14 +122,15 @@ def _reserve(account: HoldingAccount, unit: ledger.Unit, quantity: int, field: s
         raise RegistryError(error.code, error.message, field)
 
 
-def _release(account_id: int, unit: ledger.Unit, quantity: int) -> None:
+def release(account_id: int, unit: ledger.Unit, quantity: int) -> None:
     if quantity:
         Balance.objects.filter(account_id=account_id, unit_type=unit.unit_type, vintage=unit.vintage,
                                credit_batch__isnull=True).update(reserved=F("reserved") - quantity)
 
 
 def reservation_differences() -> list[str]:
-    """Reconciliation: every balance's reservation equals what its open orders reserve."""
+    """Reconciliation: every balance's reservation equals what its open orders and submitted auction offers
+    reserve."""
     with connection.cursor() as cursor:
         cursor.execute("""
             WITH held AS (
@@ -138,11 +139,17 @@ def reservation_differences() -> list[str]:
                WHERE o.status = 'open' AND o.side = 'sell' GROUP BY 1, 2, 3
               UNION ALL
               SELECT cash_account_id, 'yen', 0, SUM(reserved_yen) FROM market_order
-               WHERE status = 'open' AND side = 'buy' GROUP BY 1, 2, 3)
+               WHERE status = 'open' AND side = 'buy' GROUP BY 1, 2, 3
+              UNION ALL
+              SELECT f.unit_account_id, 'allowance', i.vintage, SUM(f.reserved_units)
+                FROM market_auctionoffer f JOIN market_reverseauction a ON a.id = f.auction_id
+                JOIN market_instrument i ON i.id = a.instrument_id
+               WHERE f.status = 'submitted' GROUP BY 1, 2, 3),
+            held_total AS (SELECT account_id, unit_type, vintage, SUM(total) AS total FROM held GROUP BY 1, 2, 3)
             SELECT COALESCE(b.account_id, h.account_id), COALESCE(b.unit_type, h.unit_type),
                    COALESCE(b.vintage, h.vintage), COALESCE(b.reserved, 0), COALESCE(h.total, 0)
               FROM (SELECT * FROM accounts_balance WHERE reserved <> 0) b
-              FULL OUTER JOIN held h ON h.account_id = b.account_id AND h.unit_type = b.unit_type
+              FULL OUTER JOIN held_total h ON h.account_id = b.account_id AND h.unit_type = b.unit_type
                                     AND h.vintage = b.vintage
              WHERE COALESCE(b.reserved, 0) <> COALESCE(h.total, 0)""")
         return [f"account {account} {unit_type} {vintage}: reserved {reserved}, open orders {total}"
@@ -151,15 +158,21 @@ def reservation_differences() -> list[str]:
 
 # --- orders ---------------------------------------------------------------------------------------------
 
+def price_corridor(day) -> CompliancePeriod | None:
+    """The compliance period whose price corridor is in force on ``day`` (§1): the one whose surrender deadline comes
+    next — what an entity buying or selling allowances now is trading for (docs/market.md); after the last
+    deadline, the latest period's."""
+    return (CompliancePeriod.objects.filter(surrender_deadline__gte=day).order_by("surrender_deadline").first()
+            or CompliancePeriod.objects.order_by("-fiscal_year").first())
+
+
 def upper_limit_price(day) -> int | None:
-    """The upper-limit price in force on ``day`` (§1): that of the compliance period whose surrender deadline comes
-    next — what an entity buying allowances now could pay instead of buying (docs/market.md)."""
-    period = (CompliancePeriod.objects.filter(surrender_deadline__gte=day).order_by("surrender_deadline").first()
-              or CompliancePeriod.objects.order_by("-fiscal_year").first())
+    """The upper-limit price in force on ``day`` (§1): what an entity could pay instead of buying."""
+    period = price_corridor(day)
     return int(period.upper_limit_price_yen) if period is not None else None
 
 
-def _whole(value, field, message) -> int:
+def whole_number(value, field, message) -> int:
     try:
         number = int(ledger.ascii_digits(str(value)).strip().replace(",", ""))
     except (TypeError, ValueError):
@@ -190,8 +203,8 @@ def _open_checks(participant: Participant, instrument: Instrument, now: datetime
             "instrument", ErrorCode.INVALID_STATE)
 
 
-def _clean_price(instrument: Instrument, price_yen, now: datetime) -> int:
-    price = _whole(price_yen, "price_yen", _("Enter the price in whole yen."))
+def clean_price(instrument: Instrument, price_yen, now: datetime) -> int:
+    price = whole_number(price_yen, "price_yen", _("Enter the price in whole yen."))
     if not 1 <= price <= MAX_PRICE_YEN:
         _refuse(_("Enter a price from 1 yen."), "price_yen")
     if price % instrument.tick_yen:
@@ -207,7 +220,7 @@ def _clean_price(instrument: Instrument, price_yen, now: datetime) -> int:
     return price
 
 
-def _clean_quantity(instrument: Instrument, quantity) -> int:
+def clean_quantity(instrument: Instrument, quantity) -> int:
     quantity = ledger.clean_quantity(quantity)
     if quantity % instrument.lot:
         _refuse(_("The quantity is a whole number of lots (%(lot)s allowances).") % {"lot": instrument.lot},
@@ -215,13 +228,13 @@ def _clean_quantity(instrument: Instrument, quantity) -> int:
     return quantity
 
 
-def _next_sequence() -> int:
+def next_sequence() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('market_order_priority')")
         return cursor.fetchone()[0]
 
 
-def _allowance(instrument: Instrument) -> ledger.Unit:
+def allowance_of(instrument: Instrument) -> ledger.Unit:
     return ledger.allowance(instrument.vintage)
 
 
@@ -259,11 +272,11 @@ def _settle(instrument: Instrument, incoming: Order, resting: Order, fill: match
     """One fill: release both reservations, book units against yen in one ledger transaction, record the trade."""
     buy, sell = (incoming, resting) if incoming.side == Order.Side.BUY else (resting, incoming)
     units, paid = fill.quantity, fill.quantity * fill.price
-    _release(sell.unit_account_id, _allowance(instrument), units)
-    _release(buy.cash_account_id, YEN, fill.quantity * buy.price_yen)  # what the buy order reserved for them
+    release(sell.unit_account_id, allowance_of(instrument), units)
+    release(buy.cash_account_id, YEN, fill.quantity * buy.price_yen)  # what the buy order reserved for them
     booking = ledger.book(
         kind=LedgerTransaction.Kind.TRADE,
-        moves=[ledger.Move(sell.unit_account, buy.unit_account, _allowance(instrument), units),
+        moves=[ledger.Move(sell.unit_account, buy.unit_account, allowance_of(instrument), units),
                ledger.Move(buy.cash_account, sell.cash_account, YEN, paid)],
         idempotency_key=f"trade-{incoming.pk}-{incoming.sequence}-{resting.pk}", booked_by=acting_user,
         note=f"{instrument.code} {units} @ {fill.price}")
@@ -271,9 +284,9 @@ def _settle(instrument: Instrument, incoming: Order, resting: Order, fill: match
                                 price_yen=fill.price, quantity=units, ledger_transaction=booking, traded_at=now)
 
 
-def _close(order: Order, status: str, reason: str = "") -> None:
+def _close(order: Order, status: str, now: datetime, reason: str = "") -> None:
     transition_check(order, status)
-    order.status, order.closed_reason = status, reason
+    order.status, order.closed_reason, order.closed_at = status, reason, now
 
 
 def _save_reservation(order: Order) -> None:
@@ -300,27 +313,34 @@ def _match(instrument: Instrument, incoming: Order, acting_user, now: datetime, 
         trades.append(_settle(instrument, incoming, resting, fill, acting_user, now))
         resting.remaining -= fill.quantity
         if resting.remaining == 0:
-            _close(resting, Order.Status.FILLED)
+            _close(resting, Order.Status.FILLED, now)
         _save_reservation(resting)
     incoming.remaining -= sum(fill.quantity for fill in result.fills)
     if result.stop == matching.Stop.FILLED:
-        _close(incoming, Order.Status.FILLED)
+        _close(incoming, Order.Status.FILLED, now)
     elif result.stop == matching.Stop.SELF_TRADE:
-        _close(incoming, Order.Status.CANCELLED, "self_trade")
+        _close(incoming, Order.Status.CANCELLED, now, "self_trade")
     elif result.stop == matching.Stop.PRICE_BAND:
-        _close(incoming, Order.Status.CANCELLED, "price_band")
+        _close(incoming, Order.Status.CANCELLED, now, "price_band")
         instrument.halted_until = now + timedelta(minutes=parameters.halt_minutes)
         instrument.save(update_fields=["halted_until"])
     # What the incoming order no longer reserves: its fills (released by each settlement), and a cancelled rest.
     units, yen = _reservation(incoming)
     if incoming.side == Order.Side.SELL:
-        _release(incoming.unit_account_id, _allowance(instrument), incoming.reserved_units - units
+        release(incoming.unit_account_id, allowance_of(instrument), incoming.reserved_units - units
                  - sum(fill.quantity for fill in result.fills))
     else:
-        _release(incoming.cash_account_id, YEN, incoming.reserved_yen - yen
+        release(incoming.cash_account_id, YEN, incoming.reserved_yen - yen
                  - sum(fill.quantity for fill in result.fills) * incoming.price_yen)
     _save_reservation(incoming)
     return Entered(incoming, tuple(trades), result.halted)
+
+
+def _touch(instrument: Instrument, side: str) -> int | None:
+    """The best price resting on ``side`` (what surveillance measures an order's distance from)."""
+    best = "-price_yen" if side == Order.Side.BUY else "price_yen"
+    return (Order.objects.filter(instrument=instrument, side=side, status=Order.Status.OPEN).order_by(best)
+            .values_list("price_yen", flat=True).first())
 
 
 def _locked_instrument(instrument: Instrument) -> Instrument:
@@ -350,7 +370,7 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
         participant = (Participant.objects.select_for_update(of=("self",), no_key=True).select_related("organisation")
                        .get(pk=participant.pk))
         instrument = Instrument.objects.get(pk=instrument.pk)
-        price, quantity = _clean_price(instrument, price_yen, now), _clean_quantity(instrument, quantity)
+        price, quantity = clean_price(instrument, price_yen, now), clean_quantity(instrument, quantity)
         existing = Order.objects.filter(participant=participant, idempotency_key=key).first()
         if existing is not None:
             if (existing.instrument_id, existing.side, existing.price_yen, existing.quantity,
@@ -366,14 +386,14 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
         instrument = _locked_instrument(instrument)
         _open_checks(participant, instrument, now)  # a halt may have begun meanwhile
         order = Order(instrument=instrument, participant=participant, side=side, price_yen=price, quantity=quantity,
-                      remaining=quantity, time_in_force=time_in_force, sequence=_next_sequence(), owner=owner,
+                      remaining=quantity, time_in_force=time_in_force, sequence=next_sequence(), owner=owner,
                       unit_account=units, cash_account=cash, trading_day=timezone.localdate(now),
-                      idempotency_key=key, entered_by=acting_user, entered_at=now)
+                      idempotency_key=key, entered_by=acting_user, entered_at=now, touch_yen=_touch(instrument, side))
         order.reserved_units, order.reserved_yen = _reservation(order)
         if side == Order.Side.SELL:
-            _reserve(units, _allowance(instrument), quantity, "quantity")
+            reserve(units, allowance_of(instrument), quantity, "quantity")
         else:
-            _reserve(cash, YEN, order.reserved_yen, "price_yen")
+            reserve(cash, YEN, order.reserved_yen, "price_yen")
         order.save()
         return _match(instrument, order, acting_user, now, parameters)
 
@@ -397,14 +417,15 @@ def _authorize_order(acting_user, order: Order) -> None:
 
 
 @state_change
-def order_cancel(*, order: Order, acting_user, reason: str = "cancelled") -> Order:
+def order_cancel(*, order: Order, acting_user, reason: str = "cancelled", now: datetime | None = None) -> Order:
     """Take an open order off the book and release what it reserved."""
+    now = now or timezone.now()
     with transaction.atomic(), audit_context(acting_user, action="order_cancel"):
         instrument, order = _locked_order(order)
         _authorize_order(acting_user, order)
-        _close(order, Order.Status.CANCELLED, reason)
-        _release(order.unit_account_id, _allowance(instrument), order.reserved_units)
-        _release(order.cash_account_id, YEN, order.reserved_yen)
+        _close(order, Order.Status.CANCELLED, now, reason)
+        release(order.unit_account_id, allowance_of(instrument), order.reserved_units)
+        release(order.cash_account_id, YEN, order.reserved_yen)
         _save_reservation(order)
         return order
 
@@ -419,8 +440,8 @@ def order_amend(*, order: Order, acting_user, price_yen=None, quantity=None, now
         authorize(acting_user, ACT, order.participant.organisation)
         transition_check(order, Order.Status.CANCELLED)  # only an open order is amended
         _open_checks(order.participant, instrument, now)
-        price = order.price_yen if price_yen in (None, "") else _clean_price(instrument, price_yen, now)
-        new_quantity = order.quantity if quantity in (None, "") else _clean_quantity(instrument, quantity)
+        price = order.price_yen if price_yen in (None, "") else clean_price(instrument, price_yen, now)
+        new_quantity = order.quantity if quantity in (None, "") else clean_quantity(instrument, quantity)
         filled = order.quantity - order.remaining
         if new_quantity <= filled:
             _refuse(_("%(filled)s have already traded: the new quantity must be more than that.") % {
@@ -431,15 +452,15 @@ def order_amend(*, order: Order, acting_user, price_yen=None, quantity=None, now
         after_units, after_yen = _reservation(order)
         if order.side == Order.Side.SELL:
             if after_units > before_units:
-                _reserve(order.unit_account, _allowance(instrument), after_units - before_units, "quantity")
+                reserve(order.unit_account, allowance_of(instrument), after_units - before_units, "quantity")
             else:
-                _release(order.unit_account_id, _allowance(instrument), before_units - after_units)
+                release(order.unit_account_id, allowance_of(instrument), before_units - after_units)
         elif after_yen > before_yen:
-            _reserve(order.cash_account, YEN, after_yen - before_yen, "price_yen")
+            reserve(order.cash_account, YEN, after_yen - before_yen, "price_yen")
         else:
-            _release(order.cash_account_id, YEN, before_yen - after_yen)
+            release(order.cash_account_id, YEN, before_yen - after_yen)
         if loses_priority:
-            order.sequence = _next_sequence()
+            order.sequence = next_sequence()
         _save_reservation(order)
         if loses_priority:  # a new price may cross the book
             return _match(instrument, order, acting_user, now)
@@ -453,17 +474,33 @@ def orders_expire(*, instrument: Instrument, acting_user, now: datetime | None =
     now = now or timezone.now()
     with transaction.atomic(), audit_context(acting_user, action="orders_expire"):
         authorize(acting_user, OPERATE_MARKET, market_operator())
-        instrument = _locked_instrument(instrument)
-        today = timezone.localdate(now)
-        closed_today = timezone.localtime(now).time() >= instrument.session_closes_at
-        expiring = Order.objects.select_for_update(no_key=True).filter(
-            instrument=instrument, status=Order.Status.OPEN, time_in_force=Order.TimeInForce.DAY)
-        expiring = expiring.filter(trading_day__lte=today) if closed_today else expiring.filter(trading_day__lt=today)
-        count = 0
-        for order in expiring:
-            _close(order, Order.Status.EXPIRED, "end_of_day")
-            _release(order.unit_account_id, _allowance(instrument), order.reserved_units)
-            _release(order.cash_account_id, YEN, order.reserved_yen)
-            _save_reservation(order)
-            count += 1
-        return count
+        return _expire(instrument, now)
+
+
+def orders_expire_due(now: datetime | None = None) -> int:
+    """The scheduled job after each session: the market rules every participant accepted say a day order ends with
+    its session, so no one's decision is needed (as a transfer executes at its time, ``transfers_execute_due``)."""
+    now = now or timezone.now()
+    expired = 0
+    for instrument in Instrument.objects.order_by("pk"):
+        with transaction.atomic(), audit_context(None, action="orders_expire"):
+            expired += _expire(instrument, now)
+    return expired
+
+
+def _expire(instrument: Instrument, now: datetime) -> int:
+    """Day orders of earlier days, or of a session that has closed, leave the book; reservations released."""
+    instrument = _locked_instrument(instrument)
+    today = timezone.localdate(now)
+    closed_today = timezone.localtime(now).time() >= instrument.session_closes_at
+    expiring = Order.objects.select_for_update(no_key=True).filter(
+        instrument=instrument, status=Order.Status.OPEN, time_in_force=Order.TimeInForce.DAY)
+    expiring = expiring.filter(trading_day__lte=today) if closed_today else expiring.filter(trading_day__lt=today)
+    count = 0
+    for order in expiring:
+        _close(order, Order.Status.EXPIRED, now, "end_of_day")
+        release(order.unit_account_id, allowance_of(instrument), order.reserved_units)
+        release(order.cash_account_id, YEN, order.reserved_yen)
+        _save_reservation(order)
+        count += 1
+    return count
