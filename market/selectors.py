@@ -13,7 +13,7 @@ from accounts import ledger
 from accounts.models import YEN_VINTAGE, HoldingAccount, UnitType
 from accounts.roles import ACT
 from gxregistry.authorization import may
-from market.models import Instrument, Order, Participant, Trade
+from market.models import Alert, Instrument, Order, Participant, ReverseAuction, Trade
 
 DEPTH = 10  # price levels shown on each side
 
@@ -136,3 +136,19 @@ def candles(days: list[Day], *, width: int = 720, height: int = 240, pad: int = 
                        "body_width": round(max(step * 0.6, 1), 1), "rising": d.close >= d.open, "day": d})
     return {"width": width, "height": height, "candles": shapes, "high": high, "low": low,
             "y_high": y(high), "y_low": y(low), "pad": pad}
+
+
+# --- GXA's surveillance and reverse auctions ------------------------------------------------------------
+
+def alerts_for_review(status: str | None = "open"):
+    """GXA's review queue: alerts of a status (all when None), newest trading day first."""
+    alerts = Alert.objects.select_related("participant__organisation", "instrument", "decided_by")
+    if status:
+        alerts = alerts.filter(status=status)
+    return alerts.order_by("-trading_day", "-raised_at", "-pk")
+
+
+def published_auctions():
+    """Cleared reverse auctions with their results (public: volume, clearing price, number of bidders)."""
+    return ReverseAuction.objects.filter(status=ReverseAuction.Status.CLEARED).select_related("instrument").order_by(
+        "-cleared_at")

@@ -41,7 +41,7 @@ from allocation.services import cycle, notices, plans
 from conftest import current_code, enrol_totp
 from gxregistry.authorization import SERVICES
 from gxregistry.errors import ErrorCode, RegistryError
-from market.services import auctions, orders
+from market.services import auctions, orders, surveillance
 from market.services import participants as market
 from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 from verification.services import bodies, engagements, reports
@@ -360,7 +360,46 @@ def _auction_offer(w):
         auction=_auction(w), participant=_participant(w), price_yen=1600, quantity=10, acting_user=w.rep)
 
 
+def _alert(w):
+    from market.models import Alert
+
+    return Alert.objects.filter(status="open").first() or Alert.objects.create(
+        kind="volume_share", instrument=_instrument_2026(w), participant=_participant(w), trading_day=SESSION.date(),
+        summary="Half the volume", key="rule-alert", raised_at=timezone.now())
+
+
+def _insider_list(w):
+    from market.models import InsiderList
+
+    return InsiderList.objects.get_or_create(name="Allocation figures", defaults={
+        "information": "FY totals", "created_by": w.gxa})[0]
+
+
+def _insider(w):
+    from market.models import InsiderListMember
+
+    return InsiderListMember.objects.filter(removed_at__isnull=True).first() or InsiderListMember.objects.create(
+        insider_list=_insider_list(w), user=w.rep, reason="Saw them", added_by=w.gxa,
+        added_at=timezone.now() - timedelta(hours=1))
+
+
 RULES = {
+    "market.services.surveillance.surveillance_parameters_set": Rule(
+        "operate", lambda w, a, c, t: surveillance.surveillance_parameters_set(
+            effective_from=timezone.now() + timedelta(hours=1), reason="Review", acting_user=a,
+            concentration_percent=40, layering_seconds=60, layering_ticks=5, layering_orders=5, close_minutes=10,
+            close_move_percent=3)),
+    "market.services.surveillance.surveillance_scan": Rule("operate", lambda w, a, c, t: surveillance.surveillance_scan(
+        instrument=t, day=SESSION.date(), acting_user=a), setup=_instrument_2026),
+    "market.services.surveillance.alert_decide": Rule("operate", lambda w, a, c, t: surveillance.alert_decide(
+        alert=t, decision="dismiss", note="Checked", acting_user=a), setup=_alert),
+    "market.services.surveillance.insider_list_create": Rule(
+        "operate", lambda w, a, c, t: surveillance.insider_list_create(name="Auction figures",
+                                                                       information="Results", acting_user=a)),
+    "market.services.surveillance.insider_add": Rule("operate", lambda w, a, c, t: surveillance.insider_add(
+        insider_list=t, email=w.rep2.email, reason="Saw them", acting_user=a), setup=_insider_list),
+    "market.services.surveillance.insider_remove": Rule("operate", lambda w, a, c, t: surveillance.insider_remove(
+        member=t, acting_user=a), setup=_insider),
     "market.services.auctions.auction_open": Rule("operate", lambda w, a, c, t: auctions.auction_open(
         instrument=t, budget_kind="volume", budget=100, pricing="uniform", offers_from=timezone.now(),
         offers_until=timezone.now() + timedelta(hours=1), reason="Floor", acting_user=a, otp_token=c),
