@@ -16,9 +16,9 @@ from gxregistry.exports import csv_response
 from gxregistry.pages import FormPageMixin
 from gxregistry.replica import PublicReadMixin
 from market import selectors
-from market.forms import OrderCancelForm, OrderForm
-from market.models import Instrument, Order
-from market.services import orders
+from market.forms import AuctionOfferForm, AuctionOfferWithdrawForm, OrderCancelForm, OrderForm
+from market.models import AuctionOffer, Instrument, Order, ReverseAuction
+from market.services import auctions, orders
 from market.services.participants import in_session
 
 
@@ -121,3 +121,68 @@ class PricesView(PublicReadMixin, TemplateView):
             instrument=instrument, days=list(reversed(days)), chart=selectors.candles(days[-60:]),
             open_interest=selectors.open_interest(instrument),
             instruments=Instrument.objects.order_by("vintage")))
+
+
+class AuctionListView(PublicReadMixin, ListView):
+    """Public, no login: GXA's reverse auctions (§1) — those taking offers, and the results of those cleared
+    (allowances bought, clearing price, yen paid, bidders). No bidder is named."""
+
+    template_name = "market/auction_list.html"
+    context_object_name = "auctions"
+
+    def get_queryset(self):
+        return ReverseAuction.objects.select_related("instrument").order_by("-offers_from")
+
+
+class AuctionView(FormPageMixin, TemplateView):
+    """One reverse auction: its terms and result (public) and, for a participant's representative while the window
+    is open, a sealed offer and its own offers (no one sees another's offer)."""
+
+    template_name = "market/auction.html"
+    forms = {"offer": AuctionOfferForm, "withdraw": AuctionOfferWithdrawForm}
+
+    def get_object(self):
+        return get_object_or_404(ReverseAuction.objects.select_related("instrument"), pk=self.kwargs["pk"])
+
+    def participant(self):
+        return selectors.trading_participant(self.request.user)
+
+    def build_form(self, name, data=None):
+        return self.forms[name](data)
+
+    def _participant_or_refuse(self):
+        participant = self.participant()
+        if participant is None:
+            raise RegistryError(ErrorCode.NOT_PERMITTED, _("Your organisation does not take part in the market."))
+        return participant
+
+    def form_valid_offer(self, form):
+        offer = auctions.offer_submit(auction=self.object, participant=self._participant_or_refuse(),
+                                      acting_user=self.request.user, **form.cleaned_data)
+        messages.success(self.request, _("Offer sent: %(quantity)s allowances at %(price)s yen, reserved until the "
+                                         "auction is cleared.") % {"quantity": f"{offer.quantity:,}",
+                                                                  "price": f"{offer.price_yen:,}"})
+
+    def form_valid_withdraw(self, form):
+        participant = self._participant_or_refuse()
+        offer = AuctionOffer.objects.filter(pk=form.cleaned_data["offer"], auction=self.object,
+                                            participant=participant).first()
+        if offer is None:
+            raise RegistryError(ErrorCode.INVALID_INPUT, _("No such offer of yours in this auction."), "offer")
+        auctions.offer_withdraw(offer=offer, acting_user=self.request.user)
+        messages.success(self.request, _("Offer withdrawn; its allowances are free again."))
+
+    def get_context_data(self, **kwargs):
+        auction = getattr(self, "object", None) or self.get_object()
+        self.object = auction
+        now = timezone.now()
+        participant = self.participant()
+        kwargs.update(auction=auction, now=now, participant=participant,
+                      window_open=auction.status == ReverseAuction.Status.OPEN
+                      and auction.offers_from <= now < auction.offers_until)
+        if participant is not None:
+            kwargs["offers"] = AuctionOffer.objects.filter(auction=auction, participant=participant).order_by(
+                "sequence")
+            kwargs["position"] = selectors.participant_position(participant, auction.instrument)
+            kwargs.setdefault("offer_form", AuctionOfferForm())
+        return super().get_context_data(**kwargs)

@@ -4,7 +4,7 @@ The form pages come from the URLconf (every view with a ``forms`` table, FormPag
 entry in FORM_PAGES saying who posts it and on what, so a new form page without one fails the suite.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,7 @@ from accounts import ledger, services
 from accounts.models import CompliancePeriod, Organisation
 from accounts.roles import Role
 from allocation.models import Facility, TransitionPlan
-from market.models import Instrument, Participant
+from market.models import Instrument, Participant, ReverseAuction
 from tests.test_service_access import changed, snapshot
 from verification.models import EmissionsLine, EmissionsReport, Engagement, RegistrationApplication, VerificationBody
 
@@ -49,6 +49,10 @@ FORM_PAGES = {
     "transition_plan": (Role.AUTHORISED_REPRESENTATIVE, "compliance"),
     "market_instrument": (Role.AUTHORISED_REPRESENTATIVE, "instrument"),
     "market_operator": (Role.MARKET_OPERATOR, None),
+    "market_operator_instruments": (Role.MARKET_OPERATOR, None),
+    "market_operator_auctions": (Role.MARKET_OPERATOR, None),
+    "market_surveillance": (Role.MARKET_OPERATOR, None),
+    "market_auction": (Role.AUTHORISED_REPRESENTATIVE, "auction"),
 }
 
 
@@ -97,12 +101,16 @@ def place(make_organisation, make_user, signed_in, client):
                                            due_on=date(2027, 7, 31), appointed_by=someone)
     TransitionPlan.objects.create(organisation=organisation, fiscal_year=2026, created_by=someone)  # a draft
     gxa = make_user(Role.MARKET_OPERATOR, make_organisation(Organisation.Kind.MARKET_OPERATOR))
-    Instrument.objects.create(code="JPA-2026", vintage=2026, opens_on=date(2026, 10, 1), created_by=gxa)
+    instrument = Instrument.objects.create(code="JPA-2026", vintage=2026, opens_on=date(2026, 10, 1), created_by=gxa)
+    auction = ReverseAuction.objects.create(
+        instrument=instrument, budget_kind="volume", budget=100, pricing="uniform", max_price_yen=1700,
+        offers_from=timezone.now(), offers_until=timezone.now() + timedelta(hours=2), reason="Floor", opened_by=gxa,
+        opened_at=timezone.now())
     Participant.objects.create(organisation=organisation, status="active", rules_version="2027-1",
                                rules_accepted_by=someone, rules_accepted_at=timezone.now())
     return {"organisation": organisation, "account": account, "make_user": make_user, "signed_in": signed_in,
             "client": client, "body": body, "application": application, "engagement": engagement,
-            "gxa": gxa.memberships.get().organisation}
+            "gxa": gxa.memberships.get().organisation, "auction": auction}
 
 
 @pytest.mark.django_db
@@ -119,9 +127,12 @@ def test_random_input_never_gives_a_500_and_a_refusal_writes_nothing(page, form,
     args = {"account": [place["account"].pk], "compliance": [place["organisation"].pk, 2026], None: [],
             "body": [place["body"].organisation.pk], "application": [place["application"].pk],
             "fiscal_year": [2026], "emissions": [place["organisation"].pk, 2026],
-            "engagement": [place["engagement"].pk], "instrument": ["JPA-2026"]}[about]
+            "engagement": [place["engagement"].pk], "instrument": ["JPA-2026"],
+            "auction": [place["auction"].pk]}[about]
     url = reverse(page, args=args)
-    fields = list(form_pages()[page].forms[form].base_fields)
+    view = form_pages()[page]
+    prefix = f"{form}-" if getattr(view, "prefix_forms", False) else ""  # GXA's pages of several forms
+    fields = [prefix + name for name in view.forms[form].base_fields]
     assert client.get(url).status_code == 200
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,

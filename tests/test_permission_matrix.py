@@ -155,6 +155,12 @@ RULES = {
     "engagement_list": SignedIn(),
     "market_instruments": SignedIn(),
     "market_operator": AdministratorOnly(role=Role.MARKET_OPERATOR),
+    "market_operator_instruments": AdministratorOnly(role=Role.MARKET_OPERATOR),
+    "market_operator_auctions": AdministratorOnly(role=Role.MARKET_OPERATOR),
+    "market_surveillance": AdministratorOnly(role=Role.MARKET_OPERATOR),
+    # GXA's reverse auctions and their results are public; a participant's sealed offers show only to it.
+    "market_auctions": Public(),
+    "market_auction": PublicObject("auction"),
     "market_instrument": SignedIn(extra_args=("JPA-2026",)),
     "market_book": SignedIn(extra_args=("JPA-2026",)),
     "market_prices": PublicObject("instrument"),
@@ -388,6 +394,23 @@ def _order(organisation):
         trading_day=timezone.localdate(), idempotency_key="matrix", entered_by=someone, entered_at=timezone.now())
 
 
+def _auction(organisation):
+    """A reverse auction of JPA-2026 taking offers."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import User
+    from market.models import Instrument, ReverseAuction
+
+    _instrument(organisation)
+    now = timezone.now()
+    return ReverseAuction.objects.create(
+        instrument=Instrument.objects.get(code="JPA-2026"), budget_kind="volume", budget=100, pricing="uniform",
+        max_price_yen=1700, offers_from=now, offers_until=now + timedelta(hours=2), reason="Floor",
+        opened_by=User.objects.get(email="gxa-matrix@example.jp"), opened_at=now)
+
+
 def _target(rule, organisation):
     makers = {"organisation": lambda o: o, "facility": _facility, "holding_account": _holding_account,
               "transfer_request": _transfer_request, "trusted_account": _trusted_account,
@@ -395,7 +418,8 @@ def _target(rule, organisation):
               "membership": _membership, "verification_body": _verification_body,
               "registration_application": _registration_application, "evidence": _evidence,
               "engagement": _engagement, "notice": _notice, "accepted_plan": _accepted_plan,
-              "public_document": _public_document, "instrument": _instrument, "order": _order}
+              "public_document": _public_document, "instrument": _instrument, "order": _order,
+              "auction": _auction}
     return makers[rule.target](organisation)
 
 

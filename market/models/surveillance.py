@@ -42,6 +42,9 @@ class SurveillanceParameters(models.Model):
                 & Q(close_minutes__gt=0), name="surveillance_parameters_positive"),
         ]
 
+    def __str__(self):
+        return f"{self.effective_from:%Y-%m-%d %H:%M}"
+
 
 @audited()
 class InsiderList(models.Model):
@@ -86,6 +89,9 @@ class InsiderListMember(models.Model):
             models.CheckConstraint(condition=Q(removed_at__isnull=True) | Q(removed_at__gt=models.F("added_at")),
                                    name="insider_removed_after_added"),
         ]
+
+    def __str__(self):
+        return f"{self.user} ({self.insider_list})"
 
 
 @audited()

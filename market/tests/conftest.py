@@ -12,6 +12,12 @@ from market.tests.test_services_orders import Market
 
 
 @pytest.fixture
+def mkt(make_user, make_organisation):
+    """GXA, JPA-2027 with a band, a price corridor; participants made with ``mkt.participant``."""
+    return Market(make_user, make_organisation)
+
+
+@pytest.fixture
 def open_market(make_user, make_organisation, monkeypatch):
     world = Market(make_user, make_organisation)
     monkeypatch.setattr(orders, "in_session", lambda instrument, moment: True)

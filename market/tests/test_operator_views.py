@@ -7,15 +7,9 @@ from accounts.roles import Role
 from conftest import fresh_code
 from market.models import Participant
 from market.services import participants
-from market.tests.test_services_orders import Market
 
 pytestmark = pytest.mark.django_db
 URL = "/market/operator/"
-
-
-@pytest.fixture
-def mkt(make_user, make_organisation):
-    return Market(make_user, make_organisation)
 
 
 def test_only_gxas_market_operators_open_the_page(mkt, client, signed_in, make_user):

@@ -12,7 +12,7 @@ from gxregistry.errors import ErrorCode, RegistryError
 from market.models import AuctionOffer, InstrumentParameters, ReverseAuction
 from market.services import auctions
 from market.services import orders as market
-from market.tests.test_services_orders import OPEN, held, mkt, yen  # noqa: F401 (the fixture)
+from market.tests.test_services_orders import OPEN, held, yen
 
 pytestmark = pytest.mark.django_db
 DAYS = [OPEN, OPEN + timedelta(days=1), OPEN + timedelta(days=2)]  # Tuesday to Thursday, 10:00 JST
@@ -25,7 +25,7 @@ def low_days(mkt, closes=(1700, 1720, 1740)):
                                         reference_price_yen=1800, band_percent=20, halt_minutes=10, reason="low",
                                         set_by=mkt.gxa)
     seller, buyer = mkt.participant(allowances=10_000), mkt.participant(yen=100_000_000)
-    for day, price in zip(DAYS, closes):
+    for day, price in zip(DAYS, closes, strict=True):
         mkt.order(seller, "sell", price, 100, now=day)
         mkt.order(buyer, "buy", price, 100, now=day)
     return seller, buyer

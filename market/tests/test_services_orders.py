@@ -68,11 +68,6 @@ class Market:
                                   acting_user=participant.rep, now=now, **options)
 
 
-@pytest.fixture
-def mkt(make_user, make_organisation):
-    return Market(make_user, make_organisation)
-
-
 def held(account, unit_type="allowance", vintage=2027):
     balance = Balance.objects.filter(account=account, unit_type=unit_type, vintage=vintage).first()
     return (balance.quantity, balance.reserved) if balance else (0, 0)

@@ -10,7 +10,7 @@ from gxregistry.errors import ErrorCode, RegistryError
 from market.models import Alert
 from market.services import orders as market
 from market.services import surveillance
-from market.tests.test_services_orders import OPEN, mkt  # noqa: F401 (the fixture)
+from market.tests.test_services_orders import OPEN
 
 pytestmark = pytest.mark.django_db
 DAY = OPEN.date()
