@@ -142,3 +142,16 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.participant} {self.trading_day}"
+
+    def summary_text(self) -> str:
+        """What was found, in the reader's language (``summary`` keeps it in English for searches and exports)."""
+        from django.utils.translation import gettext
+
+        from market.models.orders import Order
+
+        message, params = self.facts.get("message"), dict(self.facts.get("params", {}))
+        if not message:
+            return self.summary
+        if "side" in params:
+            params["side"] = str(Order.Side(params["side"]).label).lower()
+        return gettext(message) % params

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Balance, HoldingAccount, User
 from accounts.roles import OPERATE_MARKET
@@ -96,7 +97,8 @@ class Finding:
     kind: str
     participant_id: int
     key: str
-    summary: str
+    message: str  # an untranslated message: the alert shows it in its reader's language (Alert.summary_text)
+    params: dict
     facts: dict
 
 
@@ -115,21 +117,21 @@ def _wash_trades(trades: list[Trade], participants: dict) -> list[Finding]:
         same_owner = owner_of(buyer.organisation) == owner_of(seller.organisation)
         same_person = trade.buy_order.entered_by_id == trade.sell_order.entered_by_id
         if same_owner or same_person:
-            why = _("one organisation or group") if same_owner else _("orders entered by one person")
+            message = (gettext_noop("Trade of %(quantity)s at %(price)s yen between %(buyer)s and %(seller)s: one "
+                                    "organisation or group.") if same_owner else
+                       gettext_noop("Trade of %(quantity)s at %(price)s yen between %(buyer)s and %(seller)s: both "
+                                    "orders entered by one person."))
             for participant in {buyer, seller}:
-                findings.append(Finding(K.WASH_TRADE, participant.pk, f"wash-{trade.pk}-{participant.pk}",
-                                        _("Trade of %(quantity)s at %(price)s yen between %(buyer)s and %(seller)s: "
-                                          "%(why)s.") % {"quantity": f"{trade.quantity:,}",
-                                                         "price": f"{trade.price_yen:,}", "buyer": buyer,
-                                                         "seller": seller, "why": why},
-                                        {"trades": [trade.pk]}))
+                findings.append(Finding(K.WASH_TRADE, participant.pk, f"wash-{trade.pk}-{participant.pk}", message,
+                                        {"quantity": f"{trade.quantity:,}", "price": f"{trade.price_yen:,}",
+                                         "buyer": str(buyer), "seller": str(seller)}, {"trades": [trade.pk]}))
     for (buyer_id, seller_id), trade_ids in directions.items():
         back = directions.get((seller_id, buyer_id))
         if back and buyer_id < seller_id:
             for participant_id, other_id in ((buyer_id, seller_id), (seller_id, buyer_id)):
                 findings.append(Finding(
                     K.WASH_TRADE, participant_id, f"roundtrip-{trade_ids[0]}-{participant_id}",
-                    _("%(one)s and %(other)s each bought from the other on the same day (a round trip).") % {
+                    gettext_noop("%(one)s and %(other)s each bought from the other on the same day (a round trip)."), {
                         "one": participants[participant_id], "other": participants[other_id]},
                     {"trades": sorted(trade_ids + back)}))
     return findings
@@ -155,8 +157,8 @@ def _layering(instrument: Instrument, orders: list[Order], trades: list[Trade], 
                                                                   t.sell_order.participant_id)]
             findings.append(Finding(
                 K.LAYERING, participant_id, f"layering-{order_ids[0]}",
-                _("%(participant)s placed %(count)s orders %(ticks)s or more ticks behind the best price and cancelled "
-                  "them within %(seconds)s seconds; it traded %(trades)s times that day.") % {
+                gettext_noop("%(participant)s placed %(count)s orders %(ticks)s or more ticks behind the best price and cancelled "
+                  "them within %(seconds)s seconds; it traded %(trades)s times that day."), {
                     "participant": participants[participant_id], "count": len(order_ids),
                     "ticks": limits.layering_ticks, "seconds": limits.layering_seconds, "trades": len(traded)},
                 {"orders": order_ids, "trades": traded}))
@@ -185,8 +187,8 @@ def _marking_the_close(instrument: Instrument, day: date, trades: list[Trade], l
             order = trade.buy_order if pushing == Order.Side.BUY else trade.sell_order
             pushers[order.participant_id].append(trade.pk)
     return [Finding(K.MARKING_THE_CLOSE, participant_id, f"close-{instrument.pk}-{day}-{participant_id}",
-                    _("The close of %(close)s yen was %(move)s%% from the day's VWAP of %(vwap)s yen before the last "
-                      "%(minutes)s minutes; %(participant)s's incoming orders traded %(count)s times then.") % {
+                    gettext_noop("The close of %(close)s yen was %(move)s%% from the day's VWAP of %(vwap)s yen before the last "
+                      "%(minutes)s minutes; %(participant)s's incoming orders traded %(count)s times then."), {
                         "close": f"{close:,}", "move": f"{move:+.1f}", "vwap": f"{vwap:,.0f}",
                         "minutes": limits.close_minutes, "participant": participants[participant_id],
                         "count": len(trade_ids)},
@@ -209,8 +211,8 @@ def _concentration(instrument: Instrument, day: date, trades: list[Trade], limit
         if share > limits.concentration_percent:
             findings.append(Finding(K.VOLUME_CONCENTRATION, participant_id,
                                     f"volume-{instrument.pk}-{day}-{participant_id}",
-                                    _("%(participant)s made %(share)s%% of the day's volume of %(volume)s (above "
-                                      "%(limit)s%%).") % {"participant": participants[participant_id],
+                                    gettext_noop("%(participant)s made %(share)s%% of the day's volume of %(volume)s (above "
+                                      "%(limit)s%%)."), {"participant": participants[participant_id],
                                                           "share": f"{share:.1f}", "volume": f"{volume:,}",
                                                           "limit": limits.concentration_percent},
                                     {"share_percent": str(round(share, 2)), "volume": volume}))
@@ -229,8 +231,8 @@ def _concentration(instrument: Instrument, day: date, trades: list[Trade], limit
             if share > limits.concentration_percent:
                 findings.append(Finding(K.HOLDING_CONCENTRATION, participant.pk,
                                         f"holding-{instrument.pk}-{day}-{participant.pk}",
-                                        _("%(participant)s holds %(share)s%% of the %(vintage)s allowances held by "
-                                          "all holders (above %(limit)s%%).") % {
+                                        gettext_noop("%(participant)s holds %(share)s%% of the %(vintage)s allowances held by "
+                                          "all holders (above %(limit)s%%)."), {
                                             "participant": participant, "share": f"{share:.1f}",
                                             "vintage": instrument.vintage, "limit": limits.concentration_percent},
                                         {"share_percent": str(round(share, 2)), "held": quantity, "total": total}))
@@ -248,9 +250,9 @@ def _insider_orders(orders: list[Order], participants: dict) -> list[Finding]:
                     member.removed_at is None or order.entered_at < member.removed_at):
                 findings.append(Finding(
                     K.INSIDER_ORDER, order.participant_id, f"insider-{order.pk}-{member.insider_list_id}",
-                    _("%(person)s, on the insider list \u201c%(list)s\u201d, entered a %(side)s order of %(quantity)s "
-                      "at %(price)s yen for %(participant)s.") % {
-                        "person": member.user.email, "list": member.insider_list, "side": order.get_side_display(),
+                    gettext_noop("%(person)s, on the insider list \u201c%(list)s\u201d, entered a %(side)s order of %(quantity)s "
+                      "at %(price)s yen for %(participant)s."), {
+                        "person": member.user.email, "list": member.insider_list, "side": order.side,
                         "quantity": f"{order.quantity:,}", "price": f"{order.price_yen:,}",
                         "participant": participants[order.participant_id]},
                     {"orders": [order.pk], "insider_list": member.insider_list_id}))
@@ -273,10 +275,14 @@ def _scan(instrument: Instrument, day: date, now: datetime) -> list[Alert]:
                 + _concentration(instrument, day, trades, limits, participants)
                 + _insider_orders(orders, participants))
     known = set(Alert.objects.filter(key__in=[f.key for f in findings]).values_list("key", flat=True))
-    return Alert.objects.bulk_create([
-        Alert(kind=f.kind, instrument=instrument, participant_id=f.participant_id, trading_day=day,
-              summary=f.summary[:500], facts=f.facts, key=f.key, raised_at=now)
-        for f in findings if f.key not in known], ignore_conflicts=True)
+    alerts = []
+    for f in findings:
+        if f.key not in known:
+            params = {name: value if isinstance(value, int) else str(value) for name, value in f.params.items()}
+            alerts.append(Alert(kind=f.kind, instrument=instrument, participant_id=f.participant_id, trading_day=day,
+                                summary=(f.message % params)[:500], key=f.key, raised_at=now,
+                                facts=f.facts | {"message": f.message, "params": params}))
+    return Alert.objects.bulk_create(alerts, ignore_conflicts=True)
 
 
 @state_change

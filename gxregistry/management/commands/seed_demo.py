@@ -457,10 +457,17 @@ class Command(BaseCommand):
         day = timezone.localdate() - timedelta(days=1)
         while not participants.trading_day(day) or day < instrument.opens_on:
             day -= timedelta(days=1)
-        start = datetime.combine(day, time(9, 30), tzinfo=ZoneInfo("Asia/Tokyo"))
+        tokyo = ZoneInfo("Asia/Tokyo")
+        start = datetime.combine(day, time(9, 30), tzinfo=tokyo)
+        # The market opened at the lower-limit price; GXA's reverse auction followed (§1), then the price recovered
+        # and GXA moved the reference price. Parameters in the past are seeded directly: the service sets them from
+        # now on only.
+        InstrumentParameters.objects.create(instrument=instrument, effective_from=datetime.combine(
+            instrument.opens_on, time(8, 0), tzinfo=tokyo), reference_price_yen=1800, band_percent=20,
+            halt_minutes=10, reason="Opening of the market", set_by=operator)
         InstrumentParameters.objects.create(instrument=instrument, effective_from=start - timedelta(days=1),
                                             reference_price_yen=3000, band_percent=20, halt_minutes=10,
-                                            reason="Opening of the market", set_by=operator)
+                                            reason="The price recovered after the reverse auction", set_by=operator)
         traders = {}
         for email in ("rep@entity1.example.jp", "rep@entity2.example.jp", "trader@to1.example.jp"):
             user = User.objects.get(email=email)
@@ -473,6 +480,7 @@ class Command(BaseCommand):
             orders.cash_deposit(participant=participant, amount_yen=50_000_000, bank_reference=f"DEMO-IN-{email}",
                                 acting_user=operator, otp_token=_code(operator))
             traders[email.split("@")[1].split(".")[0]] = (participant, user)
+        self._market_floor(instrument, operator, traders, day)
         plan = [  # (minutes after 9:30, who, side, price, quantity, time in force)
             (0, "entity1", "sell", 3050, 300, "gtc"), (5, "entity1", "sell", 3020, 200, "gtc"),
             (10, "entity2", "buy", 2980, 250, "gtc"), (20, "to1", "buy", 2990, 150, "gtc"),
@@ -487,6 +495,65 @@ class Command(BaseCommand):
             orders.order_enter(participant=participant, instrument=instrument, side=side, price_yen=price,
                                quantity=quantity, time_in_force=time_in_force, idempotency_key=f"demo-{n}",
                                acting_user=user, now=start + timedelta(minutes=minutes))
+        self._market_surveillance(instrument, operator, day, start)
+
+    def _market_floor(self, instrument, operator, traders, day):
+        """Three trading days at the lower-limit price two weeks before ``day``, then GXA's reverse auction,
+        cleared (§1)."""
+        from datetime import datetime, time, timedelta
+        from zoneinfo import ZoneInfo
+
+        from market.services import auctions, orders, participants
+
+        tokyo = ZoneInfo("Asia/Tokyo")
+        days, candidate = [], day - timedelta(days=14)
+        while len(days) < 5:  # three low days, the auction's day and one more before the recovery
+            if participants.trading_day(candidate) and candidate >= instrument.opens_on:
+                days.append(candidate)
+            candidate += timedelta(days=1)
+        (seller, seller_user), (buyer, buyer_user) = traders["entity1"], traders["to1"]
+        for n, (low_day, price) in enumerate(zip(days[:3], (1700, 1690, 1680), strict=True)):
+            at = datetime.combine(low_day, time(10, 0), tzinfo=tokyo)
+            orders.order_enter(participant=seller, instrument=instrument, side="sell", price_yen=price, quantity=400,
+                               idempotency_key=f"demo-floor-sell-{n}", acting_user=seller_user, now=at)
+            orders.order_enter(participant=buyer, instrument=instrument, side="buy", price_yen=price, quantity=400,
+                               idempotency_key=f"demo-floor-buy-{n}", acting_user=buyer_user,
+                               now=at + timedelta(minutes=30))
+        opens = datetime.combine(days[3], time(9, 0), tzinfo=tokyo)
+        auction = auctions.auction_open(
+            instrument=instrument, budget_kind="volume", budget=500, pricing="uniform", offers_from=opens,
+            offers_until=opens + timedelta(hours=6), reason="JPA-2026 closed at or below the lower-limit price on "
+            "three trading days in a row.", acting_user=operator, otp_token=_code(operator), now=opens)
+        for n, (who, price, quantity) in enumerate([("entity1", 1650, 300), ("to1", 1690, 400),
+                                                    ("entity2", 1700, 200)]):
+            participant, user = traders[who]
+            auctions.offer_submit(auction=auction, participant=participant, price_yen=price, quantity=quantity,
+                                  acting_user=user, now=opens + timedelta(hours=1, minutes=n * 10))
+        auctions.auction_clear(auction=auction, acting_user=operator, otp_token=_code(operator),
+                               now=opens + timedelta(hours=7))
+
+    def _market_surveillance(self, instrument, operator, day, start):
+        """The day's scan under GXA's thresholds: alerts in the review queue; one decided. An insider list."""
+        from datetime import timedelta
+
+        from market.models import Alert, SurveillanceParameters
+        from market.services import surveillance
+
+        SurveillanceParameters.objects.create(
+            effective_from=start - timedelta(days=30), concentration_percent=45, layering_seconds=60,
+            layering_ticks=5, layering_orders=5, close_minutes=10, close_move_percent=3,
+            reason="Thresholds at the market's opening", set_by=operator)
+        surveillance.surveillance_scan(instrument=instrument, day=day, acting_user=operator,
+                                       now=start + timedelta(hours=6))
+        decided = Alert.objects.filter(kind=Alert.Kind.HOLDING_CONCENTRATION).order_by("pk").first()
+        if decided is not None and Alert.objects.count() > 1:
+            surveillance.alert_decide(alert=decided, decision="dismiss", acting_user=operator,
+                                      note="Its own allocation: a regulated entity holding what it was issued.")
+        insiders = surveillance.insider_list_create(
+            name="FY2027 allocation figures", information="The FY2027 allocation totals before the notices are issued",
+            acting_user=operator)
+        surveillance.insider_add(insider_list=insiders, email="admin@meti.example.jp", acting_user=operator,
+                                 reason="Approves the FY2027 allocation run", now=start - timedelta(days=1))
 
     # --- transition plans (§7), through their services as the companies and METI would file them ---------
     def _transition_plans(self):
