@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from market.models import InsiderList, Instrument, Order
 from market.services.participants import DECISIONS as PARTICIPANT_DECISIONS
@@ -58,7 +59,7 @@ class InstrumentForm(forms.Form):
 
 
 def _instrument_field():
-    return forms.ModelChoiceField(label=_("Instrument"), queryset=Instrument.objects.order_by("vintage"))
+    return forms.ModelChoiceField(label=pgettext_lazy("market", "Instrument"), queryset=Instrument.objects.order_by("vintage"))
 
 
 class ParametersForm(forms.Form):
@@ -101,7 +102,7 @@ class ScanForm(forms.Form):
 
 class ThresholdsForm(forms.Form):
     effective_from = _moment(_("Effective from (JST)"))
-    concentration_percent = _numeric(_("Concentration (% of the day's volume or of the vintage held)"), 8)
+    concentration_percent = _numeric(_("Concentration (percentage of the day's volume or of the vintage held)"), 8)
     layering_seconds = _numeric(_("Layering: cancelled within (seconds)"), 6)
     layering_ticks = _numeric(_("Layering: ticks behind the best price"), 6)
     layering_orders = _numeric(_("Layering: orders in a day"), 6)

@@ -184,7 +184,7 @@ class SurveillanceView(OperatorPageMixin, TemplateView):
 
     def form_valid_insider_list(self, form):
         made = surveillance.insider_list_create(acting_user=self.request.user, **form.cleaned_data)
-        messages.success(self.request, _("Insider list \u201c%(name)s\u201d created.") % {"name": made})
+        messages.success(self.request, _("Insider list “%(name)s” created.") % {"name": made})
 
     def form_valid_insider_add(self, form):
         member = surveillance.insider_add(acting_user=self.request.user, **form.cleaned_data)

@@ -213,7 +213,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('effective_from', models.DateTimeField(unique=True, verbose_name='effective from')),
-                ('concentration_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name="concentration (% of the day's volume or of the vintage held)")),
+                ('concentration_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name="concentration (percentage of the day's volume or of the vintage held)")),
                 ('layering_seconds', models.PositiveIntegerField(verbose_name='layering: cancelled within (seconds)')),
                 ('layering_ticks', models.PositiveIntegerField(verbose_name='layering: ticks behind the best price')),
                 ('layering_orders', models.PositiveIntegerField(verbose_name='layering: orders in a day')),

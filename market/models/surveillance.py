@@ -18,7 +18,7 @@ class SurveillanceParameters(models.Model):
 
     effective_from = models.DateTimeField(_("effective from"), unique=True)
     concentration_percent = models.DecimalField(
-        _("concentration (% of the day's volume or of the vintage held)"), max_digits=5, decimal_places=2)
+        _("concentration (percentage of the day's volume or of the vintage held)"), max_digits=5, decimal_places=2)
     layering_seconds = models.PositiveIntegerField(_("layering: cancelled within (seconds)"))
     layering_ticks = models.PositiveIntegerField(_("layering: ticks behind the best price"))
     layering_orders = models.PositiveIntegerField(_("layering: orders in a day"))

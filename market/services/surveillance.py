@@ -250,7 +250,7 @@ def _insider_orders(orders: list[Order], participants: dict) -> list[Finding]:
                     member.removed_at is None or order.entered_at < member.removed_at):
                 findings.append(Finding(
                     K.INSIDER_ORDER, order.participant_id, f"insider-{order.pk}-{member.insider_list_id}",
-                    gettext_noop("%(person)s, on the insider list \u201c%(list)s\u201d, entered a %(side)s order of %(quantity)s "
+                    gettext_noop("%(person)s, on the insider list “%(list)s”, entered a %(side)s order of %(quantity)s "
                       "at %(price)s yen for %(participant)s."), {
                         "person": member.user.email, "list": member.insider_list, "side": order.side,
                         "quantity": f"{order.quantity:,}", "price": f"{order.price_yen:,}",
