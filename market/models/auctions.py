@@ -82,10 +82,10 @@ class AuctionOffer(models.Model):
     TRANSITIONS = OFFER_TRANSITIONS
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", _("Submitted")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
-        ACCEPTED = "accepted", _("Accepted")
-        REJECTED = "rejected", _("Not accepted")
+        SUBMITTED = "submitted", pgettext_lazy("auction offer", "Submitted")
+        WITHDRAWN = "withdrawn", pgettext_lazy("auction offer", "Withdrawn")
+        ACCEPTED = "accepted", pgettext_lazy("auction offer", "Accepted")
+        REJECTED = "rejected", pgettext_lazy("auction offer", "Not accepted")
 
     auction = models.ForeignKey(ReverseAuction, on_delete=models.PROTECT, related_name="offers",
                                 verbose_name=_("reverse auction"))

@@ -464,10 +464,10 @@ class Command(BaseCommand):
         # now on only.
         InstrumentParameters.objects.create(instrument=instrument, effective_from=datetime.combine(
             instrument.opens_on, time(8, 0), tzinfo=tokyo), reference_price_yen=1800, band_percent=20,
-            halt_minutes=10, reason="Opening of the market", set_by=operator)
+            halt_minutes=10, reason="市場開設時の設定", set_by=operator)
         InstrumentParameters.objects.create(instrument=instrument, effective_from=start - timedelta(days=1),
                                             reference_price_yen=3000, band_percent=20, halt_minutes=10,
-                                            reason="The price recovered after the reverse auction", set_by=operator)
+                                            reason="逆オークション後の価格回復を踏まえた基準価格の見直し", set_by=operator)
         traders = {}
         for email in ("rep@entity1.example.jp", "rep@entity2.example.jp", "trader@to1.example.jp"):
             user = User.objects.get(email=email)
@@ -522,8 +522,8 @@ class Command(BaseCommand):
         opens = datetime.combine(days[3], time(9, 0), tzinfo=tokyo)
         auction = auctions.auction_open(
             instrument=instrument, budget_kind="volume", budget=500, pricing="uniform", offers_from=opens,
-            offers_until=opens + timedelta(hours=6), reason="JPA-2026 closed at or below the lower-limit price on "
-            "three trading days in a row.", acting_user=operator, otp_token=_code(operator), now=opens)
+            offers_until=opens + timedelta(hours=6), reason="JPA-2026の終値が3取引日連続で下限価格以下となったため。",
+            acting_user=operator, otp_token=_code(operator), now=opens)
         for n, (who, price, quantity) in enumerate([("entity1", 1650, 300), ("to1", 1690, 400),
                                                     ("entity2", 1700, 200)]):
             participant, user = traders[who]
@@ -542,18 +542,18 @@ class Command(BaseCommand):
         SurveillanceParameters.objects.create(
             effective_from=start - timedelta(days=30), concentration_percent=45, layering_seconds=60,
             layering_ticks=5, layering_orders=5, close_minutes=10, close_move_percent=3,
-            reason="Thresholds at the market's opening", set_by=operator)
+            reason="市場開設時の基準値", set_by=operator)
         surveillance.surveillance_scan(instrument=instrument, day=day, acting_user=operator,
                                        now=start + timedelta(hours=6))
         decided = Alert.objects.filter(kind=Alert.Kind.HOLDING_CONCENTRATION).order_by("pk").first()
         if decided is not None and Alert.objects.count() > 1:
             surveillance.alert_decide(alert=decided, decision="dismiss", acting_user=operator,
-                                      note="Its own allocation: a regulated entity holding what it was issued.")
+                                      note="自社への割当分の保有であり、問題なし。")
         insiders = surveillance.insider_list_create(
-            name="FY2027 allocation figures", information="The FY2027 allocation totals before the notices are issued",
+            name="2027年度割当数値", information="割当通知の発行前に知り得る2027年度の割当総量",
             acting_user=operator)
         surveillance.insider_add(insider_list=insiders, email="admin@meti.example.jp", acting_user=operator,
-                                 reason="Approves the FY2027 allocation run", now=start - timedelta(days=1))
+                                 reason="2027年度の割当処理を承認する担当者", now=start - timedelta(days=1))
 
     # --- transition plans (§7), through their services as the companies and METI would file them ---------
     def _transition_plans(self):
