@@ -147,7 +147,8 @@ def _layering(instrument: Instrument, orders: list[Order], trades: list[Trade], 
         if (order.status != Order.Status.CANCELLED or order.closed_reason != "cancelled" or order.touch_yen is None
                 or order.closed_at is None):
             continue
-        distance = order.touch_yen - order.price_yen if order.side == Order.Side.BUY else order.price_yen - order.touch_yen
+        behind_by = order.touch_yen - order.price_yen
+        distance = behind_by if order.side == Order.Side.BUY else -behind_by
         if distance >= behind and (order.closed_at - order.entered_at).total_seconds() <= limits.layering_seconds:
             quick[order.participant_id].append(order.pk)
     findings = []
@@ -157,7 +158,8 @@ def _layering(instrument: Instrument, orders: list[Order], trades: list[Trade], 
                                                                   t.sell_order.participant_id)]
             findings.append(Finding(
                 K.LAYERING, participant_id, f"layering-{order_ids[0]}",
-                gettext_noop("%(participant)s placed %(count)s orders %(ticks)s or more ticks behind the best price and cancelled "
+                gettext_noop("%(participant)s placed %(count)s orders %(ticks)s or more ticks behind the best price "
+                             "and cancelled "
                   "them within %(seconds)s seconds; it traded %(trades)s times that day."), {
                     "participant": participants[participant_id], "count": len(order_ids),
                     "ticks": limits.layering_ticks, "seconds": limits.layering_seconds, "trades": len(traded)},
@@ -187,12 +189,14 @@ def _marking_the_close(instrument: Instrument, day: date, trades: list[Trade], l
             order = trade.buy_order if pushing == Order.Side.BUY else trade.sell_order
             pushers[order.participant_id].append(trade.pk)
     return [Finding(K.MARKING_THE_CLOSE, participant_id, f"close-{instrument.pk}-{day}-{participant_id}",
-                    gettext_noop("The close of %(close)s yen was %(move)s%% from the day's VWAP of %(vwap)s yen before the last "
+                    gettext_noop("The close of %(close)s yen was %(move)s%% from the day's VWAP of %(vwap)s yen "
+                                 "before the last "
                       "%(minutes)s minutes; %(participant)s's incoming orders traded %(count)s times then."), {
                         "close": f"{close:,}", "move": f"{move:+.1f}", "vwap": f"{vwap:,.0f}",
                         "minutes": limits.close_minutes, "participant": participants[participant_id],
                         "count": len(trade_ids)},
-                    {"trades": trade_ids, "close": close, "vwap": str(round(vwap, 2)), "move_percent": str(round(move, 2))})
+                    {"trades": trade_ids, "close": close, "vwap": str(round(vwap, 2)),
+                     "move_percent": str(round(move, 2))})
             for participant_id, trade_ids in pushers.items()]
 
 
@@ -211,7 +215,8 @@ def _concentration(instrument: Instrument, day: date, trades: list[Trade], limit
         if share > limits.concentration_percent:
             findings.append(Finding(K.VOLUME_CONCENTRATION, participant_id,
                                     f"volume-{instrument.pk}-{day}-{participant_id}",
-                                    gettext_noop("%(participant)s made %(share)s%% of the day's volume of %(volume)s (above "
+                                    gettext_noop("%(participant)s made %(share)s%% of the day's volume of %(volume)s "
+                                                 "(above "
                                       "%(limit)s%%)."), {"participant": participants[participant_id],
                                                           "share": f"{share:.1f}", "volume": f"{volume:,}",
                                                           "limit": limits.concentration_percent},
@@ -231,7 +236,8 @@ def _concentration(instrument: Instrument, day: date, trades: list[Trade], limit
             if share > limits.concentration_percent:
                 findings.append(Finding(K.HOLDING_CONCENTRATION, participant.pk,
                                         f"holding-{instrument.pk}-{day}-{participant.pk}",
-                                        gettext_noop("%(participant)s holds %(share)s%% of the %(vintage)s allowances held by "
+                                        gettext_noop("%(participant)s holds %(share)s%% of the %(vintage)s allowances "
+                                                     "held by "
                                           "all holders (above %(limit)s%%)."), {
                                             "participant": participant, "share": f"{share:.1f}",
                                             "vintage": instrument.vintage, "limit": limits.concentration_percent},
@@ -250,7 +256,8 @@ def _insider_orders(orders: list[Order], participants: dict) -> list[Finding]:
                     member.removed_at is None or order.entered_at < member.removed_at):
                 findings.append(Finding(
                     K.INSIDER_ORDER, order.participant_id, f"insider-{order.pk}-{member.insider_list_id}",
-                    gettext_noop("%(person)s, on the insider list “%(list)s”, entered a %(side)s order of %(quantity)s "
+                    gettext_noop("%(person)s, on the insider list “%(list)s”, entered a %(side)s order of "
+                                 "%(quantity)s "
                       "at %(price)s yen for %(participant)s."), {
                         "person": member.user.email, "list": member.insider_list, "side": order.side,
                         "quantity": f"{order.quantity:,}", "price": f"{order.price_yen:,}",
