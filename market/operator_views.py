@@ -149,8 +149,10 @@ class AuctionsOperatorView(OperatorPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         day = timezone.localdate()
         instruments = list(Instrument.objects.order_by("vintage"))
-        for instrument in instruments:
-            instrument.low_closes = auctions.lower_limit_closes(instrument, day)
+        for instrument in instruments:  # the last closes, and whether they make an auction due
+            instrument.last_closes = [d for d in selectors.daily_prices(instrument) if d.day <= day][
+                -auctions.TRIGGER_DAYS:]
+            instrument.due = bool(auctions.lower_limit_closes(instrument, day))
         kwargs.setdefault("open_form", self.build_form("open"))
         listed = (ReverseAuction.objects.select_related("instrument").annotate(
             offer_count=Count("offers", filter=Q(offers__status="submitted"))).order_by("-offers_from"))
