@@ -3,7 +3,7 @@ from django.contrib import admin
 from gxregistry.back_office import ReadOnlyAdmin
 from market.models import Instrument, InstrumentParameters, Participant
 
-# The market's records, to look up: every change goes through market.services (GXA's pages are to come).
+# The market's records, to look up: every change goes through market.services (GXA's pages, /market/operator/).
 
 
 @admin.register(Participant)
