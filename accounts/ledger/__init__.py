@@ -7,6 +7,8 @@ under four eyes (``administration``), holdings, statements and search, and their
 
 from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     MAX_QUANTITY,
+    RETRY_ATTEMPTS,
+    RETRYABLE_SQLSTATES,
     Move,
     Reconciliation,
     Unit,
@@ -16,6 +18,7 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     allowance,
     ascii_digits,
     book,
+    call_prepared,
     cancel_units,
     cash_account_open,
     clean_quantity,
@@ -27,6 +30,7 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     insufficient_units,
     issue_allowances,
     issue_credits,
+    log_booked,
     reconcile,
     reverse_transaction,
     route_not_allowed,

@@ -206,6 +206,24 @@ BOOK_SQL = (
 )
 
 
+def call_prepared(sql: str, params: list) -> tuple:
+    """The one row a database function returns, called as a server-side prepared statement: Django's cursors bind
+    client-side and never prepare, and parsing and planning a call cost ~45 µs of a booking's ~350 µs
+    (benchmarks/README.md). Database errors arrive as Django's, as from any query."""
+    with connection.cursor() as django_cursor:
+        logged = django_cursor.debug_sql(sql, params) if connection.queries_logged else contextlib.nullcontext()
+        with logged, connection.wrap_database_errors, ServerBindingCursor(connection.connection) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchone()
+
+
+def log_booked(transaction_ids, kind: str) -> None:
+    """Log bookings once they are committed, with their numbers, so a log line never claims one that rolled back."""
+    for transaction_id in transaction_ids:
+        transaction.on_commit(functools.partial(log.info, "ledger_transaction_booked", ledger_transaction=transaction_id,
+                                                kind=str(kind)))
+
+
 def _book_once(kind, moves, idempotency_key, request_hash, booked_by, reverses, note):
     """One call to gx_ledger_book (accounts/ledger/sql/ledger_book.sql): every check, lock and insert in one round trip."""
     params = [kind, idempotency_key, request_hash, note, booked_by.pk if booked_by else None,
@@ -216,13 +234,8 @@ def _book_once(kind, moves, idempotency_key, request_hash, booked_by, reverses, 
     # inside one, a savepoint keeps a refusal from spoiling the caller's transaction.
     scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        with scope, connection.cursor() as django_cursor:
-            # A server-side prepared statement: Django's cursors bind client-side and never prepare,
-            # and parsing and planning the call cost ~45 µs of the booking's ~350 µs (benchmarks/README.md).
-            logged = django_cursor.debug_sql(BOOK_SQL, params) if connection.queries_logged else contextlib.nullcontext()
-            with logged, connection.wrap_database_errors, ServerBindingCursor(connection.connection) as cursor:
-                cursor.execute(BOOK_SQL, params, prepare=True)
-                transaction_id, booked_at = cursor.fetchone()
+        with scope:
+            transaction_id, booked_at = call_prepared(BOOK_SQL, params)
     except DatabaseError as error:
         # Out here the savepoint is rolled back (or the autocommit statement over), so the refusal may read.
         refusal = _refusal(error, reverses)
@@ -273,9 +286,7 @@ def book(*, kind: str, moves: list[Move], idempotency_key: str, booked_by=None, 
                 raise
             time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
             continue
-        # Logged once it is committed, with its number, so a log line never claims a booking that rolled back.
-        transaction.on_commit(functools.partial(log.info, "ledger_transaction_booked", ledger_transaction=booked.pk,
-                                                kind=str(kind)))
+        log_booked([booked.pk], kind)
         return booked
     raise AssertionError("unreachable")
 

@@ -3,16 +3,19 @@
 Everything that changes an instrument's book (entering, amending, cancelling and expiring orders) first locks the
 instrument's row, so one transaction at a time matches on it; orders of different instruments go side by side. An
 open order reserves what it may deliver on the balance it will deliver from (``Balance.reserved``); a trade
-releases the two reservations and books units against yen in one ledger transaction through ``ledger.book``.
+releases the two reservations and books units against yen in one ledger transaction through the ledger's booking
+function. Entry and matching run in the database (market/sql/order_book.sql), one round trip per order;
+market/engine/matching.py is the reference model they are tested against.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import json
+from datetime import datetime
+from functools import cached_property
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Func, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,17 +30,15 @@ from accounts.models import (
     UnitType,
 )
 from accounts.roles import ACT, OPERATE_MARKET
-from gxregistry.audit import audit_context
+from gxregistry.audit import audit_context, context_variables
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.transitions import transition_check
-from market.engine import matching
 from market.models import Instrument, Order, Participant, Trade
-from market.services.participants import in_session, market_operator, parameters_at
+from market.services.participants import in_session, market_operator
 
 YEN = ledger.Unit(UnitType.YEN, YEN_VINTAGE)
 MAX_PRICE_YEN = 10**7  # far above any price corridor; keeps price x quantity inside bigint
-MATCH_BATCH = 200  # resting orders read at a time while an incoming order matches
 
 
 def _refuse(message, field=None, code=ErrorCode.INVALID_INPUT):
@@ -65,12 +66,11 @@ def unit_account(organisation: Organisation) -> HoldingAccount:
 
 
 def owner_of(organisation: Organisation) -> str:
-    """Who an order belongs to for self-trade prevention: the joint-notification group, else the organisation."""
-    group = getattr(organisation, "notified_group", None)
-    if group is None:
-        stakeholder = getattr(organisation, "stakeholder_of", None)
-        group = stakeholder.group if stakeholder is not None else None
-    return f"group:{group.pk}" if group is not None else f"organisation:{organisation.pk}"
+    """Who an order belongs to for self-trade prevention: the joint-notification group, else the organisation (the
+    database's ``gx_market_owner``, which order entry reads too)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gx_market_owner(%s)", [organisation.pk])
+        return cursor.fetchone()[0]
 
 
 def _bank_transfer(kind: str, participant: Participant, amount_yen, bank_reference: str, acting_user,
@@ -161,9 +161,8 @@ def reservation_differences() -> list[str]:
 def price_corridor(day) -> CompliancePeriod | None:
     """The compliance period whose price corridor is in force on ``day`` (§1): the one whose surrender deadline comes
     next — what an entity buying or selling allowances now is trading for (docs/market.md); after the last
-    deadline, the latest period's."""
-    return (CompliancePeriod.objects.filter(surrender_deadline__gte=day).order_by("surrender_deadline").first()
-            or CompliancePeriod.objects.order_by("-fiscal_year").first())
+    deadline, the latest period's. The rule is the database's ``gx_price_corridor``, which order entry reads too."""
+    return CompliancePeriod.objects.filter(pk=Func(Value(day), function="gx_price_corridor")).first()
 
 
 def upper_limit_price(day) -> int | None:
@@ -180,43 +179,79 @@ def whole_number(value, field, message) -> int:
     return number
 
 
-@dataclass(frozen=True)
 class Entered:
-    order: Order
-    trades: tuple[Trade, ...]
-    halted: bool = False
+    """An order as entering or amending it left it, with the trades it made then (read from the database when
+    first asked for: the book's functions return their numbers)."""
+
+    def __init__(self, order_id: int, trade_ids=(), halted: bool = False, order: Order | None = None):
+        self.order_id, self.trade_ids, self.halted = order_id, tuple(trade_ids), halted
+        if order is not None:
+            self.__dict__["order"] = order
+
+    @cached_property
+    def order(self) -> Order:
+        return Order.objects.get(pk=self.order_id)
+
+    @cached_property
+    def trades(self) -> tuple[Trade, ...]:
+        return tuple(Trade.objects.filter(pk__in=self.trade_ids).order_by("pk")) if self.trade_ids else ()
+
+
+def _not_active(participant: Participant, status: str) -> RegistryError:
+    return RegistryError(ErrorCode.INVALID_STATE, _("%(participant)s cannot trade: it is %(state)s.") % {
+        "participant": participant, "state": Participant.Status(status).label}, "participant")
+
+
+def _out_of_session(instrument: Instrument) -> RegistryError:
+    return RegistryError(ErrorCode.INVALID_STATE, _(
+        "%(instrument)s trades on Tokyo working days from %(opens)s to %(closes)s (JST), from %(first)s.") % {
+        "instrument": instrument, "opens": f"{instrument.session_opens_at:%H:%M}",
+        "closes": f"{instrument.session_closes_at:%H:%M}", "first": instrument.opens_on}, "instrument")
+
+
+def _halted(instrument: Instrument, until: datetime) -> RegistryError:
+    return RegistryError(ErrorCode.INVALID_STATE, _(
+        "Trading in %(instrument)s is halted until %(time)s (a price outside the band).") % {
+        "instrument": instrument, "time": f"{timezone.localtime(until):%H:%M}"}, "instrument")
+
+
+def _no_corridor() -> RegistryError:
+    return RegistryError(ErrorCode.INVALID_STATE, _(
+        "No price corridor is set yet: orders are taken once METI opens a compliance period."), "price_yen")
+
+
+def _above_upper(upper: int) -> RegistryError:
+    return RegistryError(ErrorCode.INVALID_INPUT, _(
+        "The price is above the upper-limit price of %(upper)s yen (§1): any entity may pay that instead of "
+        "buying.") % {"upper": f"{upper:,}"}, "price_yen")
 
 
 def _open_checks(participant: Participant, instrument: Instrument, now: datetime) -> None:
     if participant.status != Participant.Status.ACTIVE:
-        _refuse(_("%(participant)s cannot trade: it is %(state)s.") % {
-            "participant": participant, "state": participant.get_status_display()}, "participant",
-            ErrorCode.INVALID_STATE)
+        raise _not_active(participant, participant.status)
     if not in_session(instrument, now):
-        _refuse(_("%(instrument)s trades on Tokyo working days from %(opens)s to %(closes)s (JST), from "
-                  "%(first)s.") % {"instrument": instrument, "opens": f"{instrument.session_opens_at:%H:%M}",
-                                   "closes": f"{instrument.session_closes_at:%H:%M}", "first": instrument.opens_on},
-                "instrument", ErrorCode.INVALID_STATE)
+        raise _out_of_session(instrument)
     if instrument.halted_until and instrument.halted_until > now:
-        _refuse(_("Trading in %(instrument)s is halted until %(time)s (a price outside the band).") % {
-            "instrument": instrument, "time": f"{timezone.localtime(instrument.halted_until):%H:%M}"},
-            "instrument", ErrorCode.INVALID_STATE)
+        raise _halted(instrument, instrument.halted_until)
 
 
-def clean_price(instrument: Instrument, price_yen, now: datetime) -> int:
+def clean_price(instrument: Instrument, price_yen) -> int:
+    """A price in whole yen on the instrument's tick (the corridor is checked where the order is entered)."""
     price = whole_number(price_yen, "price_yen", _("Enter the price in whole yen."))
     if not 1 <= price <= MAX_PRICE_YEN:
         _refuse(_("Enter a price from 1 yen."), "price_yen")
     if price % instrument.tick_yen:
         _refuse(_("The price is a whole number of ticks (%(tick)s yen).") % {"tick": instrument.tick_yen},
                 "price_yen")
+    return price
+
+
+def within_corridor(price: int, now: datetime) -> int:
     upper = upper_limit_price(timezone.localdate(now))
     if upper is None:
-        _refuse(_("No price corridor is set yet: orders are taken once METI opens a compliance period."),
-                "price_yen", ErrorCode.INVALID_STATE)
+        raise _no_corridor()
     if price > upper:
-        _refuse(_("The price is above the upper-limit price of %(upper)s yen (§1): any entity may pay that "
-                  "instead of buying.") % {"upper": f"{upper:,}"}, "price_yen")
+        raise _above_upper(upper)
     return price
 
 
@@ -245,45 +280,6 @@ def _reservation(order: Order) -> tuple[int, int]:
     return (order.remaining, 0) if order.side == Order.Side.SELL else (0, order.remaining * order.price_yen)
 
 
-def _engine_order(order: Order) -> matching.Order:
-    return matching.Order(order.pk, matching.Side(order.side), order.price_yen, order.remaining, order.sequence,
-                          order.owner)
-
-
-def _resting(incoming: Order):
-    """The other side's open orders that cross ``incoming``, best first, a batch at a time."""
-    other = Order.Side.SELL if incoming.side == Order.Side.BUY else Order.Side.BUY
-    orders = Order.objects.filter(instrument_id=incoming.instrument_id, side=other, status=Order.Status.OPEN)
-    if incoming.side == Order.Side.BUY:
-        orders = orders.filter(price_yen__lte=incoming.price_yen).order_by("price_yen", "sequence")
-    else:
-        orders = orders.filter(price_yen__gte=incoming.price_yen).order_by("-price_yen", "sequence")
-    seen = 0
-    while True:
-        batch = list(orders[seen:seen + MATCH_BATCH])
-        yield from batch
-        if len(batch) < MATCH_BATCH:
-            return
-        seen += MATCH_BATCH
-
-
-def _settle(instrument: Instrument, incoming: Order, resting: Order, fill: matching.Fill, acting_user,
-            now: datetime) -> Trade:
-    """One fill: release both reservations, book units against yen in one ledger transaction, record the trade."""
-    buy, sell = (incoming, resting) if incoming.side == Order.Side.BUY else (resting, incoming)
-    units, paid = fill.quantity, fill.quantity * fill.price
-    release(sell.unit_account_id, allowance_of(instrument), units)
-    release(buy.cash_account_id, YEN, fill.quantity * buy.price_yen)  # what the buy order reserved for them
-    booking = ledger.book(
-        kind=LedgerTransaction.Kind.TRADE,
-        moves=[ledger.Move(sell.unit_account, buy.unit_account, allowance_of(instrument), units),
-               ledger.Move(buy.cash_account, sell.cash_account, YEN, paid)],
-        idempotency_key=f"trade-{incoming.pk}-{incoming.sequence}-{resting.pk}", booked_by=acting_user,
-        note=f"{instrument.code} {units} @ {fill.price}")
-    return Trade.objects.create(instrument=instrument, buy_order=buy, sell_order=sell, aggressor=incoming.side,
-                                price_yen=fill.price, quantity=units, ledger_transaction=booking, traded_at=now)
-
-
 def _close(order: Order, status: str, now: datetime, reason: str = "") -> None:
     transition_check(order, status)
     order.status, order.closed_reason, order.closed_at = status, reason, now
@@ -294,57 +290,39 @@ def _save_reservation(order: Order) -> None:
     order.save()
 
 
-def _match(instrument: Instrument, incoming: Order, acting_user, now: datetime, parameters=None) -> Entered:
-    """Match ``incoming`` (open, its reservation taken) against the book and settle every fill (``parameters``:
-    the instrument's at ``now``, when already read)."""
-    parameters = parameters or parameters_at(instrument, now)
-    band = parameters.band() if parameters is not None else None
-    resting_orders = {}
-
-    def engine_resting():
-        for order in _resting(incoming):
-            resting_orders[order.pk] = order
-            yield _engine_order(order)
-
-    result = matching.match(_engine_order(incoming), engine_resting(), band=band)
-    trades = []
-    for fill in result.fills:
-        resting = resting_orders[fill.resting_id]
-        trades.append(_settle(instrument, incoming, resting, fill, acting_user, now))
-        resting.remaining -= fill.quantity
-        if resting.remaining == 0:
-            _close(resting, Order.Status.FILLED, now)
-        _save_reservation(resting)
-    incoming.remaining -= sum(fill.quantity for fill in result.fills)
-    if result.stop == matching.Stop.FILLED:
-        _close(incoming, Order.Status.FILLED, now)
-    elif result.stop == matching.Stop.SELF_TRADE:
-        _close(incoming, Order.Status.CANCELLED, now, "self_trade")
-    elif result.stop == matching.Stop.PRICE_BAND:
-        _close(incoming, Order.Status.CANCELLED, now, "price_band")
-        instrument.halted_until = now + timedelta(minutes=parameters.halt_minutes)
-        instrument.save(update_fields=["halted_until"])
-    # What the incoming order no longer reserves: its fills (released by each settlement), and a cancelled rest.
-    units, yen = _reservation(incoming)
-    if incoming.side == Order.Side.SELL:
-        release(incoming.unit_account_id, allowance_of(instrument), incoming.reserved_units - units
-                 - sum(fill.quantity for fill in result.fills))
-    else:
-        release(incoming.cash_account_id, YEN, incoming.reserved_yen - yen
-                 - sum(fill.quantity for fill in result.fills) * incoming.price_yen)
-    _save_reservation(incoming)
-    return Entered(incoming, tuple(trades), result.halted)
+ENTER_SQL = ("SELECT o_order_id, o_replayed, o_trade_ids, o_booking_ids, o_halted FROM gx_market_order_enter("
+             "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+MATCH_SQL = "SELECT o_trade_ids, o_booking_ids, o_halted FROM gx_market_match(%s, %s, %s)"
 
 
-def _touch(instrument: Instrument, side: str) -> int | None:
-    """The best price resting on ``side`` (what surveillance measures an order's distance from)."""
-    best = "-price_yen" if side == Order.Side.BUY else "price_yen"
-    return (Order.objects.filter(instrument=instrument, side=side, status=Order.Status.OPEN).order_by(best)
-            .values_list("price_yen", flat=True).first())
+def _book_refusal(error: DatabaseError, participant: Participant, instrument: Instrument) -> RegistryError | None:
+    """The RegistryError for a refusal raised by the book's functions (market/sql/order_book.sql), or None."""
+    cause = error.__cause__
+    state = getattr(cause, "sqlstate", None) or ""
+    detail = json.loads(cause.diag.message_detail or "{}") if state.startswith("GX") else {}
+    if state == "GX001":
+        refusal = ledger.insufficient_units(
+            number=detail["number"], held=detail["held"], asked=detail["asked"],
+            unit=ledger.Unit(detail["unit_type"], detail["vintage"]), reserved=detail["reserved"])
+        return RegistryError(refusal.code, refusal.message, detail["field"])
+    refusals = {
+        "GX101": lambda: _not_active(participant, detail["status"]),
+        "GX102": lambda: _out_of_session(instrument),
+        "GX103": _no_corridor,
+        "GX104": lambda: _above_upper(int(detail["upper"])),
+        "GX105": lambda: RegistryError(ErrorCode.ACCOUNT_NOT_USABLE, _(
+            "%(organisation)s has no %(kind)s to trade from.") % {
+            "organisation": participant.organisation, "kind": HoldingAccount.Kind(detail["kind"]).label}, "account"),
+        "GX107": lambda: RegistryError(ErrorCode.IDEMPOTENCY_CONFLICT, _(
+            "This idempotency key was used for a different order."), "idempotency_key"),
+        "GX108": lambda: _halted(instrument, datetime.fromisoformat(detail["until"])),
+    }
+    return refusals[state]() if state in refusals else None
 
 
-def _locked_instrument(instrument: Instrument) -> Instrument:
-    return Instrument.objects.select_for_update(no_key=True).get(pk=instrument.pk)
+def _matched(order_id: int, trade_ids, booking_ids, halted: bool) -> Entered:
+    ledger.log_booked(booking_ids, LedgerTransaction.Kind.TRADE)
+    return Entered(order_id, trade_ids, halted)
 
 
 @state_change
@@ -353,49 +331,47 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
                 now: datetime | None = None) -> Entered:
     """A participant's limit order: checked, its delivery reserved, matched at once against the book (price-time
     priority, at the resting order's price) and every fill settled; what is left rests on the book. Entering the
-    same ``idempotency_key`` again returns the order entered with it."""
+    same ``idempotency_key`` again returns the order entered with it.
+
+    What needs the database is one call of ``gx_market_order_enter`` (market/sql/order_book.sql): one round trip
+    per order, so the instrument's lock, which every order on it waits for, is held for the database's work only.
+    """
     now = now or timezone.now()
-    with transaction.atomic(), audit_context(acting_user, action="order_enter"):
-        authorize(acting_user, ACT, participant.organisation)
-        key = (idempotency_key or "").strip()
-        if not key or len(key) > 100:
-            _refuse(_("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
-        if side not in Order.Side.values:
-            _refuse(_("Choose buy or sell."), "side")
-        if time_in_force not in Order.TimeInForce.values:
-            _refuse(_("Choose how long the order stays on the book."), "time_in_force")
-        # What needs no lock is read first: the instrument's lock serializes every order on it, so it is held
-        # for the reservation, the matching and the settlement only. A participant's own orders are serialized by
-        # its row, which makes the idempotency key's check safe.
-        participant = (Participant.objects.select_for_update(of=("self",), no_key=True).select_related("organisation")
-                       .get(pk=participant.pk))
-        instrument = Instrument.objects.get(pk=instrument.pk)
-        price, quantity = clean_price(instrument, price_yen, now), clean_quantity(instrument, quantity)
-        existing = Order.objects.filter(participant=participant, idempotency_key=key).first()
-        if existing is not None:
-            if (existing.instrument_id, existing.side, existing.price_yen, existing.quantity,
-                    existing.time_in_force) != (instrument.pk, side, price, quantity, time_in_force):
-                _refuse(_("This idempotency key was used for a different order."), "idempotency_key",
-                        ErrorCode.IDEMPOTENCY_CONFLICT)
-            made = Q(buy_order=existing) | Q(sell_order=existing)  # the trades it made on entry, as the incoming
-            return Entered(existing, tuple(Trade.objects.filter(made, aggressor=existing.side).order_by("pk")))
-        _open_checks(participant, instrument, now)
-        organisation = participant.organisation
-        units, cash, owner = unit_account(organisation), cash_account(organisation), owner_of(organisation)
-        parameters = parameters_at(instrument, now)
-        instrument = _locked_instrument(instrument)
-        _open_checks(participant, instrument, now)  # a halt may have begun meanwhile
-        order = Order(instrument=instrument, participant=participant, side=side, price_yen=price, quantity=quantity,
-                      remaining=quantity, time_in_force=time_in_force, sequence=next_sequence(), owner=owner,
-                      unit_account=units, cash_account=cash, trading_day=timezone.localdate(now),
-                      idempotency_key=key, entered_by=acting_user, entered_at=now, touch_yen=_touch(instrument, side))
-        order.reserved_units, order.reserved_yen = _reservation(order)
-        if side == Order.Side.SELL:
-            reserve(units, allowance_of(instrument), quantity, "quantity")
-        else:
-            reserve(cash, YEN, order.reserved_yen, "price_yen")
-        order.save()
-        return _match(instrument, order, acting_user, now, parameters)
+    key = (idempotency_key or "").strip()
+    for attempt in range(ledger.RETRY_ATTEMPTS):
+        try:
+            with transaction.atomic(), audit_context(acting_user, action="order_enter") as context:
+                authorize(acting_user, ACT, participant.organisation)
+                if not key or len(key) > 100:
+                    _refuse(_("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
+                if side not in Order.Side.values:
+                    _refuse(_("Choose buy or sell."), "side")
+                if time_in_force not in Order.TimeInForce.values:
+                    _refuse(_("Choose how long the order stays on the book."), "time_in_force")
+                # Tick, lot and hours are the instrument's terms, fixed when it is listed; what may change (the
+                # participant's state, a halt, the corridor) is read under the locks, in the database.
+                price, units = clean_price(instrument, price_yen), clean_quantity(instrument, quantity)
+                try:
+                    order_id, _replayed, trade_ids, booking_ids, halted = ledger.call_prepared(ENTER_SQL, [
+                        participant.pk, instrument.pk, side, price, units, time_in_force, key, acting_user.pk, now,
+                        in_session(instrument, now), *context_variables(context)])
+                except DatabaseError as error:
+                    refusal = _book_refusal(error, participant, instrument)
+                    if refusal is not None:
+                        raise refusal from None
+                    raise
+                return _matched(order_id, trade_ids, booking_ids, halted)
+        except DatabaseError as error:
+            state = getattr(error.__cause__, "sqlstate", None)
+            if state == "GX106":  # its first order: the cash account is opened, and the order entered again
+                cash_account(participant.organisation)
+            elif state not in ledger.RETRYABLE_SQLSTATES or attempt == ledger.RETRY_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _locked_instrument(instrument: Instrument) -> Instrument:
+    return Instrument.objects.select_for_update(no_key=True).get(pk=instrument.pk)
 
 
 def _locked_order(order: Order) -> tuple[Instrument, Order]:
@@ -440,7 +416,8 @@ def order_amend(*, order: Order, acting_user, price_yen=None, quantity=None, now
         authorize(acting_user, ACT, order.participant.organisation)
         transition_check(order, Order.Status.CANCELLED)  # only an open order is amended
         _open_checks(order.participant, instrument, now)
-        price = order.price_yen if price_yen in (None, "") else clean_price(instrument, price_yen, now)
+        price = (order.price_yen if price_yen in (None, "")
+                 else within_corridor(clean_price(instrument, price_yen), now))
         new_quantity = order.quantity if quantity in (None, "") else clean_quantity(instrument, quantity)
         filled = order.quantity - order.remaining
         if new_quantity <= filled:
@@ -462,9 +439,11 @@ def order_amend(*, order: Order, acting_user, price_yen=None, quantity=None, now
         if loses_priority:
             order.sequence = next_sequence()
         _save_reservation(order)
-        if loses_priority:  # a new price may cross the book
-            return _match(instrument, order, acting_user, now)
-        return Entered(order, ())
+        if not loses_priority:
+            return Entered(order.pk, (), order=order)
+        # A new place in time, and a new price may cross the book: matched as an incoming order is.
+        trade_ids, booking_ids, halted = ledger.call_prepared(MATCH_SQL, [order.pk, now, acting_user.pk])
+        return _matched(order.pk, trade_ids, booking_ids, halted)
 
 
 @state_change
