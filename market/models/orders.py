@@ -74,8 +74,12 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-entered_at", "-id"]
+        # The book, best first: offers by price and time; bids by price descending and time, their own index so
+        # that matching a sell order reads the best bids first rather than sorting every crossing bid.
         indexes = [models.Index(fields=["instrument", "side", "price_yen", "sequence"], condition=Q(status="open"),
-                                name="market_order_book")]
+                                name="market_order_book"),
+                   models.Index(F("instrument"), F("price_yen").desc(), F("sequence"),
+                                condition=Q(status="open", side="buy"), name="market_order_bids")]
         constraints = [
             models.UniqueConstraint(fields=["participant", "idempotency_key"], name="order_idempotency_key_once"),
             models.CheckConstraint(condition=Q(quantity__gt=0) & Q(price_yen__gt=0) & Q(remaining__gte=0)

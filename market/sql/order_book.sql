@@ -258,13 +258,13 @@ BEGIN
   IF p_side = 'sell' THEN
     v_reserved_units := p_quantity;
     PERFORM gx_market_reserve(v_units, 'allowance', v_vintage, p_quantity, 'quantity');
-    SELECT min(o.price_yen) INTO v_touch FROM market_order o
-     WHERE o.instrument_id = p_instrument AND o.side = 'sell' AND o.status = 'open';
+    SELECT o.price_yen INTO v_touch FROM market_order o  -- ORDER BY .. LIMIT 1: the index's first entry, always
+     WHERE o.instrument_id = p_instrument AND o.side = 'sell' AND o.status = 'open' ORDER BY o.price_yen LIMIT 1;
   ELSE
     v_reserved_yen := p_quantity * p_price;
     PERFORM gx_market_reserve(v_cash, 'yen', 0, v_reserved_yen, 'price_yen');
-    SELECT max(o.price_yen) INTO v_touch FROM market_order o
-     WHERE o.instrument_id = p_instrument AND o.side = 'buy' AND o.status = 'open';
+    SELECT o.price_yen INTO v_touch FROM market_order o
+     WHERE o.instrument_id = p_instrument AND o.side = 'buy' AND o.status = 'open' ORDER BY o.price_yen DESC LIMIT 1;
   END IF;
   INSERT INTO market_order (instrument_id, participant_id, side, price_yen, quantity, remaining, status,
                             time_in_force, sequence, owner, unit_account_id, cash_account_id, reserved_units,
