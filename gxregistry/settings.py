@@ -6,6 +6,7 @@ DATABASE_URL unset the project starts its own embedded PostgreSQL; with
 REDIS_URL set django-q2 uses Redis as its broker instead of the ORM.
 """
 
+import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -259,7 +260,9 @@ STORAGES = {
     "private": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": env.path("DJANGO_PRIVATE_MEDIA_ROOT", default=(
-            Path(tempfile.gettempdir()) / "gxregistry-test-private-media" if GX_ENV == "test"
+            # one folder per pytest-xdist worker: the suite runs on every core
+            Path(tempfile.gettempdir()) / f"gxregistry-test-private-media{os.environ.get('PYTEST_XDIST_WORKER', '')}"
+            if GX_ENV == "test"
             else BASE_DIR / "private-media")), "base_url": None},
     },
 }

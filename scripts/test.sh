@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make test: migrations in step with models, lint, then the whole suite.
+# make test: migrations in step with models, lint, then the whole suite on every core (pytest-xdist: each worker
+# has a test database of its own on the one server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -10,4 +11,5 @@ trap stop_db EXIT
 
 $PY manage.py makemigrations --check --dry-run -v 1
 .venv/bin/ruff check .
-$PY -m pytest "$@"
+[[ -z "${DATABASE_URL:-}" ]] && $PY -m gxregistry.embedded_db start >/dev/null  # once, before the workers
+$PY -m pytest -n "${GX_TEST_WORKERS:-auto}" --maxprocesses 4 "$@"
