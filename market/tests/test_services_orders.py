@@ -94,6 +94,19 @@ def test_a_trade_delivers_allowances_against_yen_in_one_ledger_transaction(mkt):
     assert ledger.reconcile().clean
 
 
+def test_the_audit_history_of_an_order_says_who_entered_it_and_who_filled_it(mkt):
+    """Entry runs in one database function, which sets pghistory's context itself (a prepared statement is out of
+    reach of pghistory's statement prefix): each change of an order is attributed to the act that made it."""
+    seller, buyer = mkt.participant(allowances=100), mkt.participant(yen=1_000_000)
+    resting = mkt.order(seller, "sell", 3000, 100).order
+    mkt.order(buyer, "buy", 3000, 100)
+    inserted, filled = resting.history.order_by("pgh_id")
+    assert (inserted.pgh_label, inserted.status, filled.status) == ("insert", S.OPEN, S.FILLED)
+    assert inserted.pgh_context.metadata["user"] == seller.rep.pk
+    assert filled.pgh_context.metadata["user"] == buyer.rep.pk  # the buyer's order filled it
+    assert filled.pgh_context.metadata["action"] == "order_enter"
+
+
 def test_price_time_priority_and_partial_fills(mkt):
     buyer = mkt.participant(yen=100_000_000)
     first, second, better = (mkt.participant(allowances=500) for _ in range(3))
