@@ -107,6 +107,26 @@ def test_the_audit_history_of_an_order_says_who_entered_it_and_who_filled_it(mkt
     assert filled.pgh_context.metadata["action"] == "order_enter"
 
 
+def test_a_first_order_opens_the_cash_account_and_one_without_an_account_to_trade_from_is_refused(mkt):
+    buyer = mkt.participant(yen=1_000_000)
+    mkt.order(buyer, "buy", 3000, 100)
+    organisation = mkt.make_organisation()
+    seller = mkt.participant(allowances=100, organisation=organisation)
+    HoldingAccount.objects.filter(organisation=organisation, kind="market_cash").delete()  # never funded
+    (trade,) = mkt.order(seller, "sell", 3000, 100).trades  # its yen need an account to arrive in
+    cash = HoldingAccount.objects.get(organisation=organisation, kind="market_cash")
+    assert trade.ledger_transaction.entries.filter(account=cash, quantity=300_000).exists()
+    bare = mkt.make_organisation()  # a regulated entity with no corporate holding account yet
+    rep = mkt.make_user(Role.AUTHORISED_REPRESENTATIVE, bare)
+    participant = participants.participant_join(organisation=bare, rules_version=participants.RULES_VERSION,
+                                                acting_user=rep)
+    participant.rep = rep
+    with pytest.raises(RegistryError) as refused:
+        mkt.order(participant, "buy", 3000, 10)
+    assert (refused.value.code, refused.value.field) == (ErrorCode.ACCOUNT_NOT_USABLE, "account")
+    assert "Corporate holding account" in refused.value.message
+
+
 def test_price_time_priority_and_partial_fills(mkt):
     buyer = mkt.participant(yen=100_000_000)
     first, second, better = (mkt.participant(allowances=500) for _ in range(3))
