@@ -8,7 +8,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.generic import ListView, TemplateView
 
 from gxregistry.errors import ErrorCode, RegistryError
@@ -21,6 +21,13 @@ from market.models import AuctionOffer, Instrument, Order, ReverseAuction
 from market.services import auctions, orders
 from market.services.participants import in_session
 
+# Why the matching cancelled the rest of an incoming order (Order.closed_reason, set in market/sql/order_book.sql).
+CANCELLED_ON_ENTRY = {
+    "self_trade": gettext_lazy("The rest was cancelled: it would have traded with an order of your own "
+                               "organisation or joint-notification group (self-trade prevention)."),
+    "price_band": gettext_lazy("The rest was cancelled and trading is halted for a while: the next trade would "
+                               "have been outside the price band."),
+}
 
 class InstrumentListView(LoginRequiredMixin, ListView):
     model = Instrument
@@ -72,6 +79,8 @@ class InstrumentView(FormPageMixin, InstrumentBookMixin, LoginRequiredMixin, Tem
                                          "%(status)s.") % {
             "side": order.get_side_display(), "quantity": f"{order.quantity:,}", "price": f"{order.price_yen:,}",
             "traded": f"{traded:,}", "status": order.get_status_display().lower()})
+        if order.closed_reason in CANCELLED_ON_ENTRY:  # the rest was cancelled by the market's rules: say which
+            messages.warning(self.request, CANCELLED_ON_ENTRY[order.closed_reason])
 
     def form_valid_cancel(self, form):
         participant = self.participant()

@@ -94,3 +94,15 @@ def test_the_allocation_engine_reads_the_fys_average_market_price(mkt):
     mkt.order(buyer, "buy", 3300, 300)
     assert average_price(2027) == Decimal("3225.00") and average_price(2026) is None
     assert adapter.parameters().get("average_allowance_price_yen", 2027) == Decimal("3225.00")
+
+
+def test_an_order_cut_short_by_self_trade_prevention_says_why(mkt, client, signed_in):
+    seller = mkt.participant(allowances=500, yen=5_000_000)
+    mkt.order(seller, "sell", 3000, 200, now=OPEN)
+    signed_in(seller.rep)
+    key = client.get(url(mkt)).context["enter_form"].initial["idempotency_key"]
+    client.post(url(mkt), {"form": "enter", "side": "buy", "price_yen": "3000", "quantity": "10",
+                           "time_in_force": "gtc", "idempotency_key": key})
+    followed = client.get(url(mkt)).content.decode()
+    assert "0 traded, cancelled" in followed and "self-trade prevention" in followed
+    assert Order.objects.get(idempotency_key=key).closed_reason == "self_trade"
