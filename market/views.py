@@ -29,6 +29,7 @@ CANCELLED_ON_ENTRY = {
                                "have been outside the price band."),
 }
 
+
 class InstrumentListView(LoginRequiredMixin, ListView):
     model = Instrument
     template_name = "market/instrument_list.html"

@@ -13,6 +13,7 @@ DROP FUNCTION gx_market_order_enter(bigint, bigint, text, int, bigint, text, tex
 DROP FUNCTION gx_market_match(bigint, timestamptz, bigint);
 DROP FUNCTION gx_market_reserve(bigint, text, int, bigint, text);
 DROP FUNCTION gx_market_owner(bigint);
+DROP FUNCTION gx_market_unit_account_kind(bigint);
 DROP FUNCTION gx_price_corridor(date);
 """
 

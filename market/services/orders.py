@@ -52,25 +52,32 @@ def cash_account(organisation: Organisation) -> HoldingAccount:
     return ledger.cash_account_open(organisation)
 
 
+def _database_rule(function: str, organisation: Organisation) -> str:
+    """A market rule kept once, as a database function that order entry calls too (market/sql/order_book.sql)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [organisation.pk])  # noqa: S608 - the names below, not input
+        return cursor.fetchone()[0]
+
+
 def unit_account(organisation: Organisation) -> HoldingAccount:
     """The account a participant trades allowances from: a regulated entity's corporate holding account, a
-    trading operator's trading account."""
-    kind = (HoldingAccount.Kind.OPERATOR_HOLDING if organisation.kind == Organisation.Kind.REGULATED_ENTITY
-            else HoldingAccount.Kind.TRADING)
+    trading operator's trading account (``gx_market_unit_account_kind``)."""
+    kind = _database_rule("gx_market_unit_account_kind", organisation)
     account = organisation.holding_accounts.filter(kind=kind).order_by("pk").first()
     if account is None:
-        _refuse(_("%(organisation)s has no %(kind)s to trade from.") % {
-            "organisation": organisation, "kind": HoldingAccount.Kind(kind).label}, "account",
-            ErrorCode.ACCOUNT_NOT_USABLE)
+        raise _no_unit_account(organisation, kind)
     return account
 
 
+def _no_unit_account(organisation: Organisation, kind: str) -> RegistryError:
+    return RegistryError(ErrorCode.ACCOUNT_NOT_USABLE, _("%(organisation)s has no %(kind)s to trade from.") % {
+        "organisation": organisation, "kind": HoldingAccount.Kind(kind).label}, "account")
+
+
 def owner_of(organisation: Organisation) -> str:
-    """Who an order belongs to for self-trade prevention: the joint-notification group, else the organisation (the
-    database's ``gx_market_owner``, which order entry reads too)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT gx_market_owner(%s)", [organisation.pk])
-        return cursor.fetchone()[0]
+    """Who an order belongs to for self-trade prevention: the joint-notification group, else the organisation
+    (``gx_market_owner``)."""
+    return _database_rule("gx_market_owner", organisation)
 
 
 def _bank_transfer(kind: str, participant: Participant, amount_yen, bank_reference: str, acting_user,
@@ -310,9 +317,7 @@ def _book_refusal(error: DatabaseError, participant: Participant, instrument: In
         "GX102": lambda: _out_of_session(instrument),
         "GX103": _no_corridor,
         "GX104": lambda: _above_upper(int(detail["upper"])),
-        "GX105": lambda: RegistryError(ErrorCode.ACCOUNT_NOT_USABLE, _(
-            "%(organisation)s has no %(kind)s to trade from.") % {
-            "organisation": participant.organisation, "kind": HoldingAccount.Kind(detail["kind"]).label}, "account"),
+        "GX105": lambda: _no_unit_account(participant.organisation, detail["kind"]),
         "GX107": lambda: RegistryError(ErrorCode.IDEMPOTENCY_CONFLICT, _(
             "This idempotency key was used for a different order."), "idempotency_key"),
         "GX108": lambda: _halted(instrument, datetime.fromisoformat(detail["until"])),

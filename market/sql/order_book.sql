@@ -21,6 +21,13 @@ CREATE OR REPLACE FUNCTION gx_market_owner(p_organisation bigint) RETURNS text A
     'organisation:' || p_organisation)
 $$ LANGUAGE sql STABLE;
 
+-- The kind of account a participant trades allowances from: a regulated entity's corporate holding account, a
+-- specified trading operator's trading account.
+CREATE OR REPLACE FUNCTION gx_market_unit_account_kind(p_organisation bigint) RETURNS text AS $$
+  SELECT CASE WHEN kind = 'regulated_entity' THEN 'operator_holding' ELSE 'trading' END
+    FROM accounts_organisation WHERE id = p_organisation
+$$ LANGUAGE sql STABLE;
+
 -- Take (p_quantity > 0) or give back (< 0) a reservation on a balance; taking more than is free is refused.
 CREATE OR REPLACE FUNCTION gx_market_reserve(p_account bigint, p_unit_type text, p_vintage int, p_quantity bigint,
                                              p_field text) RETURNS void AS $$
@@ -203,9 +210,8 @@ BEGIN
   -- The audit context of the service (gxregistry.audit), as pghistory sets it before a statement of Django's.
   PERFORM set_config('pghistory.context_id', p_context_id, true),
           set_config('pghistory.context_metadata', p_context_metadata, true);
-  SELECT p.status, p.organisation_id, org.kind INTO STRICT v_status, v_organisation, v_kind
-    FROM market_participant p JOIN accounts_organisation org ON org.id = p.organisation_id
-   WHERE p.id = p_participant FOR NO KEY UPDATE OF p;
+  SELECT p.status, p.organisation_id INTO STRICT v_status, v_organisation
+    FROM market_participant p WHERE p.id = p_participant FOR NO KEY UPDATE;
   SELECT * INTO v_existing FROM market_order WHERE participant_id = p_participant AND idempotency_key = p_key;
   IF FOUND THEN  -- the same order entered again: what it was and the trades it made on entry
     IF (v_existing.instrument_id, v_existing.side, v_existing.price_yen, v_existing.quantity,
@@ -235,14 +241,12 @@ BEGIN
     RAISE EXCEPTION 'above the upper limit price' USING ERRCODE = 'GX104',
       DETAIL = json_build_object('upper', v_upper)::text;
   END IF;
+  v_kind := gx_market_unit_account_kind(v_organisation);
   SELECT h.id INTO v_units FROM accounts_holdingaccount h
-   WHERE h.organisation_id = v_organisation
-     AND h.kind = CASE WHEN v_kind = 'regulated_entity' THEN 'operator_holding' ELSE 'trading' END
-   ORDER BY h.id LIMIT 1;
+   WHERE h.organisation_id = v_organisation AND h.kind = v_kind ORDER BY h.id LIMIT 1;
   IF v_units IS NULL THEN
     RAISE EXCEPTION 'no account to trade from' USING ERRCODE = 'GX105',
-      DETAIL = json_build_object('kind', CASE WHEN v_kind = 'regulated_entity' THEN 'operator_holding'
-                                              ELSE 'trading' END)::text;
+      DETAIL = json_build_object('kind', v_kind)::text;
   END IF;
   SELECT h.id INTO v_cash FROM accounts_holdingaccount h WHERE h.organisation_id = v_organisation
                                                             AND h.kind = 'market_cash';
