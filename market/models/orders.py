@@ -39,8 +39,10 @@ class Order(models.Model):
 
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders",
                                    verbose_name=_("instrument"))
+    # No index of their own on the participant, the accounts and the user: the idempotency constraint's index
+    # leads with the participant, the others are never searched, and each index is written on every order.
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="orders",
-                                    verbose_name=_("participant"))
+                                    verbose_name=_("participant"), db_index=False)
     side = models.CharField(_("side"), max_length=4, choices=Side.choices)
     price_yen = models.PositiveIntegerField(_("limit price (yen)"))
     quantity = models.BigIntegerField(_("quantity"))
@@ -52,14 +54,15 @@ class Order(models.Model):
     # Orders of one owner (an organisation, or the joint-notification group it belongs to) never trade together.
     owner = models.CharField(_("owner"), max_length=40)
     unit_account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("allowance account"))
+                                     verbose_name=_("allowance account"), db_index=False)
     cash_account = models.ForeignKey(HoldingAccount, on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("cash account"))
+                                     verbose_name=_("cash account"), db_index=False)
     reserved_units = models.BigIntegerField(_("allowances reserved"), default=0)
     reserved_yen = models.BigIntegerField(_("yen reserved"), default=0)
     trading_day = models.DateField(_("trading day entered"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=100)
-    entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by"))
+    entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by"),
+                                   db_index=False)
     entered_at = models.DateTimeField(_("entered at"))
     closed_reason = models.CharField(_("why it closed"), max_length=200, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

@@ -338,8 +338,9 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
     priority, at the resting order's price) and every fill settled; what is left rests on the book. Entering the
     same ``idempotency_key`` again returns the order entered with it.
 
-    What needs the database is one call of ``gx_market_order_enter`` (market/sql/order_book.sql): one round trip
-    per order, so the instrument's lock, which every order on it waits for, is held for the database's work only.
+    What needs the database is one call of ``gx_market_order_enter`` (market/sql/order_book.sql), sent with the
+    transaction's COMMIT (``ledger.call_prepared_and_commit``): the instrument's lock, which every order on it waits
+    for, is held for the database's work only, and the answer is given once the order is on disk.
     """
     now = now or timezone.now()
     key = (idempotency_key or "").strip()
@@ -357,7 +358,7 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
                 # participant's state, a halt, the corridor) is read under the locks, in the database.
                 price, units = clean_price(instrument, price_yen), clean_quantity(instrument, quantity)
                 try:
-                    order_id, _replayed, trade_ids, booking_ids, halted = ledger.call_prepared(ENTER_SQL, [
+                    order_id, _replayed, trade_ids, booking_ids, halted = ledger.call_prepared_and_commit(ENTER_SQL, [
                         participant.pk, instrument.pk, side, price, units, time_in_force, key, acting_user.pk, now,
                         in_session(instrument, now), *context_variables(context)])
                 except DatabaseError as error:

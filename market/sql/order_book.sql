@@ -3,30 +3,35 @@
 -- lock and the lock is held only as long as the database's own work. market/engine/matching.py is the reference
 -- model these functions are tested against (market/tests/test_order_book_model.py). Refusals are raised with
 -- SQLSTATE class GX1 and a JSON detail, which market.services.orders turns into the user's message.
+-- The rules below that the Python selectors read too are PL/pgSQL, not SQL functions: a SQL function whose body
+-- has a subquery is not inlined, and is parsed and planned again at every call (a sixth of an order's time).
 
 -- The compliance period whose price corridor is in force on a day (§1): the one whose surrender deadline comes
 -- next; after the last deadline, the latest period's.
 CREATE OR REPLACE FUNCTION gx_price_corridor(p_day date) RETURNS bigint AS $$
-  SELECT COALESCE(
+BEGIN
+  RETURN COALESCE(
     (SELECT id FROM accounts_complianceperiod WHERE surrender_deadline >= p_day ORDER BY surrender_deadline LIMIT 1),
-    (SELECT id FROM accounts_complianceperiod ORDER BY fiscal_year DESC LIMIT 1))
-$$ LANGUAGE sql STABLE;
+    (SELECT id FROM accounts_complianceperiod ORDER BY fiscal_year DESC LIMIT 1));
+END $$ LANGUAGE plpgsql STABLE;
 
 -- Who an order belongs to for self-trade prevention: the organisation's joint-notification group (as the
 -- notifying entity or a close stakeholder), else the organisation.
 CREATE OR REPLACE FUNCTION gx_market_owner(p_organisation bigint) RETURNS text AS $$
-  SELECT COALESCE(
+BEGIN
+  RETURN COALESCE(
     (SELECT 'group:' || g.id FROM accounts_jointnotificationgroup g WHERE g.notifying_entity_id = p_organisation),
     (SELECT 'group:' || s.group_id FROM accounts_closestakeholder s WHERE s.entity_id = p_organisation),
-    'organisation:' || p_organisation)
-$$ LANGUAGE sql STABLE;
+    'organisation:' || p_organisation);
+END $$ LANGUAGE plpgsql STABLE;
 
 -- The kind of account a participant trades allowances from: a regulated entity's corporate holding account, a
 -- specified trading operator's trading account.
 CREATE OR REPLACE FUNCTION gx_market_unit_account_kind(p_organisation bigint) RETURNS text AS $$
-  SELECT CASE WHEN kind = 'regulated_entity' THEN 'operator_holding' ELSE 'trading' END
-    FROM accounts_organisation WHERE id = p_organisation
-$$ LANGUAGE sql STABLE;
+BEGIN
+  RETURN (SELECT CASE WHEN kind = 'regulated_entity' THEN 'operator_holding' ELSE 'trading' END
+            FROM accounts_organisation WHERE id = p_organisation);
+END $$ LANGUAGE plpgsql STABLE;
 
 -- Take (p_quantity > 0) or give back (< 0) a reservation on a balance; taking more than is free is refused.
 CREATE OR REPLACE FUNCTION gx_market_reserve(p_account bigint, p_unit_type text, p_vintage int, p_quantity bigint,
@@ -196,6 +201,7 @@ DECLARE
   v_kind text;
   v_existing market_order;
   v_day date := (p_now AT TIME ZONE 'Asia/Tokyo')::date;
+  v_period bigint;
   v_upper numeric;
   v_units bigint;
   v_cash bigint;
@@ -233,7 +239,8 @@ BEGIN
   IF NOT p_in_session THEN
     RAISE EXCEPTION 'out of session' USING ERRCODE = 'GX102';
   END IF;
-  SELECT upper_limit_price_yen INTO v_upper FROM accounts_complianceperiod WHERE id = gx_price_corridor(v_day);
+  v_period := gx_price_corridor(v_day);  -- once, not once per row looked at
+  SELECT upper_limit_price_yen INTO v_upper FROM accounts_complianceperiod WHERE id = v_period;
   IF v_upper IS NULL THEN
     RAISE EXCEPTION 'no price corridor' USING ERRCODE = 'GX103';
   END IF;
