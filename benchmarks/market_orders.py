@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gxregistry.settings")
+os.environ.setdefault("DJANGO_DEBUG", "false")  # as in production: DEBUG's cursor logs and keeps every query
 
 import django  # noqa: E402
 

@@ -221,14 +221,14 @@ DURABLE_SQL = "SELECT pg_logical_emit_message(true, 'gx', 'durable')"
 
 
 def call_prepared_and_commit(sql: str, params: list) -> tuple:
-    """``call_prepared`` as the last statement of the caller's transaction: the call, then COMMIT, in one round trip
-    (psycopg's pipeline), so the row locks the function took are released as soon as the database is done with
-    them, not once its answer has reached Python and a COMMIT has come back. The COMMIT does not wait for the disk
-    while those locks are held (synchronous_commit off for this transaction); before the caller's transaction block
-    returns, a transaction of its own that writes to the WAL is committed synchronously, which puts ours on disk too
-    (the WAL is written in order). So nobody is told of a commit a crash could take back; a client that lost the
-    answer retries with its idempotency key. Inside an enclosing transaction (a service calling another, a test),
-    the call is an ordinary ``call_prepared`` and the enclosing transaction commits as usual."""
+    """``call_prepared`` as the last statement of the caller's transaction: the call, its COMMIT and a wait for the
+    disk, in one round trip (psycopg's pipeline). The row locks the function took are released as soon as the
+    database is done with them, not once its answer has reached Python and a COMMIT has come back; and that COMMIT
+    does not wait for the disk while they are held (``synchronous_commit`` off for this transaction only). Then,
+    still before the answer, a statement of its own that writes to the WAL is committed synchronously, which puts
+    ours on disk too (the WAL is written in order): nobody is told of a commit a crash could take back, and a client
+    that lost the answer retries with its idempotency key. Inside an enclosing transaction (a service calling
+    another, a test) the call is an ordinary ``call_prepared`` and the enclosing transaction commits as usual."""
     if not (connection.in_atomic_block and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids):
         return call_prepared(sql, params)
     with connection.cursor() as django_cursor:
@@ -238,14 +238,14 @@ def call_prepared_and_commit(sql: str, params: list) -> tuple:
             cursor.execute("SET LOCAL synchronous_commit TO off")
             cursor.execute(sql, params, prepare=True)
             raw.execute("COMMIT")  # Django's own COMMIT at the end of the block then finds nothing to commit
-            row = cursor.fetchone()
-    transaction.on_commit(_wait_durable)
-    return row
+            _make_durable(raw)  # skipped, with the COMMIT, if the call failed
+            return cursor.fetchone()
 
 
-def _wait_durable() -> None:
-    with connection.cursor() as cursor:  # autocommit: its own transaction, committed synchronously
-        cursor.execute(DURABLE_SQL)
+def _make_durable(raw) -> None:
+    """After the COMMIT and before the pipeline's sync: a transaction of its own (PostgreSQL's implicit one, which
+    the sync ends), committed synchronously because it writes to the WAL."""
+    raw.execute(DURABLE_SQL)
 
 
 def log_booked(transaction_ids, kind: str) -> None:
