@@ -140,7 +140,12 @@ def insufficient_units(*, number: str, held: int, asked: int, unit: Unit, reserv
     batch = CreditBatch.objects.filter(pk=unit.credit_batch_id).first() if unit.credit_batch_id else None
     values = {"number": number, "held": f"{held:,}", "unit": unit.label(batch), "asked": f"{asked:,}",
               "reserved": f"{reserved:,}"}
-    if reserved:
+    if unit.unit_type == UnitType.YEN and reserved:  # an amount, not a number of units
+        message = _("Account %(number)s has ¥%(held)s free (¥%(reserved)s more is reserved for market orders); "
+                    "¥%(asked)s was asked for.") % values
+    elif unit.unit_type == UnitType.YEN:
+        message = _("Account %(number)s holds ¥%(held)s; ¥%(asked)s was asked for.") % values
+    elif reserved:
         message = _("Account %(number)s has %(held)s of %(unit)s free (%(reserved)s more are reserved for market "
                     "orders); %(asked)s were asked for.") % values
     else:

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import DatabaseError, transaction
+from django.utils import translation
 
 from accounts import ledger
 from accounts.models import (
@@ -166,15 +167,19 @@ def test_reserved_allowances_cannot_be_transferred_or_sold_twice(mkt):
 
 def test_a_buy_order_needs_the_yen_and_a_withdrawal_leaves_reserved_yen(mkt):
     buyer = mkt.participant(yen=1_000_000)
-    with pytest.raises(RegistryError) as short:
+    with pytest.raises(RegistryError) as short, translation.override("en"):
         mkt.order(buyer, "buy", 3000, 400)  # 1,200,000 yen
     assert short.value.code == ErrorCode.INSUFFICIENT_UNITS and short.value.field == "price_yen"
+    assert str(short.value.message) == (f"Account {buyer.cash.number} holds ¥1,000,000; ¥1,200,000 was asked "
+                                        "for.")  # an amount of yen, not "1,000,000 of Yen"
     assert not Order.objects.exists() and yen(buyer.cash) == (1_000_000, 0)
     mkt.order(buyer, "buy", 3000, 300)
-    with pytest.raises(RegistryError) as withdrawal:
+    with pytest.raises(RegistryError) as withdrawal, translation.override("ja"):
         market.cash_withdrawal(participant=buyer, amount_yen=200_000, bank_reference="OUT-1", acting_user=mkt.gxa,
                                otp_token=fresh_code(mkt.gxa))
     assert withdrawal.value.code == ErrorCode.INSUFFICIENT_UNITS
+    assert str(withdrawal.value.message) == (f"口座 {buyer.cash.number} で使える金額は 100,000 円です（ほかに 900,000 円が"
+                                             "市場の注文で拘束されています）。200,000 円が求められました。")
     market.cash_withdrawal(participant=buyer, amount_yen=100_000, bank_reference="OUT-2", acting_user=mkt.gxa,
                            otp_token=fresh_code(mkt.gxa))
     assert yen(buyer.cash) == (900_000, 900_000) and ledger.reconcile().clean
