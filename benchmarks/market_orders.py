@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gxregistry.settings")
 os.environ.setdefault("DJANGO_DEBUG", "false")  # as in production: DEBUG's cursor logs and keeps every query
+os.environ.setdefault("LOG_FORMAT", "json")  # as in production: the console format costs a trade ~0.1 ms more
 
 import django  # noqa: E402
 

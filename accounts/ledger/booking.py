@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+import psycopg
 import structlog
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
@@ -239,12 +240,31 @@ def call_prepared_and_commit(sql: str, params: list) -> tuple:
     with connection.cursor() as django_cursor:
         logged = django_cursor.debug_sql(sql, params) if connection.queries_logged else contextlib.nullcontext()
         raw = connection.connection
-        with logged, connection.wrap_database_errors, raw.pipeline(), ServerBindingCursor(raw) as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO off")
-            cursor.execute(sql, params, prepare=True)
-            raw.execute("COMMIT")  # Django's own COMMIT at the end of the block then finds nothing to commit
-            _make_durable(raw)  # skipped, with the COMMIT, if the call failed
+        with logged, connection.wrap_database_errors, ServerBindingCursor(raw) as cursor:
+            refused = None
+            with raw.pipeline() as pipeline:
+                try:
+                    cursor.execute("SET LOCAL synchronous_commit TO off")
+                    cursor.execute(sql, params, prepare=True)
+                    raw.execute("COMMIT")  # Django's own COMMIT at the end of the block then finds nothing to commit
+                    _make_durable(raw)  # skipped, with the COMMIT, if the call failed
+                    pipeline.sync()
+                except psycopg.Error as error:  # the call's refusal, whichever statement's answer brought it
+                    refused = error
+                    _drain(pipeline)
+            if refused is not None:  # raised once the pipeline has ended cleanly (psycopg logs a warning otherwise)
+                raise refused
             return cursor.fetchone()
+
+
+def _drain(pipeline) -> None:
+    """Read the answers still due after a failed statement (the skipped COMMIT's), so the pipeline ends cleanly."""
+    for _attempt in range(3):
+        try:
+            pipeline.sync()
+            return
+        except psycopg.errors.PipelineAborted:
+            continue
 
 
 def _make_durable(raw) -> None:

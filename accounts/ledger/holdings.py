@@ -65,7 +65,9 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 def with_counterparties(entries, *, account) -> list:
     """The entries of ``account``, each with ``counterparties``: the accounts on the other side of its move
-    (where units came from, or went to), named by number and holder on the page. One query per batch."""
+    (where units of the same kind came from, or went to), named by number and holder on the page. One query per
+    batch. Only the same unit counts: a trade's booking also moves yen, and one booking settles all the fills of an
+    incoming order, so a seller sees its buyer, never another seller of the same order."""
     entries = list(entries)
     others = defaultdict(list)
     for other in (LedgerEntry.objects.filter(transaction_id__in={entry.transaction_id for entry in entries})
@@ -73,7 +75,10 @@ def with_counterparties(entries, *, account) -> list:
         others[other.transaction_id].append(other)
     for entry in entries:
         entry.counterparties = sorted(
-            {other.account for other in others[entry.transaction_id] if (other.quantity > 0) != (entry.quantity > 0)},
+            {other.account for other in others[entry.transaction_id]
+             if (other.quantity > 0) != (entry.quantity > 0)
+             and (other.unit_type, other.vintage, other.credit_batch_id)
+             == (entry.unit_type, entry.vintage, entry.credit_batch_id)},
             key=lambda found: found.number)
     return entries
 

@@ -8,6 +8,7 @@ from django.db import DatabaseError, transaction
 from django.utils import translation
 
 from accounts import ledger
+from accounts.ledger import holdings
 from accounts.models import (
     Balance,
     CloseStakeholder,
@@ -93,6 +94,19 @@ def test_a_trade_delivers_allowances_against_yen_in_one_ledger_transaction(mkt):
     resting.refresh_from_db()
     assert (resting.status, entered.order.status, entered.order.remaining) == (S.FILLED, S.OPEN, 400)
     assert ledger.reconcile().clean
+
+
+def test_a_statement_names_the_other_side_of_each_leg_of_a_trade_in_its_own_unit(mkt):
+    """The trade's booking moves allowances one way and yen the other: the seller's allowances went to the buyer's
+    account (not to the seller's own cash account, which received yen in the same transaction), its yen came from
+    the buyer's cash account."""
+    seller, buyer = mkt.participant(allowances=100), mkt.participant(yen=1_000_000)
+    mkt.order(seller, "sell", 3000, 100)
+    (trade,) = mkt.order(buyer, "buy", 3000, 100).trades
+    seller_entries = holdings.with_counterparties(trade.ledger_transaction.entries.filter(
+        account__in=[seller.account, seller.cash]).order_by("unit_type"), account=seller.account)
+    assert [(entry.unit_type, entry.counterparties) for entry in seller_entries] == [
+        ("allowance", [buyer.account]), ("yen", [buyer.cash])]
 
 
 def test_the_audit_history_of_an_order_says_who_entered_it_and_who_filled_it(mkt):
