@@ -10,7 +10,10 @@ register = template.Library()
 
 @register.filter
 def fiscal_year(year) -> str:
-    """FY2026 in English, 2026年度 in Japanese; never digit-grouped like a quantity."""
+    """FY2026 in English, 2026年度 in Japanese; never digit-grouped like a quantity. Nothing for vintage 0, yen's
+    (a unit without a fiscal year), so a cash account's lines read "Yen", not "Yen FY0"."""
+    if year == 0:
+        return ""
     return _("FY%(year)s") % {"year": str(year)}
 
 

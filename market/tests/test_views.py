@@ -106,3 +106,17 @@ def test_an_order_cut_short_by_self_trade_prevention_says_why(mkt, client, signe
     followed = client.get(url(mkt)).content.decode()
     assert "0 traded, cancelled" in followed and "self-trade prevention" in followed
     assert Order.objects.get(idempotency_key=key).closed_reason == "self_trade"
+
+
+def test_the_page_names_the_participant_in_the_readers_language_and_yen_have_no_fiscal_year(mkt, client, signed_in):
+    buyer = mkt.participant(yen=5_000_000)
+    type(buyer.organisation).objects.filter(pk=buyer.organisation.pk).update(name_en="Tokai Trial Co., Ltd.")
+    signed_in(buyer.rep)
+    english = client.get(url(mkt), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Trading for Tokai Trial Co., Ltd." in english
+    client.post("/i18n/setlang/", {"language": "ja", "next": url(mkt)})
+    japanese = client.get(url(mkt)).content.decode()
+    assert buyer.organisation.name in japanese and "Tokai Trial" not in japanese
+    # The cash account's deposit: yen, a unit without a fiscal year ("円", not "円 0年度")
+    history = client.get(f"/holding-accounts/{buyer.cash.pk}/transactions/").content.decode()
+    assert "5,000,000" in history and "0年度" not in history
