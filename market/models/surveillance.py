@@ -147,6 +147,7 @@ class Alert(models.Model):
         """What was found, in the reader's language (``summary`` keeps it in English for searches and exports)."""
         from django.utils.translation import gettext
 
+        from accounts.templatetags.registry import in_reader_language
         from market.models.orders import Order
 
         message, params = self.facts.get("message"), dict(self.facts.get("params", {}))
@@ -154,4 +155,6 @@ class Alert(models.Model):
             return self.summary
         if "side" in params:
             params["side"] = str(Order.Side(params["side"]).label).lower()
+        if "participant" in params:  # the alert's participant, named as the reader reads it (English if it has one)
+            params["participant"] = in_reader_language(self.participant.organisation)
         return gettext(message) % params

@@ -19,6 +19,7 @@ def test_gxa_sets_parameters_and_a_wrong_band_is_refused_naming_the_field(mkt, c
     url = "/market/operator/instruments/"
     page = client.get(url)
     assert page.status_code == 200 and "JPA-2027" in page.content.decode()
+    assert "1 yen; 1 allowance<" in page.content.decode()  # one allowance, not "1 allowances"
     moment = (timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     values = {"form": "parameters", "parameters-instrument": mkt.instrument.pk, "parameters-effective_from": moment,
               "parameters-reference_price_yen": "3200", "parameters-halt_minutes": "15",
@@ -107,3 +108,11 @@ def test_the_new_gxa_pages_are_gxas_alone(mkt, client, signed_in, make_user):
     signed_in(make_user(Role.REGISTRY_ADMINISTRATOR))
     for url in ("/market/operator/instruments/", "/market/operator/auctions/", "/market/operator/surveillance/"):
         assert client.get(url).status_code == 403
+
+
+def test_gxas_participant_list_names_each_participant_in_the_readers_language(mkt, client, signed_in):
+    participant = mkt.participant(yen=1_000)
+    type(participant.organisation).objects.filter(pk=participant.organisation.pk).update(name_en="Reader Trading Co.")
+    signed_in(mkt.gxa)
+    english = client.get("/market/operator/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Reader Trading Co." in english and participant.organisation.name not in english

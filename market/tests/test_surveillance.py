@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from gxregistry.errors import ErrorCode, RegistryError
 from market.models import Alert
@@ -85,6 +86,13 @@ def test_concentration_of_volume_and_of_holdings_above_the_parameter(mkt):
     scan(mkt)
     # The buyer made half the volume; the big seller holds almost all the FY2027 allowances held.
     assert alerts() == sorted([(K.VOLUME_CONCENTRATION, buyer.pk), (K.HOLDING_CONCENTRATION, big.pk)])
+    # What was found names the participant as the reader reads it: its English name on English pages.
+    type(buyer.organisation).objects.filter(pk=buyer.organisation.pk).update(name_en="Concentrated Trading Co.")
+    alert = Alert.objects.get(kind=K.VOLUME_CONCENTRATION)
+    with translation.override("en"):
+        assert alert.summary_text().startswith("Concentrated Trading Co. made 50.0%")
+    with translation.override("ja"):
+        assert alert.summary_text().startswith(buyer.organisation.name)
 
 
 def test_orders_entered_by_an_insider_while_on_the_list_are_flagged(mkt):
