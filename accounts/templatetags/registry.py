@@ -97,13 +97,17 @@ def step_chart(series, unit="t"):
 def in_reader_language(organisation) -> str:
     """An organisation's (or a facility's) name as the reader reads it: the English name on English pages
     where there is one, the Japanese name otherwise."""
-    from django.utils.translation import get_language
-
-    english = (get_language() or "").startswith("en")
     if not organisation:
         return ""
     name_en = getattr(organisation, "name_en", "")
-    return name_en if english and name_en else organisation.name
+    return name_en if reads_english() and name_en else organisation.name
+
+
+def reads_english() -> bool:
+    """Whether the reader reads English (else Japanese, the registry's own language)."""
+    from django.utils.translation import get_language
+
+    return (get_language() or "").startswith("en")
 
 
 @register.filter

@@ -147,7 +147,7 @@ class Alert(models.Model):
         """What was found, in the reader's language (``summary`` keeps it in English for searches and exports)."""
         from django.utils.translation import gettext
 
-        from accounts.templatetags.registry import in_reader_language
+        from accounts.templatetags.registry import reads_english
         from market.models.orders import Order
 
         message, params = self.facts.get("message"), dict(self.facts.get("params", {}))
@@ -155,6 +155,6 @@ class Alert(models.Model):
             return self.summary
         if "side" in params:
             params["side"] = str(Order.Side(params["side"]).label).lower()
-        if "participant" in params:  # the alert's participant, named as the reader reads it (English if it has one)
-            params["participant"] = in_reader_language(self.participant.organisation)
+        if reads_english():  # the organisations it names, by their English names where they had one
+            params |= self.facts.get("names_en", {})
         return gettext(message) % params

@@ -286,9 +286,12 @@ def _scan(instrument: Instrument, day: date, now: datetime) -> list[Alert]:
     for f in findings:
         if f.key not in known:
             params = {name: value if isinstance(value, int) else str(value) for name, value in f.params.items()}
+            # The participants it names, as they were named at the scan, in English too (Alert.summary_text)
+            names_en = {name: value.organisation.name_en for name, value in f.params.items()
+                        if isinstance(value, Participant) and value.organisation.name_en}
             alerts.append(Alert(kind=f.kind, instrument=instrument, participant_id=f.participant_id, trading_day=day,
                                 summary=(f.message % params)[:500], key=f.key, raised_at=now,
-                                facts=f.facts | {"message": f.message, "params": params}))
+                                facts=f.facts | {"message": f.message, "params": params, "names_en": names_en}))
     return Alert.objects.bulk_create(alerts, ignore_conflicts=True)
 
 

@@ -44,8 +44,13 @@ def test_a_round_trip_between_two_participants_is_a_wash_trade_alert_raised_once
     mkt.order(b, "buy", 3000, 100, now=OPEN + timedelta(minutes=1))
     mkt.order(b, "sell", 3000, 100, now=OPEN + timedelta(minutes=2))
     mkt.order(a, "buy", 3000, 100, now=OPEN + timedelta(minutes=3))
+    type(b.organisation).objects.filter(pk=b.organisation.pk).update(name_en="Other Side Co.")
     assert scan(mkt) == 2
     assert alerts() == sorted([(K.WASH_TRADE, a.pk), (K.WASH_TRADE, b.pk)])
+    # Both organisations named as the reader reads them: b by its English name, a (none) by its Japanese one
+    with translation.override("en"):
+        assert Alert.objects.get(participant=a).summary_text() == (
+            f"{a.organisation.name} and Other Side Co. each bought from the other on the same day (a round trip).")
     assert scan(mkt) == 0 and Alert.objects.count() == 2  # run again: nothing twice
 
 
@@ -83,11 +88,11 @@ def test_concentration_of_volume_and_of_holdings_above_the_parameter(mkt):
     mkt.order(big, "sell", 3000, 100)
     mkt.order(small, "sell", 3000, 20)
     mkt.order(buyer, "buy", 3000, 120, now=OPEN + timedelta(minutes=1))
+    type(buyer.organisation).objects.filter(pk=buyer.organisation.pk).update(name_en="Concentrated Trading Co.")
     scan(mkt)
     # The buyer made half the volume; the big seller holds almost all the FY2027 allowances held.
     assert alerts() == sorted([(K.VOLUME_CONCENTRATION, buyer.pk), (K.HOLDING_CONCENTRATION, big.pk)])
     # What was found names the participant as the reader reads it: its English name on English pages.
-    type(buyer.organisation).objects.filter(pk=buyer.organisation.pk).update(name_en="Concentrated Trading Co.")
     alert = Alert.objects.get(kind=K.VOLUME_CONCENTRATION)
     with translation.override("en"):
         assert alert.summary_text().startswith("Concentrated Trading Co. made 50.0%")
