@@ -33,11 +33,26 @@ BEGIN
             FROM accounts_organisation WHERE id = p_organisation);
 END $$ LANGUAGE plpgsql STABLE;
 
+-- The refusal of an order whose account holds too few units free of reservations (GX001, as the ledger refuses).
+CREATE OR REPLACE FUNCTION gx_market_refuse_too_few(p_account bigint, p_unit_type text, p_vintage int,
+                                                    p_quantity bigint, p_field text) RETURNS void AS $$
+DECLARE
+  v_row record;
+BEGIN
+  SELECT h.number, COALESCE(b.quantity - b.reserved, 0) AS held, COALESCE(b.reserved, 0) AS reserved INTO v_row
+    FROM accounts_holdingaccount h
+    LEFT JOIN accounts_balance b ON b.account_id = h.id AND b.unit_type = p_unit_type AND b.vintage = p_vintage
+                                AND b.credit_batch_id IS NULL
+   WHERE h.id = p_account;
+  RAISE EXCEPTION 'account % holds too few units', v_row.number USING ERRCODE = 'GX001',
+    DETAIL = json_build_object('number', v_row.number, 'held', v_row.held, 'reserved', v_row.reserved,
+                               'asked', p_quantity, 'unit_type', p_unit_type, 'vintage', p_vintage,
+                               'batch', NULL, 'field', p_field)::text;
+END $$ LANGUAGE plpgsql;
+
 -- Take (p_quantity > 0) or give back (< 0) a reservation on a balance; taking more than is free is refused.
 CREATE OR REPLACE FUNCTION gx_market_reserve(p_account bigint, p_unit_type text, p_vintage int, p_quantity bigint,
                                              p_field text) RETURNS void AS $$
-DECLARE
-  v_row record;
 BEGIN
   IF p_quantity = 0 THEN
     RETURN;
@@ -46,28 +61,38 @@ BEGIN
    WHERE account_id = p_account AND unit_type = p_unit_type AND vintage = p_vintage AND credit_batch_id IS NULL
      AND (p_quantity < 0 OR quantity >= reserved + p_quantity);
   IF NOT FOUND THEN
-    SELECT h.number, COALESCE(b.quantity - b.reserved, 0) AS held, COALESCE(b.reserved, 0) AS reserved INTO v_row
-      FROM accounts_holdingaccount h
-      LEFT JOIN accounts_balance b ON b.account_id = h.id AND b.unit_type = p_unit_type AND b.vintage = p_vintage
-                                  AND b.credit_batch_id IS NULL
-     WHERE h.id = p_account;
-    RAISE EXCEPTION 'account % holds too few units', v_row.number USING ERRCODE = 'GX001',
-      DETAIL = json_build_object('number', v_row.number, 'held', v_row.held, 'reserved', v_row.reserved,
-                                 'asked', p_quantity, 'unit_type', p_unit_type, 'vintage', p_vintage,
-                                 'batch', NULL, 'field', p_field)::text;
+    PERFORM gx_market_refuse_too_few(p_account, p_unit_type, p_vintage, p_quantity, p_field);
   END IF;
 END $$ LANGUAGE plpgsql;
 
--- Match an open order, its reservation taken and its instrument's row locked by the caller, against the other
--- side of the book: price-time priority, each trade at the resting order's price, each settled by the ledger's
--- booking function (units against yen, one ledger transaction), self-trade prevention and the price band as in
--- the reference model. Returns the trades made and their ledger transactions, and whether the instrument halted.
-CREATE OR REPLACE FUNCTION gx_market_match(
-  p_order bigint, p_now timestamptz, p_booked_by bigint,
-  OUT o_trade_ids bigint[], OUT o_booking_ids bigint[], OUT o_halted boolean
+-- Refused as gx_market_reserve refuses unless p_quantity is free, without taking it: an entering order's fills are
+-- settled from what is free, and only what rests of it is reserved afterwards (two writes of the balance fewer a
+-- fill than reserving all of it first and giving each fill back).
+CREATE OR REPLACE FUNCTION gx_market_check_free(p_account bigint, p_unit_type text, p_vintage int,
+                                                p_quantity bigint, p_field text) RETURNS void AS $$
+BEGIN
+  PERFORM 1 FROM accounts_balance
+   WHERE account_id = p_account AND unit_type = p_unit_type AND vintage = p_vintage AND credit_batch_id IS NULL
+     AND quantity - reserved >= p_quantity;
+  IF NOT FOUND THEN
+    PERFORM gx_market_refuse_too_few(p_account, p_unit_type, p_vintage, p_quantity, p_field);
+  END IF;
+END $$ LANGUAGE plpgsql;
+
+-- Fill an order (on the book already, or entering: p_in, not yet written) against the other side of the book:
+-- price-time priority, each trade at the resting order's price, each settled by the ledger's booking function
+-- (units against yen, one ledger transaction), self-trade prevention and the price band as in the reference model;
+-- the instrument's row is locked by the caller. The resting orders are updated and their reservations given back
+-- as they fill; the incoming order's own are given back too when p_in_reserved (an order on the book), and the
+-- incoming order itself is left to the caller. Returns how much of it is left and why matching stopped
+-- ('filled', 'no_more_match', 'self_trade', 'price_band'), the trades and their ledger transactions, and whether
+-- the instrument halted.
+CREATE OR REPLACE FUNCTION gx_market_fill(
+  p_in market_order, p_in_reserved boolean, p_now timestamptz, p_booked_by bigint,
+  OUT o_left bigint, OUT o_stop text, OUT o_trade_ids bigint[], OUT o_booking_ids bigint[], OUT o_halted boolean
 ) AS $$
 DECLARE
-  v_in market_order;
+  v_in market_order := p_in;
   v_rest market_order;
   v_buy market_order;
   v_sell market_order;
@@ -76,9 +101,7 @@ DECLARE
   v_params record;
   v_low numeric;
   v_high numeric;
-  v_left bigint;
   v_fill bigint;
-  v_stop text := 'no_more_match';
   v_key text;
   v_note text;
   v_booking bigint;
@@ -88,7 +111,7 @@ BEGIN
   o_trade_ids := '{}';
   o_booking_ids := '{}';
   o_halted := false;
-  SELECT * INTO STRICT v_in FROM market_order WHERE id = p_order;
+  o_stop := 'no_more_match';
   SELECT i.vintage, i.code INTO STRICT v_vintage, v_code FROM market_instrument i WHERE i.id = v_in.instrument_id;
   SELECT reference_price_yen, band_percent, halt_minutes INTO v_params FROM market_instrumentparameters
    WHERE instrument_id = v_in.instrument_id AND effective_from <= p_now ORDER BY effective_from DESC LIMIT 1;
@@ -106,20 +129,20 @@ BEGIN
       WHERE o.instrument_id = v_in.instrument_id AND o.side = 'buy' AND o.status = 'open'
         AND o.price_yen >= v_in.price_yen ORDER BY o.price_yen DESC, o.sequence;
   END IF;
-  v_left := v_in.remaining;
+  o_left := v_in.remaining;
   LOOP
-    EXIT WHEN v_left = 0;
+    EXIT WHEN o_left = 0;
     FETCH v_book INTO v_rest;
     EXIT WHEN NOT FOUND;
     IF v_rest.owner = v_in.owner THEN
-      v_stop := 'self_trade';
+      o_stop := 'self_trade';
       EXIT;
     END IF;
     IF v_low IS NOT NULL AND NOT v_rest.price_yen BETWEEN v_low AND v_high THEN
-      v_stop := 'price_band';
+      o_stop := 'price_band';
       EXIT;
     END IF;
-    v_fill := least(v_left, v_rest.remaining);
+    v_fill := least(o_left, v_rest.remaining);
     IF v_in.side = 'buy' THEN
       v_buy := v_in;
       v_sell := v_rest;
@@ -127,9 +150,14 @@ BEGIN
       v_buy := v_rest;
       v_sell := v_in;
     END IF;
-    -- Both reservations released for this fill (the buy order's at its own limit), then units against yen.
-    PERFORM gx_market_reserve(v_sell.unit_account_id, 'allowance', v_vintage, -v_fill, 'quantity');
-    PERFORM gx_market_reserve(v_buy.cash_account_id, 'yen', 0, -v_fill * v_buy.price_yen, 'price_yen');
+    -- The reservations this fill releases (the buy order's at its own limit; the resting order's always, the
+    -- incoming order's if it has one), then units against yen.
+    IF v_in.side = 'buy' OR p_in_reserved THEN
+      PERFORM gx_market_reserve(v_sell.unit_account_id, 'allowance', v_vintage, -v_fill, 'quantity');
+    END IF;
+    IF v_in.side = 'sell' OR p_in_reserved THEN
+      PERFORM gx_market_reserve(v_buy.cash_account_id, 'yen', 0, -v_fill * v_buy.price_yen, 'price_yen');
+    END IF;
     v_key := format('trade-%s-%s-%s', v_in.id, v_in.sequence, v_rest.id);
     v_note := format('%s %s @ %s', v_code, v_fill, v_rest.price_yen);
     SELECT b.o_transaction_id INTO v_booking FROM gx_ledger_book(
@@ -154,41 +182,68 @@ BEGIN
       reserved_units = CASE WHEN side = 'sell' THEN remaining - v_fill ELSE 0 END,
       reserved_yen = CASE WHEN side = 'buy' THEN (remaining - v_fill) * price_yen ELSE 0 END
      WHERE id = v_rest.id;
-    v_left := v_left - v_fill;
+    o_left := o_left - v_fill;
   END LOOP;
   CLOSE v_book;
-  IF v_left = 0 THEN
-    v_stop := 'filled';
-  ELSIF v_stop IN ('self_trade', 'price_band') THEN
-    -- The rest is cancelled: what it still reserves is given back.
-    IF v_in.side = 'sell' THEN
-      PERFORM gx_market_reserve(v_in.unit_account_id, 'allowance', v_vintage, -v_left, 'quantity');
-    ELSE
-      PERFORM gx_market_reserve(v_in.cash_account_id, 'yen', 0, -v_left * v_in.price_yen, 'price_yen');
-    END IF;
+  IF o_left = 0 THEN
+    o_stop := 'filled';
   END IF;
-  IF v_stop = 'price_band' THEN
+  IF o_stop = 'price_band' THEN
     UPDATE market_instrument SET halted_until = p_now + make_interval(mins => v_params.halt_minutes)
      WHERE id = v_in.instrument_id;
     o_halted := true;
   END IF;
-  IF v_left <> v_in.remaining OR v_stop <> 'no_more_match' THEN
+END $$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
+
+-- An order's status once matching stopped: filled, resting on the book, or its rest cancelled (self-trade, band).
+CREATE OR REPLACE FUNCTION gx_market_order_status(p_stop text) RETURNS text AS $$
+  SELECT CASE p_stop WHEN 'filled' THEN 'filled' WHEN 'no_more_match' THEN 'open' ELSE 'cancelled' END
+$$ LANGUAGE sql IMMUTABLE;
+
+-- An order on the book matched again (an amend that changed its price): filled as above, what it reserved given
+-- back for what filled, and, if matching stopped at a self-trade or the band, for the rest, which is cancelled.
+CREATE OR REPLACE FUNCTION gx_market_match(
+  p_order bigint, p_now timestamptz, p_booked_by bigint,
+  OUT o_trade_ids bigint[], OUT o_booking_ids bigint[], OUT o_halted boolean
+) AS $$
+DECLARE
+  v_in market_order;
+  v_fill record;
+BEGIN
+  SELECT * INTO STRICT v_in FROM market_order WHERE id = p_order;
+  SELECT * INTO v_fill FROM gx_market_fill(v_in, true, p_now, p_booked_by);
+  o_trade_ids := v_fill.o_trade_ids;
+  o_booking_ids := v_fill.o_booking_ids;
+  o_halted := v_fill.o_halted;
+  IF v_fill.o_stop IN ('self_trade', 'price_band') THEN
+    IF v_in.side = 'sell' THEN
+      PERFORM gx_market_reserve(v_in.unit_account_id, 'allowance', (SELECT i.vintage FROM market_instrument i
+                                                                     WHERE i.id = v_in.instrument_id),
+                                -v_fill.o_left, 'quantity');
+    ELSE
+      PERFORM gx_market_reserve(v_in.cash_account_id, 'yen', 0, -v_fill.o_left * v_in.price_yen, 'price_yen');
+    END IF;
+  END IF;
+  IF v_fill.o_left <> v_in.remaining OR v_fill.o_stop <> 'no_more_match' THEN
     UPDATE market_order SET
-      remaining = v_left,
-      status = CASE v_stop WHEN 'filled' THEN 'filled' WHEN 'no_more_match' THEN 'open' ELSE 'cancelled' END,
-      closed_reason = CASE WHEN v_stop IN ('self_trade', 'price_band') THEN v_stop ELSE closed_reason END,
-      closed_at = CASE WHEN v_stop = 'no_more_match' THEN NULL ELSE p_now END,
-      reserved_units = CASE WHEN v_stop = 'no_more_match' AND side = 'sell' THEN v_left ELSE 0 END,
-      reserved_yen = CASE WHEN v_stop = 'no_more_match' AND side = 'buy' THEN v_left * price_yen ELSE 0 END
+      remaining = v_fill.o_left,
+      status = gx_market_order_status(v_fill.o_stop),
+      closed_reason = CASE WHEN v_fill.o_stop IN ('self_trade', 'price_band') THEN v_fill.o_stop
+                           ELSE closed_reason END,
+      closed_at = CASE WHEN v_fill.o_stop = 'no_more_match' THEN NULL ELSE p_now END,
+      reserved_units = CASE WHEN v_fill.o_stop = 'no_more_match' AND side = 'sell' THEN v_fill.o_left ELSE 0 END,
+      reserved_yen = CASE WHEN v_fill.o_stop = 'no_more_match' AND side = 'buy' THEN v_fill.o_left * price_yen
+                          ELSE 0 END
      WHERE id = v_in.id;
   END IF;
 END $$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
 
 -- A participant's limit order: the idempotency key, the participant's state, the session, the corridor and the
--- halt checked, its delivery reserved, the order put on the book and matched. The participant's row serializes
--- its own orders (which makes the key's check safe); the instrument's row serializes the book, and is locked
--- last, so it is held for the reservation, the matching and the settlement only. Price and quantity are checked
--- against the tick and the lot by the caller (their messages name the instrument's terms).
+-- halt checked, and that its account holds enough to deliver it; then matched, and written as matching left it,
+-- with what rests of it reserved. The participant's row serializes its own orders (which makes the key's check
+-- safe); the instrument's row serializes the book, and is locked last, so it is held for the matching and the
+-- settlement only. Price and quantity are checked against the tick and the lot by the caller (their messages name
+-- the instrument's terms).
 CREATE OR REPLACE FUNCTION gx_market_order_enter(
   p_participant bigint, p_instrument bigint, p_side text, p_price int, p_quantity bigint, p_time_in_force text,
   p_key text, p_user bigint, p_now timestamptz, p_in_session boolean, p_context_id text, p_context_metadata text,
@@ -210,6 +265,9 @@ DECLARE
   v_touch int;
   v_reserved_units bigint := 0;
   v_reserved_yen bigint := 0;
+  v_in market_order;
+  v_fill record;
+  v_order_status text;
 BEGIN
   o_replayed := false;
   o_halted := false;
@@ -266,25 +324,51 @@ BEGIN
   IF v_halted_until > p_now THEN
     RAISE EXCEPTION 'halted' USING ERRCODE = 'GX108', DETAIL = json_build_object('until', v_halted_until)::text;
   END IF;
+  -- Enough free to deliver all of it (checked, not taken: its fills settle from what is free, its rest is
+  -- reserved once matching stops), and the best price on its own side before it.
   IF p_side = 'sell' THEN
-    v_reserved_units := p_quantity;
-    PERFORM gx_market_reserve(v_units, 'allowance', v_vintage, p_quantity, 'quantity');
+    PERFORM gx_market_check_free(v_units, 'allowance', v_vintage, p_quantity, 'quantity');
     SELECT o.price_yen INTO v_touch FROM market_order o  -- ORDER BY .. LIMIT 1: the index's first entry, always
      WHERE o.instrument_id = p_instrument AND o.side = 'sell' AND o.status = 'open' ORDER BY o.price_yen LIMIT 1;
   ELSE
-    v_reserved_yen := p_quantity * p_price;
-    PERFORM gx_market_reserve(v_cash, 'yen', 0, v_reserved_yen, 'price_yen');
+    PERFORM gx_market_check_free(v_cash, 'yen', 0, p_quantity * p_price, 'price_yen');
     SELECT o.price_yen INTO v_touch FROM market_order o
      WHERE o.instrument_id = p_instrument AND o.side = 'buy' AND o.status = 'open' ORDER BY o.price_yen DESC LIMIT 1;
   END IF;
-  INSERT INTO market_order (instrument_id, participant_id, side, price_yen, quantity, remaining, status,
+  -- Matched before it is written, then written once as matching left it (its trades refer to it by its number;
+  -- the foreign keys are checked at commit): an order that trades on entry is one row and one audit row, not an
+  -- insert and an update with an audit row each.
+  v_in.id := nextval('market_order_id_seq');
+  v_in.instrument_id := p_instrument;
+  v_in.participant_id := p_participant;
+  v_in.side := p_side;
+  v_in.price_yen := p_price;
+  v_in.quantity := p_quantity;
+  v_in.remaining := p_quantity;
+  v_in.status := 'open';
+  v_in.sequence := nextval('market_order_priority');
+  v_in.owner := gx_market_owner(v_organisation);
+  v_in.unit_account_id := v_units;
+  v_in.cash_account_id := v_cash;
+  SELECT * INTO v_fill FROM gx_market_fill(v_in, false, p_now, p_user);
+  v_order_status := gx_market_order_status(v_fill.o_stop);
+  IF v_order_status = 'open' AND p_side = 'sell' THEN
+    v_reserved_units := v_fill.o_left;
+    PERFORM gx_market_reserve(v_units, 'allowance', v_vintage, v_reserved_units, 'quantity');
+  ELSIF v_order_status = 'open' THEN
+    v_reserved_yen := v_fill.o_left * p_price;
+    PERFORM gx_market_reserve(v_cash, 'yen', 0, v_reserved_yen, 'price_yen');
+  END IF;
+  INSERT INTO market_order (id, instrument_id, participant_id, side, price_yen, quantity, remaining, status,
                             time_in_force, sequence, owner, unit_account_id, cash_account_id, reserved_units,
-                            reserved_yen, trading_day, idempotency_key, entered_by_id, entered_at, closed_reason,
-                            touch_yen)
-  VALUES (p_instrument, p_participant, p_side, p_price, p_quantity, p_quantity, 'open', p_time_in_force,
-          nextval('market_order_priority'), gx_market_owner(v_organisation), v_units, v_cash, v_reserved_units,
-          v_reserved_yen, v_day, p_key, p_user, p_now, '', v_touch)
-  RETURNING id INTO o_order_id;
-  SELECT m.o_trade_ids, m.o_booking_ids, m.o_halted INTO o_trade_ids, o_booking_ids, o_halted
-    FROM gx_market_match(o_order_id, p_now, p_user) m;
+                            reserved_yen, trading_day, idempotency_key, entered_by_id, entered_at, closed_at,
+                            closed_reason, touch_yen)
+  VALUES (v_in.id, p_instrument, p_participant, p_side, p_price, p_quantity, v_fill.o_left, v_order_status,
+          p_time_in_force, v_in.sequence, v_in.owner, v_units, v_cash, v_reserved_units, v_reserved_yen, v_day, p_key,
+          p_user, p_now, CASE WHEN v_order_status = 'open' THEN NULL ELSE p_now END,
+          CASE WHEN v_fill.o_stop IN ('self_trade', 'price_band') THEN v_fill.o_stop ELSE '' END, v_touch);
+  o_order_id := v_in.id;
+  o_trade_ids := v_fill.o_trade_ids;
+  o_booking_ids := v_fill.o_booking_ids;
+  o_halted := v_fill.o_halted;
 END $$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;

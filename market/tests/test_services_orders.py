@@ -122,6 +122,29 @@ def test_the_audit_history_of_an_order_says_who_entered_it_and_who_filled_it(mkt
     assert filled.pgh_context.metadata["action"] == "order_enter"
 
 
+def test_an_order_that_trades_on_entry_is_written_once_and_reserves_only_what_rests(mkt):
+    """Entry matches before it writes the order: one row and one audit row as matching left it (not an insert and
+    an update), its fills paid from what is free and only its rest reserved; yet it needs all it may deliver free at
+    entry, as if nothing filled."""
+    seller, buyer = mkt.participant(allowances=100), mkt.participant(yen=1_000_000)
+    mkt.order(seller, "sell", 2900, 60)
+    rested = mkt.order(buyer, "buy", 3000, 100).order  # 60 filled at 2,900, 40 rest at 3,000
+    assert (rested.status, rested.remaining, rested.reserved_yen) == (S.OPEN, 40, 120_000)
+    assert [(e.pgh_label, e.status, e.remaining) for e in rested.history.order_by("pgh_id")] == [
+        ("insert", S.OPEN, 40)]
+    assert yen(buyer.cash) == (1_000_000 - 60 * 2900, 40 * 3000)
+    filled = mkt.order(seller, "sell", 3000, 40).order
+    assert [(e.pgh_label, e.status, e.remaining, e.reserved_units) for e in filled.history.all()] == [
+        ("insert", S.FILLED, 0, 0)]
+    assert held(seller.account) == (0, 0) and yen(buyer.cash) == (1_000_000 - 174_000 - 120_000, 0)
+    short = mkt.participant(yen=260_000)
+    mkt.order(mkt.participant(allowances=100), "sell", 2500, 100)
+    with pytest.raises(RegistryError) as refused:
+        mkt.order(short, "buy", 3000, 100)  # would fill at 2,500 (250,000 yen), but may deliver 300,000
+    assert (refused.value.code, refused.value.field) == (ErrorCode.INSUFFICIENT_UNITS, "price_yen")
+    assert not short.orders.exists() and yen(short.cash) == (260_000, 0) and ledger.reconcile().clean
+
+
 def test_a_first_order_opens_the_cash_account_and_one_without_an_account_to_trade_from_is_refused(mkt):
     buyer = mkt.participant(yen=1_000_000)
     mkt.order(buyer, "buy", 3000, 100)
