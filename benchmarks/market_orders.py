@@ -104,8 +104,16 @@ def _client(args):
     return latencies, refused
 
 
+# What a round writes to: vacuumed and analyzed before each, as autovacuum would in production (a server with it off
+# plans the book's queries from the statistics of a smaller table: 2-3 times slower, docs/market.md).
+WRITTEN = ["market_order", "market_orderhistory", "market_trade", "accounts_balance", "accounts_dailybalancechange",
+           "accounts_ledgertransaction", "accounts_ledgerentry", "pghistory_context"]
+
+
 def order_rate(clients, seconds, instrument_id, people, run):
     jobs = [(i, instrument_id, people[i][0], people[i][1], seconds, f"{run}") for i in range(clients)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(WRITTEN)}")
     connections.close_all()
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, jobs)
