@@ -66,8 +66,8 @@ BEGIN
 END $$ LANGUAGE plpgsql;
 
 -- Refused as gx_market_reserve refuses unless p_quantity is free, without taking it: an entering order's fills are
--- settled from what is free, and only what rests of it is reserved afterwards (two writes of the balance fewer a
--- fill than reserving all of it first and giving each fill back).
+-- settled from what is free, and only what rests of it is reserved afterwards (no write of the balance to reserve
+-- what then fills, nor one a fill to give it back).
 CREATE OR REPLACE FUNCTION gx_market_check_free(p_account bigint, p_unit_type text, p_vintage int,
                                                 p_quantity bigint, p_field text) RETURNS void AS $$
 BEGIN
