@@ -38,7 +38,7 @@ from accounts.models import CompliancePeriod, Organisation, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
 from accounts.services import system_actor  # noqa: E402
 from accounts.validators import synthetic_corporate_number  # noqa: E402
-from benchmarks.common import p95, pgbench_tps  # noqa: E402
+from benchmarks.common import machine_cpu_seconds, p95, pgbench_tps, process_cpu_seconds  # noqa: E402
 from gxregistry.errors import RegistryError  # noqa: E402
 from gxregistry.management.commands.seed_demo import _code  # noqa: E402
 from market.models import Instrument, Order, Participant, Trade  # noqa: E402
@@ -89,6 +89,8 @@ def _client(args):
     instrument, participant = Instrument.objects.get(pk=instrument_id), Participant.objects.get(pk=participant_id)
     user = User.objects.get(pk=user_id)
     rng, latencies, refused = random.Random(worker), [], 0  # noqa: S311 - prices for a benchmark
+    backend = connection.connection.info.backend_pid
+    own_cpu, server_cpu = time.process_time(), process_cpu_seconds(backend)
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         began = time.perf_counter()
@@ -100,8 +102,10 @@ def _client(args):
         except RegistryError:
             refused += 1
         latencies.append(time.perf_counter() - began)
+    own_cpu = time.process_time() - own_cpu
+    server_cpu = None if server_cpu is None else process_cpu_seconds(backend) - server_cpu
     connections.close_all()
-    return latencies, refused
+    return latencies, refused, own_cpu, server_cpu
 
 
 # What a round writes to: vacuumed and analyzed before each, as autovacuum would in production (a server with it off
@@ -115,10 +119,19 @@ def order_rate(clients, seconds, instrument_id, people, run):
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (ANALYZE) {', '.join(WRITTEN)}")
     connections.close_all()
+    busy, began = machine_cpu_seconds(), time.perf_counter()
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, jobs)
-    latencies = sorted(latency for worker, _ in results for latency in worker)
-    return len(latencies) / seconds, latencies, sum(refused for _, refused in results)
+    busy = machine_cpu_seconds() - busy
+    latencies = sorted(latency for worker, *_ in results for latency in worker)
+    server = [result[3] for result in results]
+    cpu = {"machine": busy, "elapsed": time.perf_counter() - began, "clients": sum(result[2] for result in results),
+           "backends": None if None in server else sum(server)}
+    return len(latencies) / seconds, latencies, sum(result[1] for result in results), cpu
+
+
+def _per(seconds, count):
+    return "-" if seconds is None else f"{seconds / count * 1000:.2f}"
 
 
 def main():
@@ -135,9 +148,10 @@ def main():
     instrument_id, people = prepare(options.clients, run)
     ratios = []
     for round_number in range(1, options.rounds + 1):
-        tps = pgbench_tps(options.clients, options.seconds)
+        pgbench_cpu = []
+        tps = pgbench_tps(options.clients, options.seconds, pgbench_cpu)
         trades_before = Trade.objects.filter(instrument_id=instrument_id).count()
-        rate, latencies, refused = order_rate(options.clients, options.seconds, instrument_id, people,
+        rate, latencies, refused, cpu = order_rate(options.clients, options.seconds, instrument_id, people,
                                               f"{run}-{round_number}")
         traded = Trade.objects.filter(instrument_id=instrument_id).count() - trades_before
         ratios.append(rate / tps)
@@ -145,6 +159,13 @@ def main():
               f"tps; orders, {options.clients} clients on one instrument: {rate:.0f}/s ({traded} trades, {refused} "
               f"refused), p95 {p95(latencies) * 1000:.1f} ms, median {statistics.median(latencies) * 1000:.1f} ms "
               f"-> ratio {rate / tps:.2f}", flush=True)
+        # When the machine is the bound (no core idle), the ratio is what a TPC-B transaction costs the machine
+        # against what an order does; the clients' and their backends' shares say where an order's CPU goes.
+        orders_entered = len(latencies)
+        print(f"  CPU, all cores: a pgbench transaction {_per(pgbench_cpu[0], tps * options.seconds)} ms; an order "
+              f"{_per(cpu['machine'], orders_entered)} ms (the Python clients {_per(cpu['clients'], orders_entered)} "
+              f"ms, their database backends {_per(cpu['backends'], orders_entered)} ms); cores busy "
+              f"{cpu['machine'] / cpu['elapsed'] / os.cpu_count():.0%}", flush=True)
     print(f"ratio to pgbench: median {statistics.median(ratios):.2f} over {len(ratios)} rounds (goal >= 0.3); "
           f"open orders on the book: {Order.objects.filter(instrument_id=instrument_id, status='open').count()}")
     print(f"reconciliation after the run: {'clean' if ledger.reconcile().clean else 'DIFFERENCES'}")
