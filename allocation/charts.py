@@ -23,8 +23,8 @@ class ChartYear:
     projected_total_t: int | None = None
 
 
-def _nice_ceiling(value: int) -> int:
-    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at least ``value``."""
+def nice_ceiling(value: float) -> int:
+    """An axis's top or step: 1, 2, 2.5 or 5 times a power of ten, at least ``value`` (the market's chart too)."""
     if value <= 0:
         return 1
     magnitude = 10 ** (len(str(int(value))) - 1)
@@ -45,7 +45,7 @@ def emissions_chart(years: list[ChartYear], *, chart_id: str, title: str) -> Saf
     years = sorted(years, key=lambda y: y.fiscal_year)
     highest = max([(y.actual_direct_t or 0) + (y.actual_indirect_t or 0) for y in years]
                   + [y.projected_total_t or 0 for y in years] + [0])
-    top = _nice_ceiling(highest)
+    top = nice_ceiling(highest)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(years), 1)
     bar_w = min(slot * 0.6, 56)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import ledger
 from accounts.models import YEN_VINTAGE, HoldingAccount, UnitType
 from accounts.roles import ACT
+from allocation.charts import nice_ceiling
 from gxregistry.authorization import may
 from market.models import Alert, Instrument, Order, Participant, ReverseAuction, Trade
 
@@ -116,26 +117,40 @@ def traded_fiscal_years() -> list[int]:
     return list(range(fiscal_year_of(first), fiscal_year_of(last) + 1))
 
 
-def candles(days: list[Day], *, width: int = 720, height: int = 240, pad: int = 36) -> dict:
-    """The candlestick chart's geometry (an SVG drawn by the template): one candle a day, prices on the y axis."""
+def candles(days: list[Day], *, width: int = 720, height: int = 320) -> dict:
+    """The candlestick chart's geometry (an SVG drawn by the template): one candle a day over a price axis in yen
+    with round gridlines, each day's volume as a bar in a pane below, and the days' dates under it (thinned to
+    about ten labels)."""
     if not days:
         return {}
-    low, high = min(d.low for d in days), max(d.high for d in days)
-    span = max(high - low, 1)
-    step = (width - 2 * pad) / len(days)
+    left, right, top, price_bottom, volume_top, volume_bottom = 60, 12, 16, 206, 222, 274
+    step = nice_ceiling(max(max(d.high for d in days) - min(d.low for d in days), 1) / 4)
+    axis_low = min(d.low for d in days) // step * step
+    axis_high = -(-max(d.high for d in days) // step) * step
+    if axis_high == axis_low:  # one price all along: a band of one step around it
+        axis_low, axis_high = axis_low - step, axis_high + step
+    most_volume = max(d.volume for d in days) or 1
+    slot = (width - left - right) / len(days)
+    label_every = -(-len(days) // 10)
 
     def y(price):
-        return round(pad + (high - price) * (height - 2 * pad) / span, 1)
+        return round(price_bottom - (price - axis_low) * (price_bottom - top) / (axis_high - axis_low), 1)
 
     shapes = []
     for index, d in enumerate(days):
-        x = round(pad + step * index + step / 2, 1)
-        top, bottom = y(max(d.open, d.close)), y(min(d.open, d.close))
-        shapes.append({"x": x, "wick_top": y(d.high), "wick_bottom": y(d.low), "body_y": top,
-                       "body_height": max(bottom - top, 1), "body_x": round(x - step * 0.3, 1),
-                       "body_width": round(max(step * 0.6, 1), 1), "rising": d.close >= d.open, "day": d})
-    return {"width": width, "height": height, "candles": shapes, "high": high, "low": low,
-            "y_high": y(high), "y_low": y(low), "pad": pad}
+        x = round(left + slot * index + slot / 2, 1)
+        body_top, body_bottom = y(max(d.open, d.close)), y(min(d.open, d.close))
+        volume_y = round(volume_bottom - d.volume * (volume_bottom - volume_top) / most_volume, 1)
+        shapes.append({"x": x, "wick_top": y(d.high), "wick_bottom": y(d.low), "body_y": body_top,
+                       "body_height": max(body_bottom - body_top, 1), "body_x": round(x - slot * 0.3, 1),
+                       "body_width": round(max(slot * 0.6, 1), 1), "rising": d.close >= d.open, "day": d,
+                       "volume_y": volume_y, "volume_height": round(volume_bottom - volume_y, 1),
+                       "labelled": index % label_every == 0 or index == len(days) - 1})
+    ticks = [{"price": price, "y": y(price), "label_y": y(price) + 4} for price in range(axis_low, axis_high + 1, step)]
+    return {"width": width, "height": height, "left": left, "right": width - right, "candles": shapes,
+            "ticks": ticks, "low": min(d.low for d in days), "high": max(d.high for d in days),
+            "label_x": left - 6, "most_volume": most_volume, "most_volume_y": volume_top + 8, "volume_top": volume_top, "volume_bottom": volume_bottom,
+            "date_y": height - 22}
 
 
 # --- GXA's surveillance and reverse auctions ------------------------------------------------------------

@@ -78,9 +78,35 @@ def test_the_public_prices_page_shows_each_days_ohlc_vwap_chart_and_csv_and_no_p
     assert day.vwap == Decimal("3005.00")  # (3000*100 + 3030*50 + 2980*50 + 3010*100) / 300
     assert page.context["open_interest"] == {"bid": 70, "ask": 0}
     assert seller.organisation.name not in html and buyer.account.number not in html
+    assert 'class="axis date">10/5</text>' in html  # the day's date under its candle
     csv = client.get(f"/market/{mkt.instrument.code}/prices/", {"export": "csv"})
     assert csv["Content-Type"].startswith("text/csv") and "2027-10-05,3000,3030,2980,3010,3005.00,300,4" in (
         csv.content.decode("utf-8-sig"))
+
+
+def test_the_price_chart_has_round_price_gridlines_each_days_volume_and_about_ten_date_labels():
+    from datetime import date
+
+    from market.selectors import Day, candles
+
+    def day(n, low, high, volume):
+        return Day(date(2027, 10, 1) + timedelta(days=n), low, high, low, high, volume, 1, Decimal(low))
+
+    chart = candles([day(0, 2980, 3030, 300), day(1, 3010, 3120, 150)])
+    assert [t["price"] for t in chart["ticks"]] == [2950, 3000, 3050, 3100, 3150]  # steps of 50 around 2,980-3,120
+    top, bottom = chart["ticks"][-1]["y"], chart["ticks"][0]["y"]
+    first, second = chart["candles"]
+    assert bottom > first["wick_bottom"] > first["wick_top"] > second["wick_top"] > top  # inside the axis, 3,120 high
+    assert first["volume_height"] == chart["volume_bottom"] - chart["volume_top"]  # the busiest day fills its pane
+    assert second["volume_height"] == first["volume_height"] / 2 and chart["most_volume"] == 300
+    assert first["labelled"] and second["labelled"]
+
+    one_price = candles([day(0, 3000, 3000, 10)])  # a single price all along still has an axis around it
+    assert [t["price"] for t in one_price["ticks"]] == [2999, 3000, 3001]
+
+    many = candles([day(n, 3000, 3010, 10) for n in range(25)])
+    labelled = [c["day"].day.day for c in many["candles"] if c["labelled"]]
+    assert len(labelled) <= 10 and many["candles"][-1]["labelled"] and many["candles"][0]["labelled"]
 
 
 def test_the_allocation_engine_reads_the_fys_average_market_price(mkt):
