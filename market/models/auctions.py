@@ -2,8 +2,9 @@
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from accounts.models import HoldingAccount, LedgerTransaction, User
 from accounts.models.identity import audited
@@ -73,6 +74,13 @@ class ReverseAuction(models.Model):
 
     def __str__(self):
         return f"{self.instrument} {self.offers_from:%Y-%m-%d}"
+
+    def budget_label(self) -> str:
+        """The budget as a reader says it: '500 allowances' or '¥1,000,000' ('500 排出枠', '1,000,000 円')."""
+        amount = number_format(self.budget, force_grouping=True)
+        if self.budget_kind == self.BudgetKind.YEN:
+            return _("¥%(amount)s") % {"amount": amount}
+        return ngettext("%(amount)s allowance", "%(amount)s allowances", self.budget) % {"amount": amount}
 
 
 @audited()

@@ -145,3 +145,15 @@ def test_only_gxa_opens_and_clears(mkt):
                               offers_from=AFTER, offers_until=AFTER + timedelta(hours=1), reason="x",
                               acting_user=participant.rep, otp_token="000000", now=AFTER)
     assert refused.value.code == ErrorCode.NOT_PERMITTED and not ReverseAuction.objects.exists()
+
+
+def test_an_auctions_budget_reads_as_allowances_or_yen_in_both_languages():
+    from django.utils import translation
+
+    volume = ReverseAuction(budget_kind=ReverseAuction.BudgetKind.VOLUME, budget=1_500)
+    money = ReverseAuction(budget_kind=ReverseAuction.BudgetKind.YEN, budget=2_000_000)
+    with translation.override("en"):
+        assert (volume.budget_label(), money.budget_label()) == ("1,500 allowances", "¥2,000,000")
+        assert ReverseAuction(budget_kind="volume", budget=1).budget_label() == "1 allowance"
+    with translation.override("ja"):
+        assert (volume.budget_label(), money.budget_label()) == ("排出枠 1,500", "2,000,000 円")
