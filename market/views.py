@@ -30,7 +30,10 @@ CANCELLED_ON_ENTRY = {
 }
 
 
-class InstrumentListView(LoginRequiredMixin, ListView):
+class InstrumentListView(PublicReadMixin, ListView):
+    """Public, no login: the listed instruments and their terms, each with its daily prices (its book and order
+    entry are for participants)."""
+
     model = Instrument
     template_name = "market/instrument_list.html"
     context_object_name = "instruments"

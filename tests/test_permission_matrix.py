@@ -153,7 +153,7 @@ RULES = {
     "emission_factors": AdministratorOnly(extra_args=(2026,)),
     "emissions_report": Scoped("organisation", own=REGULATED_ENTITY_MEMBERS_200, extra_args=(2026,)),
     "engagement_list": SignedIn(),
-    "market_instruments": SignedIn(),
+    "market_instruments": Public(),
     "market_operator": AdministratorOnly(role=Role.MARKET_OPERATOR),
     "market_operator_instruments": AdministratorOnly(role=Role.MARKET_OPERATOR),
     "market_operator_auctions": AdministratorOnly(role=Role.MARKET_OPERATOR),

@@ -84,6 +84,16 @@ def test_the_public_prices_page_shows_each_days_ohlc_vwap_chart_and_csv_and_no_p
         csv.content.decode("utf-8-sig"))
 
 
+def test_the_public_finds_the_market_from_any_page_and_each_instruments_daily_prices_without_login(mkt, client):
+    home = client.get("/").content.decode()
+    assert 'href="/market/"' in home  # in the navigation for everyone
+    listing = client.get("/market/")
+    html = listing.content.decode()
+    assert listing.status_code == 200 and f'href="/market/{mkt.instrument.code}/prices/"' in html
+    assert f'href="/market/{mkt.instrument.code}/"' not in html  # the book and order entry are for participants
+    assert client.get(f"/market/{mkt.instrument.code}/").status_code == 302  # to sign in
+
+
 def test_the_price_chart_has_round_price_gridlines_each_days_volume_and_about_ten_date_labels():
     from datetime import date
 
