@@ -124,9 +124,9 @@ def candles(days: list[Day], *, width: int = 720, height: int = 320) -> dict:
     if not days:
         return {}
     left, right, top, price_bottom, volume_top, volume_bottom = 60, 12, 16, 206, 222, 274
-    step = nice_ceiling(max(max(d.high for d in days) - min(d.low for d in days), 1) / 4)
-    axis_low = min(d.low for d in days) // step * step
-    axis_high = -(-max(d.high for d in days) // step) * step
+    low, high = min(d.low for d in days), max(d.high for d in days)
+    step = nice_ceiling(max(high - low, 1) / 4)  # four or five round gridlines
+    axis_low, axis_high = low // step * step, -(-high // step) * step
     if axis_high == axis_low:  # one price all along: a band of one step around it
         axis_low, axis_high = axis_low - step, axis_high + step
     most_volume = max(d.volume for d in days) or 1
@@ -147,9 +147,9 @@ def candles(days: list[Day], *, width: int = 720, height: int = 320) -> dict:
                        "volume_y": volume_y, "volume_height": round(volume_bottom - volume_y, 1),
                        "labelled": index % label_every == 0 or index == len(days) - 1})
     ticks = [{"price": price, "y": y(price), "label_y": y(price) + 4} for price in range(axis_low, axis_high + 1, step)]
-    return {"width": width, "height": height, "left": left, "right": width - right, "candles": shapes,
-            "ticks": ticks, "low": min(d.low for d in days), "high": max(d.high for d in days),
-            "label_x": left - 6, "most_volume": most_volume, "most_volume_y": volume_top + 8, "volume_top": volume_top, "volume_bottom": volume_bottom,
+    return {"width": width, "height": height, "left": left, "right": width - right, "label_x": left - 6,
+            "candles": shapes, "ticks": ticks, "low": low, "high": high, "most_volume": most_volume,
+            "most_volume_y": volume_top + 8, "volume_top": volume_top, "volume_bottom": volume_bottom,
             "date_y": height - 22}
 
 
