@@ -152,7 +152,7 @@ def main():
         tps = pgbench_tps(options.clients, options.seconds, pgbench_cpu)
         trades_before = Trade.objects.filter(instrument_id=instrument_id).count()
         rate, latencies, refused, cpu = order_rate(options.clients, options.seconds, instrument_id, people,
-                                              f"{run}-{round_number}")
+                                                   f"{run}-{round_number}")
         traded = Trade.objects.filter(instrument_id=instrument_id).count() - trades_before
         ratios.append(rate / tps)
         print(f"round {round_number}: pgbench tpcb-like, {options.clients} clients, {options.seconds} s: {tps:.0f} "
