@@ -36,6 +36,16 @@ def test_every_demo_user_reaches_a_dashboard_with_charts_and_every_nav_link(demo
             assert client.get(href).status_code == 200, (user.email, language, href)
 
 
+def test_the_navigation_offers_facilities_only_to_those_whose_organisation_has_them(demo, client, signed_in):
+    for email, has_facilities in [("rep@entity1.example.jp", True), ("trader@to1.example.jp", False),
+                                  ("market@gxa.example.jp", False)]:
+        client.logout()
+        signed_in(User.objects.get(email=email))
+        nav = re.search(r'<nav class="mainnav".*?</nav>', client.get("/dashboard/").text, re.S).group(0)
+        assert ('href="/facilities/"' in nav) is has_facilities, email
+        assert 'href="/market/"' in nav, email
+
+
 def test_company_dashboard_and_facility_page_draw_the_emissions_chart(demo, client, signed_in):
     facility = Facility.objects.filter(processes__years__isnull=False).select_related("organisation").first()
     representative = User.objects.filter(memberships__organisation=facility.organisation).first()
