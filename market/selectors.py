@@ -34,14 +34,15 @@ def recent_trades(instrument: Instrument, limit: int = 20):
     return Trade.objects.filter(instrument=instrument).only("price_yen", "quantity", "traded_at", "aggressor")[:limit]
 
 
-def trading_participant(user) -> Participant | None:
-    """The participant the user may enter orders for: one of its organisations that takes part in the market."""
+def trading_participant(user, permission: str = ACT) -> Participant | None:
+    """The participant the user may enter orders for: one of its organisations that takes part in the market
+    (with ``VIEW``, one whose position and orders the user may see)."""
     if not user.is_authenticated:
         return None
     for participant in Participant.objects.filter(
             organisation__memberships__user=user, organisation__memberships__ended_at__isnull=True,
     ).select_related("organisation").distinct().order_by("pk"):
-        if may(user, ACT, participant.organisation):
+        if may(user, permission, participant.organisation):
             return participant
     return None
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.generic import ListView, TemplateView
 
+from accounts.roles import VIEW
 from gxregistry.errors import ErrorCode, RegistryError
 from gxregistry.exports import csv_response
 from gxregistry.pages import FormPageMixin
@@ -99,9 +100,13 @@ class InstrumentView(FormPageMixin, InstrumentBookMixin, LoginRequiredMixin, Tem
         instrument = getattr(self, "object", None) or self.instrument()
         self.object = instrument
         participant = self.participant()
-        kwargs.update(self.book_context(instrument), participant=participant)
+        may_trade = participant is not None
+        if participant is None:  # a viewer of a participant sees its position and orders, read only
+            participant = selectors.trading_participant(self.request.user, VIEW)
+        kwargs.update(self.book_context(instrument), participant=participant, may_trade=may_trade)
         if participant is not None:
             kwargs["position"] = selectors.participant_position(participant, instrument)
+        if may_trade:
             kwargs.setdefault("enter_form", self.build_form("enter"))
         return super().get_context_data(**kwargs)
 

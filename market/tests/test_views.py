@@ -40,6 +40,18 @@ def test_a_representative_enters_an_order_once_however_often_the_form_is_sent(mk
     assert "Order entered" in followed and "50" in followed
 
 
+def test_a_viewer_of_a_participant_sees_its_position_and_orders_but_no_order_form_or_cancel(mkt, client, signed_in,
+                                                                                            make_user):
+    seller = mkt.participant(allowances=500)
+    mkt.order(seller, "sell", 3100, 120, now=OPEN)
+    signed_in(make_user(Role.VIEWER, seller.organisation))
+    page = client.get(url(mkt))
+    html = page.content.decode()
+    assert page.status_code == 200 and page.context["position"]["open_orders"][0].remaining == 120
+    assert 'id="position"' in html and 'id="read-only"' in html
+    assert 'id="enter"' not in html and 'value="cancel"' not in html and "enter_form" not in page.context
+
+
 def test_the_book_shows_prices_and_quantities_but_no_participant(mkt, client, signed_in, make_user):
     seller = mkt.participant(allowances=500)
     mkt.order(seller, "sell", 3100, 120, now=OPEN)
