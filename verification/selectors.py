@@ -3,7 +3,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from verification.models import ActivityReport, Engagement, Misstatement, Opinion, VerificationBody
 
@@ -15,8 +15,12 @@ def public_bodies():
 
 
 def engagement_list(*, fetched_by):
+    """The engagements the user may see, the work still open first (soonest due first), then the rest, newest
+    first."""
+    still_open = Case(When(status__in=Engagement.OPEN, then=Value(0)), default=Value(1))
     return Engagement.objects.restrict(fetched_by).select_related(
-        "body__organisation", "report__organisation").order_by("-appointed_at")
+        "body__organisation", "report__organisation").order_by(
+        still_open, Case(When(status__in=Engagement.OPEN, then=F("due_on"))), "-appointed_at")
 
 
 def oversight_rows(*, today):

@@ -15,7 +15,7 @@ from accounts.roles import Role
 from accounts.services import system_actor
 from conftest import fresh_code
 from verification.models import EmissionsReport, Engagement, RegistrationApplication, VerificationBody
-from verification.services import bodies
+from verification.services import bodies, engagements
 from verification.tests.builders import (
     complete_application,
     engagement_in_progress,
@@ -191,6 +191,19 @@ def test_a_verifier_sees_only_its_own_bodys_engagements(body_world, entity, make
     client.logout()
     signed_in(body_world.lead)
     assert entity.organisation.name in client.get(reverse("engagement_list")).text
+
+
+def test_a_verifiers_engagements_list_the_open_work_first(body_world, entity, make_user, make_organisation,
+                                                          signed_in, client):
+    still_working = engagement_in_progress(body_world, entity, submitted_report(entity))
+    other = entity_with_facility(make_user, make_organisation)
+    ended = engagements.engagement_withdraw(  # appointed after the first, and ended
+        engagement=engagements.engagement_appoint(report=submitted_report(other), body=body_world.body,
+                                                  purpose="actual", acting_user=other.representative),
+        acting_user=other.representative)
+    signed_in(body_world.lead)
+    listed = list(client.get(reverse("engagement_list")).context["object_list"])
+    assert listed == [still_working, ended]
 
 
 def test_meti_suspends_a_body_from_the_queue_with_a_reason_and_a_code(body_world, signed_in, client):
