@@ -274,7 +274,11 @@ def test_an_api_token_authenticates_a_machine_and_can_be_revoked(make_user, sign
     created = browser.post(reverse("api_token_list"), {"create": "1"})
     token = created.context["new_token"]
     assert token.startswith("gxr_") and token in created.text
-    assert token not in browser.get(reverse("api_token_list")).text  # shown once only
+    page = browser.get(reverse("api_token_list")).text
+    assert token not in page  # shown once only
+    assert '<a href="/api/v1/schema/?format=json"' in page  # the API's description, linked for developers
+    schema = browser.get("/api/v1/schema/?format=json")
+    assert schema.status_code == 200 and "/api/v1/market/orders/" in schema.json()["paths"]
 
     machine = Client()
     auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
