@@ -90,6 +90,17 @@ def test_the_market_operator_and_a_trading_operator_see_what_their_roles_do(demo
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_home_page_shows_a_visitor_what_is_open_to_everyone_and_every_link_opens(client, language):
+    client.cookies["django_language"] = language
+    cards = re.search(r'<div class="cards" id="public-pages">.*?</div>', client.get("/").text, re.S).group(0)
+    links = re.findall(r'href="(/[^"]*)"', cards)
+    assert links == ["/registry-report/", "/transition-plans/", "/verification-bodies/", "/market/"]
+    for href in links:
+        assert client.get(href).status_code == 200, href
+
+
+@pytest.mark.django_db
 def test_pages_link_a_favicon_that_exists(client):
     from django.contrib.staticfiles import finders
 

@@ -117,7 +117,9 @@ class RegistryReportView(PublicCachedPageMixin, TemplateView):
     def fiscal_year(self):
         years = list(CompliancePeriod.objects.order_by("fiscal_year").values_list("fiscal_year", flat=True))
         asked = self.request.GET.get("fiscal_year", "")
-        chosen = int(asked) if asked.isdigit() and int(asked) in years else (years[-1] if years else None)
+        # By default the FY whose obligation is current, not a later one opened ahead with nothing in it yet.
+        chosen = int(asked) if asked.isdigit() and int(asked) in years else (compliance.compliance_year() if years
+                                                                             else None)
         return chosen, years
 
     def get(self, request, *args, **kwargs):

@@ -256,8 +256,11 @@ def test_registry_report_is_public_with_csv(make_user, client):
     representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=compliant.organisation)
     compliance.surrender(account=compliant, fiscal_year=2026, allowances={2026: 100}, acting_user=representative,
                          otp_token=otp(representative), idempotency_key=key())
+    CompliancePeriod.objects.create(fiscal_year=2090, surrender_deadline=date(2091, 11, 30),  # opened ahead, empty
+                                    upper_limit_price_yen=4300, lower_limit_price_yen=1700)
     page = client.get(reverse("registry_report"))
     assert page.status_code == 200 and "Compliant Steel" in page.text and "Short Cement" in page.text
+    assert page.context["fiscal_year"] == 2026  # by default the FY whose obligation is current, not the empty one
     response = client.get(reverse("registry_report"), {"fiscal_year": 2026, "export": "csv"})
     rows = {row["entity"]: row for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))}
     assert rows["Compliant Steel"]["allocated_t"] == "120" and rows["Compliant Steel"]["status"] == "compliant"
