@@ -60,3 +60,40 @@ def test_the_public_finds_and_reads_a_plan_in_both_languages_on_a_desktop_and_a_
         assert page.locator("svg#plan-chart").is_visible() and page.locator("#emissions-table").is_visible()
         context.close()
     assert problems == []
+
+
+def test_the_public_reads_the_markets_prices_on_a_desktop_and_a_phone_with_every_number_whole(
+        browser, live_server, make_user, make_organisation):  # noqa: F811
+    from datetime import timedelta
+
+    from market.tests.test_services_orders import OPEN, Market
+
+    market = Market(make_user, make_organisation)
+    seller, buyer = market.participant(allowances=10_000), market.participant(yen=100_000_000)
+    for day, price in enumerate([3010, 3050, 2990]):  # three trading days with trades
+        market.order(seller, "sell", price, 1_200, now=OPEN + timedelta(days=day))
+        market.order(buyer, "buy", price, 1_200, now=OPEN + timedelta(days=day, minutes=1))
+    axe = Axe()
+    problems = []
+    for language, width in VIEWS:
+        context = browser.new_context(viewport={"width": width, "height": 800},
+                                      extra_http_headers={"Accept-Language": language})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{live_server.url}/")
+        page.locator("nav.mainnav a[href='/market/']").click()
+        page.locator(f"a[href='/market/{market.instrument.code}/prices/']").click()
+        page.wait_for_url("**/prices/")
+        assert page.locator("svg.candles text.date").count() == 3 and page.locator("#daily-prices tbody tr").count() == 3
+        for path in ("/market/", f"/market/{market.instrument.code}/prices/", "/market/auctions/"):
+            page.goto(f"{live_server.url}{path}")
+            problems += [(language, width, path, *v) for v in _serious(page, axe)]
+            if page.evaluate("document.documentElement.scrollWidth") > width:
+                problems.append((language, width, path, "wider than the screen"))
+            wrapped = page.evaluate("""[...document.querySelectorAll('td.num')].filter(cell => {
+                const range = document.createRange(); range.selectNodeContents(cell);
+                return range.getClientRects().length > 1; }).map(cell => cell.innerText)""")
+            if wrapped:
+                problems.append((language, width, path, "numbers broken across lines", wrapped[:3]))
+        context.close()
+    assert problems == []
