@@ -17,7 +17,7 @@ from accounts.ledger import holdings
 from accounts.models import CompliancePeriod, HoldingAccount, Organisation
 from accounts.roles import ACT
 from gxregistry.access import OrganisationScopedMixin
-from gxregistry.authorization import may, throttle_wait_seconds
+from gxregistry.authorization import may, throttle_wait_seconds, throttled_message
 from gxregistry.errors import RegistryError
 
 
@@ -100,8 +100,7 @@ class OTPVerifyView(LoginRequiredMixin, FormView):
         wait = throttle_wait_seconds(self.request.user)  # before this try, which counts as a failure of its own
         device = two_factor.verify(self.request.user, form.cleaned_data["otp_token"])
         if device is None and wait:
-            form.add_error("otp_token", _("Too many wrong codes: wait %(seconds)s seconds, then enter a new code, "
-                                          "or use a backup code.") % {"seconds": wait})
+            form.add_error("otp_token", throttled_message(wait))
             return self.form_invalid(form)
         if device is None:
             form.add_error("otp_token", _("The code is wrong or has expired. Type the code your app shows now."))

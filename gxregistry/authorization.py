@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from gxregistry.errors import ErrorCode, RegistryError
 
@@ -130,11 +131,17 @@ def _check_fresh_code(actor, code) -> None:
     # A device django-otp is throttling refuses every code, but another device (the backup codes) may not be.
     if code and len(code) <= 16 and match_token(actor, code) is not None:
         return
-    message = (_("Too many wrong codes: wait %(seconds)s seconds, then enter a new code, or use a backup code.")
-               % {"seconds": wait}) if wait else ErrorCode.WRONG_SECOND_FACTOR.label
+    message = throttled_message(wait) if wait else ErrorCode.WRONG_SECOND_FACTOR.label
     error = RegistryError(ErrorCode.WRONG_SECOND_FACTOR, message, field="otp_token")
     error.actor = actor  # counted by @state_change once the act's transaction has rolled back
     raise error
+
+
+def throttled_message(wait: int) -> str:
+    """What a person is told while django-otp refuses their codes for ``wait`` more seconds."""
+    return ngettext("Too many wrong codes: wait %(seconds)s second, then enter a new code, or use a backup code.",
+                    "Too many wrong codes: wait %(seconds)s seconds, then enter a new code, or use a backup code.",
+                    wait) % {"seconds": wait}
 
 
 def throttle_wait_seconds(user) -> int:

@@ -92,7 +92,7 @@ def test_throttled_sign_in_says_how_long_to_wait_and_a_backup_code_still_works(c
     assert "The code is wrong" in first.context["form"].errors["otp_token"][0]
     throttled = client.post(reverse("otp_verify"), {"otp_token": current_code(device)})
     message = throttled.context["form"].errors["otp_token"][0]
-    assert "wait 1 seconds" in message and "backup code" in message
+    assert "wait 1 second," in message and "backup code" in message
     # The wait over (django-otp doubles it with each wrong code), a backup code still signs in.
     for model in (TOTPDevice, StaticDevice):
         model.objects.filter(user=user).update(throttling_failure_timestamp=timezone.now() - timedelta(seconds=5))

@@ -761,7 +761,7 @@ def test_a_wrong_code_counts_towards_throttling_although_the_act_rolls_back(worl
     # Now throttled: even the right code is refused, and the message says how long to wait.
     with pytest.raises(RegistryError) as throttled:
         initiate(world.code(world.rep))
-    assert "wait 1 seconds" in str(throttled.value.message) and "backup code" in str(throttled.value.message)
+    assert "wait 1 second," in str(throttled.value.message) and "backup code" in str(throttled.value.message)
     assert not TransferRequest.objects.exists()
     # A backup code still works.
     backup = StaticDevice.objects.create(user=world.rep, name="Backup codes", confirmed=True)
