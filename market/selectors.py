@@ -14,6 +14,7 @@ from accounts.models import YEN_VINTAGE, HoldingAccount, UnitType
 from accounts.roles import ACT
 from allocation.charts import nice_ceiling
 from gxregistry.authorization import may
+from gxregistry.fiscal import fiscal_year_of
 from market.models import Alert, Instrument, Order, Participant, ReverseAuction, Trade
 
 DEPTH = 10  # price levels shown on each side
@@ -109,8 +110,6 @@ def average_price(fiscal_year: int) -> Decimal | None:
 
 def traded_fiscal_years() -> list[int]:
     """The FYs in which the market traded (April to March, Tokyo time)."""
-    from allocation.engine.inputs import fiscal_year_of
-
     days = Trade.objects.aggregate(first=Min("traded_at"), last=Max("traded_at"))
     if days["first"] is None:
         return []

@@ -31,6 +31,7 @@ from accounts.roles import ACT, VERIFY
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.fiscal import fiscal_year_of
 
 
 def _refuse(message, field, code=ErrorCode.COMPLIANCE):
@@ -41,7 +42,7 @@ def compliance_year() -> int:
     """The FY whose obligation is current: the latest with a compliance period that has begun (a period opened
     ahead, for applications, is not current yet), else the first period, else today's FY."""
     today = timezone.localdate()
-    current = today.year - 1 if today.month < 4 else today.year
+    current = fiscal_year_of(today)
     years = CompliancePeriod.objects.order_by("fiscal_year").values_list("fiscal_year", flat=True)
     begun = [fy for fy in years if fy <= current]
     if begun:

@@ -26,7 +26,7 @@ def bar_chart(series, unit="t-CO2"):
     """A small server-rendered SVG bar chart of [(fiscal year, value)]: no script, CSP-safe."""
     if not series:
         return ""
-    width, height, pad, top = 480, 200, 40, 20
+    width, height, pad, top = 480, 200, 40, 34  # the unit above the tallest bar's figure
     peak = max((Decimal(v or 0) for _, v in series), default=Decimal(0)) or Decimal(1)
     slot = (width - pad) / len(series)
     bars = []
@@ -52,8 +52,9 @@ def bar_chart(series, unit="t-CO2"):
     )
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<text class="axis" x="0" y="{}">{}</text>'
         '<line class="baseline" x1="{}" y1="{}" x2="{}" y2="{}"></line>{}</svg>',
-        width, height, unit, pad, height - pad, width, height - pad, body,
+        width, height, unit, 12, unit, pad, height - pad, width, height - pad, body,
     )
 
 

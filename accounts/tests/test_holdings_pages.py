@@ -97,3 +97,14 @@ def test_a_balance_with_one_day_of_history_is_drawn_as_a_level_line():
     points = svg.split('points="')[1].split('"')[0].split()
     assert len(points) == 2 and points[0].split(",")[1] == points[1].split(",")[1]
     assert "1,500 t" in svg
+
+
+def test_the_emissions_bar_chart_names_its_unit_on_the_chart_not_only_in_tooltips():
+    import re
+
+    from accounts.templatetags.registry import bar_chart
+
+    svg = str(bar_chart([(2026, 120_000), (2027, 95_000)]))
+    visible = [re.sub(r"<[^>]+>", "", text) for text in re.findall(r"<text[^>]*>.*?</text>", svg)]
+    assert "t-CO2" in visible
+    assert "120,000" in visible and "95,000" in visible

@@ -26,11 +26,9 @@ from allocation.engine.inputs import (
     SectorBenchmark,
     SuccessionKind,
     YearData,
-    fiscal_year_end,
-    fiscal_year_of,
-    fiscal_year_start,
 )
 from allocation.engine.parameters import Parameters
+from gxregistry.fiscal import fiscal_year_end, fiscal_year_of, fiscal_year_start
 
 TWO = Decimal(2)
 TWELVE = Decimal(12)

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from gxregistry.fiscal import fiscal_year_of
+
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -47,18 +49,6 @@ class RDCategory(StrEnum):
     ENERGY_TRANSITION = "energy_transition"
     TRANSPORT = "transport"
     OTHER = "other"
-
-
-def fiscal_year_of(day: date) -> int:
-    return day.year if day.month >= 4 else day.year - 1
-
-
-def fiscal_year_start(fy: int) -> date:
-    return date(fy, 4, 1)
-
-
-def fiscal_year_end(fy: int) -> date:
-    return date(fy + 1, 3, 31)
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,11 @@ CREATE OR REPLACE FUNCTION gx_market_order_status(p_stop text) RETURNS text AS $
   SELECT CASE p_stop WHEN 'filled' THEN 'filled' WHEN 'no_more_match' THEN 'open' ELSE 'cancelled' END
 $$ LANGUAGE sql IMMUTABLE;
 
+-- Why an order's rest was cancelled when matching stopped (a self-trade, the band), or NULL if it was not.
+CREATE OR REPLACE FUNCTION gx_market_closed_reason(p_stop text) RETURNS text AS $$
+  SELECT CASE WHEN p_stop IN ('self_trade', 'price_band') THEN p_stop END
+$$ LANGUAGE sql IMMUTABLE;
+
 -- An order on the book matched again (an amend that changed its price): filled as above, what it reserved given
 -- back for what filled, and, if matching stopped at a self-trade or the band, for the rest, which is cancelled.
 CREATE OR REPLACE FUNCTION gx_market_match(
@@ -215,7 +220,7 @@ BEGIN
   o_trade_ids := v_fill.o_trade_ids;
   o_booking_ids := v_fill.o_booking_ids;
   o_halted := v_fill.o_halted;
-  IF v_fill.o_stop IN ('self_trade', 'price_band') THEN
+  IF gx_market_closed_reason(v_fill.o_stop) IS NOT NULL THEN  -- its rest cancelled
     IF v_in.side = 'sell' THEN
       PERFORM gx_market_reserve(v_in.unit_account_id, 'allowance', (SELECT i.vintage FROM market_instrument i
                                                                      WHERE i.id = v_in.instrument_id),
@@ -228,8 +233,7 @@ BEGIN
     UPDATE market_order SET
       remaining = v_fill.o_left,
       status = gx_market_order_status(v_fill.o_stop),
-      closed_reason = CASE WHEN v_fill.o_stop IN ('self_trade', 'price_band') THEN v_fill.o_stop
-                           ELSE closed_reason END,
+      closed_reason = COALESCE(gx_market_closed_reason(v_fill.o_stop), closed_reason),
       closed_at = CASE WHEN v_fill.o_stop = 'no_more_match' THEN NULL ELSE p_now END,
       reserved_units = CASE WHEN v_fill.o_stop = 'no_more_match' AND side = 'sell' THEN v_fill.o_left ELSE 0 END,
       reserved_yen = CASE WHEN v_fill.o_stop = 'no_more_match' AND side = 'buy' THEN v_fill.o_left * price_yen
@@ -366,7 +370,7 @@ BEGIN
   VALUES (v_in.id, p_instrument, p_participant, p_side, p_price, p_quantity, v_fill.o_left, v_order_status,
           p_time_in_force, v_in.sequence, v_in.owner, v_units, v_cash, v_reserved_units, v_reserved_yen, v_day, p_key,
           p_user, p_now, CASE WHEN v_order_status = 'open' THEN NULL ELSE p_now END,
-          CASE WHEN v_fill.o_stop IN ('self_trade', 'price_band') THEN v_fill.o_stop ELSE '' END, v_touch);
+          COALESCE(gx_market_closed_reason(v_fill.o_stop), ''), v_touch);
   o_order_id := v_in.id;
   o_trade_ids := v_fill.o_trade_ids;
   o_booking_ids := v_fill.o_booking_ids;

@@ -13,6 +13,7 @@ from allocation.adapter import parameters
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.fiscal import fiscal_year_of
 from gxregistry.transitions import transition_check
 from gxregistry.uploads import PDF, XLSX, save_with_file, upload_check
 from verification.models import (
@@ -37,10 +38,6 @@ REQUIRED_TEXT = {
 APPLICATION_FIELDS = ("basic_qualification", "accreditation", "personnel", "responsible_verifier",
                       "responsible_verifier_experience", "financial_footing", "quality_assurance", "independence",
                       "scope", "scope_en")
-
-
-def fiscal_year_of(day: date) -> int:
-    return day.year if day.month >= 4 else day.year - 1
 
 
 def _refuse(message, field, code=ErrorCode.INVALID_INPUT):
