@@ -124,16 +124,16 @@ def may(actor, permission: str, organisation=None) -> bool:
 
 
 def _check_fresh_code(actor, code) -> None:
-    from django_otp import match_token
+    from accounts import two_factor
 
     wait = throttle_wait_seconds(actor)  # before this try, which counts as a failure of its own
     code = str(code or "").strip().replace(" ", "")
     # A device django-otp is throttling refuses every code, but another device (the backup codes) may not be.
-    if code and len(code) <= 16 and match_token(actor, code) is not None:
+    if code and len(code) <= 16 and two_factor.verify(actor, code) is not None:
         return
     message = throttled_message(wait) if wait else ErrorCode.WRONG_SECOND_FACTOR.label
     error = RegistryError(ErrorCode.WRONG_SECOND_FACTOR, message, field="otp_token")
-    error.actor = actor  # counted by @state_change once the act's transaction has rolled back
+    error.actor, error.wrong_code = actor, code  # counted by @state_change once the act's transaction rolled back
     raise error
 
 
@@ -159,16 +159,18 @@ def throttle_wait_seconds(user) -> int:
     return wait
 
 
-def _record_wrong_code(actor) -> None:
-    """Count a wrong code against the actor's devices, durably.
+def _record_wrong_code(actor, code: str) -> None:
+    """Count a wrong code against the devices it was tried on, durably.
 
     django-otp counts a failure by saving the device, inside the service's transaction, which the
     refusal rolls back; without this, the throttle would never engage on acts confirmed by a code.
     """
-    from django_otp import devices_for_user
+    from accounts import two_factor
 
-    for device in devices_for_user(actor, confirmed=True):
-        # As match_token did: a device that was already throttling was not tried, so it counts nothing.
+    if not code:  # no code given is not a guess
+        return
+    for device in two_factor.devices_for_code(actor, code):
+        # As verify_token does: a device that was already throttling was not tried, so it counts nothing.
         if hasattr(device, "throttle_increment") and device.verify_is_allowed()[0]:
             device.throttle_increment()
 
@@ -201,7 +203,7 @@ def state_change(func):
             if error.code == ErrorCode.WRONG_SECOND_FACTOR and actor is not None:
                 # Out of the service's atomic block now (or in the caller's, e.g. a test's), so it stays.
                 with transaction.atomic():
-                    _record_wrong_code(actor)
+                    _record_wrong_code(actor, error.wrong_code)
                 error.actor = None  # counted once, even if an outer service re-raises it
             raise
 

@@ -1,8 +1,5 @@
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -93,10 +90,23 @@ def test_throttled_sign_in_says_how_long_to_wait_and_a_backup_code_still_works(c
     throttled = client.post(reverse("otp_verify"), {"otp_token": current_code(device)})
     message = throttled.context["form"].errors["otp_token"][0]
     assert "wait 1 second," in message and "backup code" in message
-    # The wait over (django-otp doubles it with each wrong code), a backup code still signs in.
-    for model in (TOTPDevice, StaticDevice):
-        model.objects.filter(user=user).update(throttling_failure_timestamp=timezone.now() - timedelta(seconds=5))
+    # As the message says, a backup code signs in at once: the app's wrong codes counted against the app only.
+    assert backup.__class__.objects.get(pk=backup.pk).throttling_failure_count == 0
     assert client.post(reverse("otp_verify"), {"otp_token": "backup77"}).status_code == 302
+
+
+def test_a_mistyped_backup_code_does_not_hold_up_the_app_code_at_sign_in(client, make_user):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    user = make_user(Role.AUTHORISED_REPRESENTATIVE)
+    device = enrol_totp(user)
+    StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True).token_set.create(token="backup77")
+    login(client, user.email)
+    wrong = client.post(reverse("otp_verify"), {"otp_token": "backup78"})
+    assert wrong.context["form"].errors["otp_token"] == [
+        "The code is wrong or has expired. Type the code your app shows now."]
+    assert TOTPDevice.objects.get(pk=device.pk).throttling_failure_count == 0
+    assert client.post(reverse("otp_verify"), {"otp_token": current_code(device)}).status_code == 302
 
 
 def test_wrong_enrolment_code_leaves_the_device_unconfirmed(client, make_user):

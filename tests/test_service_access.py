@@ -753,6 +753,8 @@ def test_a_wrong_code_counts_towards_throttling_although_the_act_rolls_back(worl
                                            otp_token=code)
 
     device = world.rep.totpdevice_set.get()
+    backup = StaticDevice.objects.create(user=world.rep, name="Backup codes", confirmed=True)
+    backup.token_set.create(token="backup01")
     with pytest.raises(RegistryError) as wrong:
         initiate("000000")
     assert wrong.value.code == ErrorCode.WRONG_SECOND_FACTOR and "wrong" in str(wrong.value.message)
@@ -763,10 +765,29 @@ def test_a_wrong_code_counts_towards_throttling_although_the_act_rolls_back(worl
         initiate(world.code(world.rep))
     assert "wait 1 second," in str(throttled.value.message) and "backup code" in str(throttled.value.message)
     assert not TransferRequest.objects.exists()
-    # A backup code still works.
+    # A backup code works at once, as the message says: the app's wrong code counted against the app only.
+    backup.refresh_from_db()
+    assert backup.throttling_failure_count == 0
+    assert initiate("backup01").status == TransferRequest.Status.AWAITING_APPROVAL
+
+
+def test_a_wrong_backup_code_counts_against_the_backup_codes_only(world):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
     backup = StaticDevice.objects.create(user=world.rep, name="Backup codes", confirmed=True)
     backup.token_set.create(token="backup01")
-    assert initiate("backup01").status == TransferRequest.Status.AWAITING_APPROVAL
+    with pytest.raises(RegistryError) as wrong:
+        transfers.transfer_initiate(source=world.account, destination=world.other_account,
+                                    unit=ledger.allowance(2026), quantity=1, acting_user=world.rep,
+                                    otp_token="backup99")
+    assert wrong.value.code == ErrorCode.WRONG_SECOND_FACTOR
+    backup.refresh_from_db()
+    assert backup.throttling_failure_count == 1
+    assert world.rep.totpdevice_set.get().throttling_failure_count == 0
+    # The app's code still confirms the next act without a wait.
+    assert transfers.transfer_initiate(
+        source=world.account, destination=world.other_account, unit=ledger.allowance(2026), quantity=1,
+        acting_user=world.rep, otp_token=world.code(world.rep)).status == TransferRequest.Status.AWAITING_APPROVAL
 
 
 def test_a_suspended_administrator_cannot_approve_issuance(world):
