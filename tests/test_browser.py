@@ -262,6 +262,18 @@ def test_an_entity_reports_a_body_verifies_and_the_entity_surrenders_in_japanese
     team.locator("button[type=submit]").click()
     verifier.get_by_role("button", name="検証を開始する").click()
     expect(verifier.locator(".messages")).to_contain_text("検証を開始しました")
+    # A misstatement the entity corrected (its box sits under its label, where the eye looks, not centred across
+    # the form): the verified figure, and so the obligation, take it in.
+    misstatement = verifier.locator("form#misstatement")
+    misstatement.locator("input[name=amount_t]").fill("10")
+    misstatement.locator("textarea[name=description]").fill("計量器の校正漏れ")
+    corrected = misstatement.locator("input[name=corrected]")
+    label = misstatement.locator("label[for=id_misstatement_corrected]")
+    box = corrected.bounding_box()
+    assert box["width"] < 40 and abs(box["x"] - label.bounding_box()["x"]) < 2  # not a form-wide box drawn centred
+    corrected.check()
+    misstatement.locator("button[type=submit]").click()
+    expect(verifier.locator("#misstatements")).to_contain_text("はい")
 
     reviewer = browser.new_context(locale="ja-JP").new_page()
     verified(reviewer, live_server.url, body.reviewer)
@@ -276,15 +288,15 @@ def test_an_entity_reports_a_body_verifies_and_the_entity_surrenders_in_japanese
     company.goto(report_url)
     expect(company.locator("#report-facts")).to_contain_text("検証済み")
     company.get_by_role("link", name="遵守状況・償却へ").click()
-    expect(company.locator("#compliance-card")).to_contain_text("2,710 t")
+    expect(company.locator("#compliance-card")).to_contain_text("2,700 t")
     surrender = company.locator("form#surrender")
-    surrender.locator("input[name=allowances]").fill("2710")
+    surrender.locator("input[name=allowances]").fill("2700")
     surrender.locator("button[type=submit]").click()
-    expect(company.locator("#check-answers")).to_contain_text("2,710 t-CO2")
+    expect(company.locator("#check-answers")).to_contain_text("2,700 t-CO2")
     company.locator("form#confirm input[name=otp_token]").fill(fresh_code(entity.representative))
     company.locator("form#confirm button[type=submit]").click()
     expect(company.locator("#compliance-card")).to_contain_text("遵守")
-    assert SurrenderRecord.objects.get(organisation=entity.organisation).allowances == 2710
+    assert SurrenderRecord.objects.get(organisation=entity.organisation).allowances == 2700
     for page in (company, verifier, reviewer):
         page.context.close()
 
