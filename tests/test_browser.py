@@ -272,7 +272,7 @@ def test_an_entity_reports_a_body_verifies_and_the_entity_surrenders_in_japanese
     box = corrected.bounding_box()
     assert box["width"] < 40 and abs(box["x"] - label.bounding_box()["x"]) < 2  # not a form-wide box drawn centred
     corrected.check()
-    misstatement.locator("button[type=submit]").click()
+    misstatement.get_by_role("button", name="記録する").click()  # was "レコード" (a vinyl record)
     expect(verifier.locator("#misstatements")).to_contain_text("はい")
 
     reviewer = browser.new_context(locale="ja-JP").new_page()
