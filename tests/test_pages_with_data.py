@@ -118,3 +118,33 @@ def test_the_demo_writes_each_name_in_its_own_language(demo):
     for thing in [*Organisation.objects.exclude(name_en=""), *Facility.objects.exclude(name_en="")]:
         assert not japanese.search(thing.name_en), thing.name_en  # not "Nihon セメント Co. 2"
         assert japanese.search(thing.name), thing.name
+
+
+def test_every_table_and_fact_heading_a_demo_user_reaches_starts_with_a_capital(demo, client, signed_in):
+    """Headings written from a field's lower-case name ("plan or result") read as a sentence's middle; each page
+    kind (one URL name) that a demo user reaches from the dashboard, in English, is read once."""
+    from django.urls import Resolver404, resolve
+
+    client.cookies["django_language"] = "en"
+    seen, lower = set(), []
+    for user in User.objects.filter(memberships__isnull=False).distinct():
+        client.logout()
+        signed_in(user)
+        dashboard = client.get("/dashboard/").text
+        for href in ["/dashboard/", *re.findall(r'href="(/[^"#?]*)"', dashboard)]:
+            try:
+                name = resolve(href).url_name
+            except Resolver404:
+                continue
+            if name in seen or href.startswith("/admin/"):
+                continue
+            seen.add(name)
+            response = client.get(href)
+            if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+                continue
+            for heading in re.findall(r"<(?:th|dt)\b[^>]*>(.*?)</(?:th|dt)>", response.text, re.S):
+                text = re.sub(r"<[^>]+>", "", heading).strip()
+                if text[:1].islower() and not text.startswith("t-CO2"):
+                    lower.append((href, text))
+    assert len(seen) > 20  # the crawl reached the registry's pages, not only a dashboard
+    assert lower == []
