@@ -1,7 +1,12 @@
 """Reads of facility data, always through the user's restriction."""
 
-from django.db.models import Count, Prefetch, Sum
+from collections import defaultdict
+from decimal import Decimal
 
+from django.db.models import Count, Prefetch, Sum
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import VerifiedEmissions
 from allocation.models import Facility, Process, ProcessYear
 
 
@@ -21,15 +26,42 @@ def facility_detail_processes(*, facility):
     )
 
 
+class EmissionsSource:
+    """Where a FY's emissions figure comes from, on the dashboards' charts and tables."""
+
+    VERIFIED = "verified"  # the entity's verified emissions, which its surrender obligation reads
+    APPLICATION = "application"  # its processes' data from its allocation application (the baseline years)
+    MIXED = "mixed"  # some entities' verified emissions, the others' application data
+
+    LABELS = {VERIFIED: _("Verified emissions"), APPLICATION: _("Allocation application data"),
+              MIXED: _("Verified emissions where recorded, else allocation application data")}
+
+
 def emissions_by_fiscal_year(*, fetched_by, organisations=None, facility=None):
-    """[(fiscal_year, total t-CO2)] over what the user may see, oldest first."""
-    qs = ProcessYear.objects.restrict(fetched_by)
-    if organisations is not None:
-        qs = qs.filter(process__facility__organisation__in=organisations)
+    """[(fiscal_year, total t-CO2, source)] over what the user may see, oldest first (source: EmissionsSource).
+
+    An entity's FY is its verified emissions where they are recorded, else the total of its processes' data; a
+    facility's, its processes' data (verified emissions are the entity's, not a facility's)."""
+    processes = ProcessYear.objects.restrict(fetched_by)
     if facility is not None:
-        qs = qs.filter(process__facility=facility)
-    rows = qs.values("fiscal_year").annotate(total=Sum("emissions_t")).order_by("fiscal_year")
-    return [(row["fiscal_year"], row["total"]) for row in rows]
+        rows = (processes.filter(process__facility=facility).values("fiscal_year")
+                .annotate(total=Sum("emissions_t")).order_by("fiscal_year"))
+        return [(row["fiscal_year"], row["total"], EmissionsSource.APPLICATION) for row in rows]
+    verified = VerifiedEmissions.objects.restrict(fetched_by)
+    if organisations is not None:
+        processes = processes.filter(process__facility__organisation__in=organisations)
+        verified = verified.filter(organisation__in=organisations)
+    figures = {(organisation, fy): Decimal(t) for organisation, fy, t in
+               verified.values_list("organisation", "fiscal_year", "emissions_t")}
+    by_entity = processes.values_list("process__facility__organisation", "fiscal_year").annotate(
+        total=Sum("emissions_t"))
+    years: dict[int, list] = defaultdict(lambda: [Decimal(0), set()])
+    for (organisation, fy), total in [*figures.items(),
+                                      *(((o, fy), t) for o, fy, t in by_entity if (o, fy) not in figures)]:
+        years[fy][0] += total or 0
+        years[fy][1].add(EmissionsSource.VERIFIED if (organisation, fy) in figures else EmissionsSource.APPLICATION)
+    return [(fy, total, sources.pop() if len(sources) == 1 else EmissionsSource.MIXED)
+            for fy, (total, sources) in sorted(years.items())]
 
 
 # --- the FY's allocation cycle -----------------------------------------------------------------------------

@@ -23,39 +23,61 @@ def _coordinates(*values):
 
 @register.simple_tag
 def bar_chart(series, unit="t-CO2"):
-    """A small server-rendered SVG bar chart of [(fiscal year, value)]: no script, CSP-safe."""
+    """A small server-rendered SVG bar chart of [(fiscal year, value)] or [(fiscal year, value, source)]: no
+    script, CSP-safe. A source (allocation.selectors.EmissionsSource) classes its bar and names itself in the
+    bar's tooltip; where the sources differ, a legend tells the verified figures from the others."""
+    from allocation.selectors import EmissionsSource
+
     if not series:
         return ""
     width, height, pad, top = 480, 200, 40, 34  # the unit above the tallest bar's figure
-    peak = max((Decimal(v or 0) for _, v in series), default=Decimal(0)) or Decimal(1)
+    peak = max((Decimal(v or 0) for _label, v, *_source in series), default=Decimal(0)) or Decimal(1)
     slot = (width - pad) / len(series)
-    bars = []
-    for index, (label, value) in enumerate(series):
+    bars, sources = [], {source for _label, _v, *source in series for source in source}
+    for index, (label, value, *source) in enumerate(series):
         value = Decimal(value or 0)
         bar_height = float(value / peak) * (height - pad - top)
         x = pad + index * slot + slot * 0.15
         y = height - pad - bar_height
         shown = number_format(value, 0, force_grouping=True)
+        named = f" — {EmissionsSource.LABELS[source[0]]}" if source else ""
         # Coordinates are formatted here: format_html escapes its arguments to
         # strings, so a "{:.1f}" in its template would fail.
         bars.append(
-            (f"{fiscal_year(label)}: {shown} {unit}", *_coordinates(x, y, slot * 0.7, bar_height),
+            (f"{fiscal_year(label)}: {shown} {unit}{named}", " ".join(["bar", *source]),
+             *_coordinates(x, y, slot * 0.7, bar_height),
              *_coordinates(x + slot * 0.35, height - pad + 16), fiscal_year(label),
              *_coordinates(x + slot * 0.35, y - 4), shown)
         )
     body = format_html_join(
         "",
-        '<g><title>{}</title><rect class="bar" x="{}" y="{}" width="{}" height="{}"></rect>'
+        '<g><title>{}</title><rect class="{}" x="{}" y="{}" width="{}" height="{}"></rect>'
         '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>'
         '<text class="value" x="{}" y="{}" text-anchor="middle">{}</text></g>',
         bars,
     )
+    legend = ""
+    if len(sources) > 1:
+        legend = format_html_join("", '<rect class="bar {}" x="{}" y="{}" width="10" height="10"></rect>'
+                                      '<text class="axis" x="{}" y="{}">{}</text>',
+                                  [(source, 60 + index * 190, height - 14, 74 + index * 190, height - 5,
+                                    EmissionsSource.LABELS[source])
+                                   for index, source in enumerate((EmissionsSource.VERIFIED,
+                                                                   EmissionsSource.APPLICATION))])
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">'
         '<text class="axis" x="0" y="{}">{}</text>'
-        '<line class="baseline" x1="{}" y1="{}" x2="{}" y2="{}"></line>{}</svg>',
-        width, height, unit, 12, unit, pad, height - pad, width, height - pad, body,
+        '<line class="baseline" x1="{}" y1="{}" x2="{}" y2="{}"></line>{}{}</svg>',
+        width, height, unit, 12, unit, pad, height - pad, width, height - pad, body, legend,
     )
+
+
+@register.filter
+def emissions_source(source) -> str:
+    """Where a FY's emissions figure comes from, in the reader's language (allocation.selectors.EmissionsSource)."""
+    from allocation.selectors import EmissionsSource
+
+    return EmissionsSource.LABELS.get(source, "")
 
 
 @register.filter

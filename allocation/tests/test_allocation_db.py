@@ -199,3 +199,33 @@ def test_the_last_day_of_operation_a_user_types_counts_as_a_day_of_operation(mak
     full = next(line.amount for line in fy2026.lines if line.kind == LineKind.GF_ENERGY)
     deduction = next(line for line in fy2027.lines if line.kind == LineKind.CLOSURE_DEDUCTION and line.process == "GF")
     assert deduction.amount == -full * (1 - D(275) / 365)
+
+
+def test_the_dashboards_emissions_read_an_entitys_verified_figure_where_recorded_else_its_application_data(
+        make_organisation, make_user, client, signed_in):
+    from accounts.models import VerifiedEmissions
+    from allocation.selectors import EmissionsSource, emissions_by_fiscal_year
+
+    verified_entity, other = make_organisation(), make_organisation()
+    add_facility(verified_entity, "F1")  # 2,100 / 2,055 / 2,115 t in FY2023-2025
+    add_facility(other, "F1", gf=False)  # 2,000 t each year
+    admin = make_user(Role.REGISTRY_ADMINISTRATOR)
+    for fy, tonnes in ((2025, 2_200), (2026, 1_900)):
+        VerifiedEmissions.objects.create(organisation=verified_entity, fiscal_year=fy, emissions_t=tonnes,
+                                         entered_by=admin)
+    representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=verified_entity)
+
+    assert emissions_by_fiscal_year(fetched_by=representative, organisations=[verified_entity]) == [
+        (2023, D(2100), EmissionsSource.APPLICATION), (2024, D(2055), EmissionsSource.APPLICATION),
+        (2025, D(2200), EmissionsSource.VERIFIED), (2026, D(1900), EmissionsSource.VERIFIED)]
+    # Across entities (METI's dashboard): the verified figure replaces the entity's process data, never adds to it.
+    assert emissions_by_fiscal_year(fetched_by=admin)[2:] == [
+        (2025, D(4200), EmissionsSource.MIXED), (2026, D(1900), EmissionsSource.VERIFIED)]
+    # The representative sees nothing of the other entity's.
+    assert emissions_by_fiscal_year(fetched_by=representative)[0] == (2023, D(2100), EmissionsSource.APPLICATION)
+
+    signed_in(representative)
+    page = client.get(reverse("dashboard")).text
+    assert "FY2026</td><td class=\"num\">1,900</td><td>Verified emissions" in page
+    assert "FY2024</td><td class=\"num\">2,055</td><td>Allocation application data" in page
+    assert 'class="bar verified"' in page and 'class="bar application"' in page  # and the legend tells them apart
