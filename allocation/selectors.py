@@ -4,9 +4,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Sum
-from django.utils.translation import gettext_lazy as _
 
-from accounts.models import VerifiedEmissions
+from accounts.models import EmissionsSource, VerifiedEmissions
 from allocation.models import Facility, Process, ProcessYear
 
 
@@ -26,19 +25,8 @@ def facility_detail_processes(*, facility):
     )
 
 
-class EmissionsSource:
-    """Where a FY's emissions figure comes from, on the dashboards' charts and tables."""
-
-    VERIFIED = "verified"  # the entity's verified emissions, which its surrender obligation reads
-    APPLICATION = "application"  # its processes' data from its allocation application (the baseline years)
-    MIXED = "mixed"  # some entities' verified emissions, the others' application data
-
-    LABELS = {VERIFIED: _("Verified emissions"), APPLICATION: _("Allocation application data"),
-              MIXED: _("Verified emissions where recorded, else allocation application data")}
-
-
 def emissions_by_fiscal_year(*, fetched_by, organisations=None, facility=None):
-    """[(fiscal_year, total t-CO2, source)] over what the user may see, oldest first (source: EmissionsSource).
+    """[(fiscal_year, total t-CO2, EmissionsSource)] over what the user may see, oldest first.
 
     An entity's FY is its verified emissions where they are recorded, else the total of its processes' data; a
     facility's, its processes' data (verified emissions are the entity's, not a facility's)."""

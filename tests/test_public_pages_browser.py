@@ -99,26 +99,34 @@ def test_the_public_reads_the_markets_prices_on_a_desktop_and_a_phone_with_every
     assert problems == []
 
 
-def test_the_registry_report_on_a_phone_keeps_account_numbers_whole_and_names_readable(
-        browser, live_server, make_organisation):  # noqa: F811
+def test_the_registry_report_and_the_bodies_on_a_phone_keep_numbers_whole_and_names_readable(
+        browser, live_server, make_user, make_organisation):  # noqa: F811
     from datetime import date
 
     from accounts import ledger
     from accounts.models import CompliancePeriod, HoldingAccount
     from accounts.services import system_actor
+    from verification.tests.builders import registered_body
 
     CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
                                     upper_limit_price_yen=4300, lower_limit_price_yen=1700)
     entity = make_organisation(name="日本アルミニウム株式会社")
     ledger.holding_account_open(acting_user=system_actor(), kind=HoldingAccount.Kind.OPERATOR_HOLDING,
                                 organisation=entity)
+    registered_body(make_user, make_organisation)
     context = browser.new_context(viewport={"width": 390, "height": 800},
                                   extra_http_headers={"Accept-Language": "ja"})
     page = context.new_page()
-    page.goto(f"{live_server.url}/registry-report/?fiscal_year=2026")
-    lines = page.evaluate("""[...document.querySelector('#registry-report tbody tr').cells].slice(0, 2).map(cell => {
-        const range = document.createRange(); range.selectNodeContents(cell);
-        return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size; })""")
+    lines = {}
+    for path, table in (("/registry-report/?fiscal_year=2026", "registry-report"), ("/verification-bodies/", "bodies")):
+        page.goto(f"{live_server.url}{path}")
+        lines[table] = page.evaluate("""table => [...document.querySelector(`#${table} tbody tr`).cells].map(cell => {
+            const range = document.createRange(); range.selectNodeContents(cell);
+            return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size; })""", table)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     context.close()
-    assert lines[0] <= 2, "the entity's name is broken into a column a few characters wide"
-    assert lines[1] == 1, "the account number is broken across lines"
+    name, account = lines["registry-report"][:2]
+    assert name <= 2, "the entity's name is broken into a column a few characters wide"
+    assert account == 1, "the account number is broken across lines"
+    body_name, number, status, valid_until, _scope, certificate = lines["bodies"]
+    assert body_name <= 2 and (number, status, valid_until, certificate) == (1, 1, 1, 1)

@@ -2,6 +2,7 @@
 
 from accounts.models.compliance import (  # noqa: F401
     CompliancePeriod,
+    EmissionsSource,
     PenaltyAssessment,
     SurrenderRecord,
     SurrenderRecordQuerySet,

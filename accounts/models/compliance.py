@@ -39,6 +39,14 @@ class CompliancePeriod(models.Model):
         return f"FY{self.fiscal_year}"
 
 
+class EmissionsSource(models.TextChoices):
+    """Where a FY's emissions figure on the dashboards comes from."""
+
+    VERIFIED = "verified", _("Verified emissions")  # the entity's, which its surrender obligation reads
+    APPLICATION = "application", _("Allocation application data")  # its processes' data (the baseline years)
+    MIXED = "mixed", _("Verified emissions where recorded, else allocation application data")  # across entities
+
+
 @audited()
 class VerifiedEmissions(models.Model):
     """An entity's verified emissions for one FY: from a verification opinion, or entered by an administrator."""

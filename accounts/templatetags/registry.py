@@ -5,6 +5,8 @@ from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from accounts.models import EmissionsSource
+
 register = template.Library()
 
 
@@ -24,10 +26,8 @@ def _coordinates(*values):
 @register.simple_tag
 def bar_chart(series, unit="t-CO2"):
     """A small server-rendered SVG bar chart of [(fiscal year, value)] or [(fiscal year, value, source)]: no
-    script, CSP-safe. A source (allocation.selectors.EmissionsSource) classes its bar and names itself in the
-    bar's tooltip; where the sources differ, a legend tells the verified figures from the others."""
-    from allocation.selectors import EmissionsSource
-
+    script, CSP-safe. A source (EmissionsSource) classes its bar and names itself in the bar's tooltip; where the
+    sources differ, a legend tells the verified figures from the others."""
     if not series:
         return ""
     width, height, pad, top = 480, 200, 40, 34  # the unit above the tallest bar's figure
@@ -40,7 +40,7 @@ def bar_chart(series, unit="t-CO2"):
         x = pad + index * slot + slot * 0.15
         y = height - pad - bar_height
         shown = number_format(value, 0, force_grouping=True)
-        named = f" — {EmissionsSource.LABELS[source[0]]}" if source else ""
+        named = f" — {EmissionsSource(source[0]).label}" if source else ""
         # Coordinates are formatted here: format_html escapes its arguments to
         # strings, so a "{:.1f}" in its template would fail.
         bars.append(
@@ -61,7 +61,7 @@ def bar_chart(series, unit="t-CO2"):
         legend = format_html_join("", '<rect class="bar {}" x="{}" y="{}" width="10" height="10"></rect>'
                                       '<text class="axis" x="{}" y="{}">{}</text>',
                                   [(source, 60 + index * 190, height - 14, 74 + index * 190, height - 5,
-                                    EmissionsSource.LABELS[source])
+                                    EmissionsSource(source).label)
                                    for index, source in enumerate((EmissionsSource.VERIFIED,
                                                                    EmissionsSource.APPLICATION))])
     return format_html(
@@ -74,10 +74,8 @@ def bar_chart(series, unit="t-CO2"):
 
 @register.filter
 def emissions_source(source) -> str:
-    """Where a FY's emissions figure comes from, in the reader's language (allocation.selectors.EmissionsSource)."""
-    from allocation.selectors import EmissionsSource
-
-    return EmissionsSource.LABELS.get(source, "")
+    """Where a FY's emissions figure comes from, in the reader's language."""
+    return EmissionsSource(source).label if source in EmissionsSource.values else ""
 
 
 @register.filter

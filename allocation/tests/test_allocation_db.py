@@ -203,8 +203,8 @@ def test_the_last_day_of_operation_a_user_types_counts_as_a_day_of_operation(mak
 
 def test_the_dashboards_emissions_read_an_entitys_verified_figure_where_recorded_else_its_application_data(
         make_organisation, make_user, client, signed_in):
-    from accounts.models import VerifiedEmissions
-    from allocation.selectors import EmissionsSource, emissions_by_fiscal_year
+    from accounts.models import EmissionsSource, VerifiedEmissions
+    from allocation.selectors import emissions_by_fiscal_year
 
     verified_entity, other = make_organisation(), make_organisation()
     add_facility(verified_entity, "F1")  # 2,100 / 2,055 / 2,115 t in FY2023-2025
