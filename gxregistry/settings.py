@@ -228,6 +228,7 @@ LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
+FORMAT_MODULE_PATH = ["gxregistry.formats"]  # English dates as 2027-11-30 (gxregistry/formats/en)
 
 # Alerts (reconciliation) go by e-mail; outside production they are printed.
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend" if PRODUCTION

@@ -4,14 +4,15 @@ the compliance card with surrender, the statement PDF."""
 import io
 import re
 import zlib
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pgtrigger
 import pypdf
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts import compliance, ledger
 from accounts.models import HoldingAccount, LedgerTransaction, TransferRequest, TrustedAccount
@@ -260,3 +261,16 @@ def test_the_receiving_holder_sees_incoming_transfers(company, make_user, signed
     receiving = signed_in(receiver, Client()).get(reverse("transfer_list", args=[destination.pk])).text
     incoming = receiving.split('id="incoming"')[1].split("</table>")[0]
     assert f"{company['account'].number} — 東京製鉄所株式会社" in incoming and "40" in incoming
+
+
+def test_english_pages_write_dates_year_first_and_times_on_the_24_hour_clock(entity, signed_in):  # noqa: F811
+    from django.utils import translation
+
+    client = signed_in(entity["rep"])
+    page = client.get(reverse("compliance", args=[entity["organisation"].pk, 2026])).text
+    assert "2027-11-30" in page and "Nov. 30, 2027" not in page  # the surrender deadline
+    with translation.override("en"):
+        signed = datetime(2026, 12, 1, 16, 34, tzinfo=ZoneInfo("Asia/Tokyo"))
+        assert formats.date_format(signed, "SHORT_DATETIME_FORMAT") == "2026-12-01 16:34"  # not 12/01/2026 4:34 p.m.
+    with translation.override("ja"):
+        assert formats.date_format(date(2027, 11, 30)) == "2027年11月30日"
