@@ -45,6 +45,8 @@ def test_the_public_list_and_its_csv_need_no_login(body_world, client):
     text = csv.content.decode("utf-8-sig")
     assert csv["Content-Type"].startswith("text/csv") and body_world.body.registration_number in text
     assert "Registered" in text and body_world.body.valid_until.isoformat() in text
+    client.cookies["django_language"] = "ja"
+    assert "登録済み" in client.get(reverse("verification_body_list")).text  # a state, not 登録 ("to register")
 
 
 def test_an_applying_body_is_not_on_the_public_list(make_organisation, client):
