@@ -13,12 +13,20 @@ def unit_value(unit_type: str, vintage: int, credit_batch_id: int | None) -> str
     return f"{unit_type}:{vintage}:{credit_batch_id or ''}"
 
 
+def held_label(name: str, balance) -> str:
+    """A unit offered on a form with what of it is free to move: units a market order reserves cannot be."""
+    free = balance.quantity - balance.reserved
+    if not balance.reserved:
+        return f"{name} — {free:,}"
+    return _("%(unit)s — %(free)s free (%(reserved)s reserved by market orders)") % {
+        "unit": name, "free": f"{free:,}", "reserved": f"{balance.reserved:,}"}
+
+
 def unit_choices(balances) -> list[tuple[str, str]]:
     from accounts.ledger import Unit
 
     return [(unit_value(b.unit_type, b.vintage, b.credit_batch_id),
-             f"{Unit(b.unit_type, b.vintage, b.credit_batch_id).label(b.credit_batch)} — {b.quantity:,}")
-            for b in balances]
+             held_label(Unit(b.unit_type, b.vintage, b.credit_batch_id).label(b.credit_batch), b)) for b in balances]
 
 
 def parse_unit(value: str):
@@ -91,14 +99,14 @@ class SurrenderForm(OTPTokenMixin):
     def __init__(self, *args, balances=(), fiscal_year=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["allowance_vintage"].choices = [("", "—")] + [
-            (b.vintage, f"{b.vintage} — {b.quantity:,}") for b in balances
+            (b.vintage, held_label(str(b.vintage), b)) for b in balances
             if b.unit_type == "allowance" and b.vintage <= fiscal_year]
         # Most surrenders use the FY's own vintage: offer it first so nobody trips on "choose the vintage".
         held = [value for value, _label in self.fields["allowance_vintage"].choices if value != ""]
         if held:
             self.initial.setdefault("allowance_vintage", fiscal_year if fiscal_year in held else max(held))
         self.fields["credit_batch"].choices = [("", "—")] + [
-            (b.credit_batch_id, f"{b.credit_batch} — {b.quantity:,}") for b in balances
+            (b.credit_batch_id, held_label(str(b.credit_batch), b)) for b in balances
             if b.credit_batch_id and b.credit_batch.eligible]
 
     def clean(self):

@@ -274,3 +274,23 @@ def test_english_pages_write_dates_year_first_and_times_on_the_24_hour_clock(ent
         assert formats.date_format(signed, "SHORT_DATETIME_FORMAT") == "2026-12-01 16:34"  # not 12/01/2026 4:34 p.m.
     with translation.override("ja"):
         assert formats.date_format(date(2027, 11, 30)) == "2027年11月30日"
+
+
+def test_the_transfer_form_offers_each_unit_with_what_is_free_to_move(company):
+    from accounts.models import Balance
+
+    url = reverse("transfer_list", args=[company["account"].pk])
+    assert "Allowance 2026 — 1,000<" in company["initiator_client"].get(url).text
+    Balance.objects.filter(account=company["account"]).update(reserved=300)  # as a market sell order reserves
+    page = company["initiator_client"].get(url).text
+    assert "Allowance 2026 — 700 free (300 reserved by market orders)" in page
+    refused = initiate(company, quantity="701")  # the form's figure is the one the ledger holds to
+    assert refused.status_code == 400 and "has 700 of Allowance 2026 free" in refused.text
+
+
+def test_the_surrender_form_offers_each_vintage_with_what_is_free_to_surrender(entity, signed_in):  # noqa: F811
+    from accounts.models import Balance
+
+    Balance.objects.filter(account=entity["account"], unit_type="allowance").update(reserved=100)
+    page = signed_in(entity["rep"]).get(reverse("compliance", args=[entity["organisation"].pk, 2026])).text
+    assert "2026 — 800 free (100 reserved by market orders)" in page
