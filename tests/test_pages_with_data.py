@@ -118,6 +118,9 @@ def test_the_demo_writes_each_name_in_its_own_language(demo):
     for thing in [*Organisation.objects.exclude(name_en=""), *Facility.objects.exclude(name_en="")]:
         assert not japanese.search(thing.name_en), thing.name_en  # not "Nihon セメント Co. 2"
         assert japanese.search(thing.name), thing.name
+    # A company's English name is capitalised as one: "Tokai Iron and Steel Co., Ltd.", not "Iron and steel".
+    names = Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).values_list("name_en", flat=True)
+    assert all(word[0].isupper() for name in names for word in name.split() if word != "and"), list(names)
 
 
 def test_every_table_and_fact_heading_a_demo_user_reaches_starts_with_a_capital(demo, client, signed_in):

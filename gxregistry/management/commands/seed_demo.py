@@ -62,11 +62,12 @@ SECTOR_JA = {
     Sector.CERAMICS: "窯業", Sector.OTHER: "工業",
 }
 def sector_in_english(sector) -> str:
-    """The sector's English name whatever language the command runs in (its label follows the active one)."""
+    """The sector's English name whatever language the command runs in (its label follows the active one), in a
+    company name's capitals: "Iron and Steel", not "Iron and steel"."""
     from django.utils import translation
 
     with translation.override("en"):
-        return str(sector.label)
+        return " ".join(word if word == "and" else word[:1].upper() + word[1:] for word in str(sector.label).split())
 
 
 SITE_KINDS_JA = ["工場", "製作所", "事業所", "発電所"]
