@@ -158,6 +158,7 @@ def market_operator_context() -> dict:
         kind__in=[Organisation.Kind.REGULATED_ENTITY, Organisation.Kind.TRADING_OPERATOR])
         .values("kind").annotate(n=Count("pk"))}
     return {
+        "todo": market_operator_todo(),
         "regulated_entity_count": participants.get(Organisation.Kind.REGULATED_ENTITY, 0),
         "trading_operator_count": participants.get(Organisation.Kind.TRADING_OPERATOR, 0),
         "trading_accounts": HoldingAccount.objects.filter(kind=HoldingAccount.Kind.TRADING)
@@ -165,3 +166,27 @@ def market_operator_context() -> dict:
         "periods": CompliancePeriod.objects.order_by("-fiscal_year")[:3],
         "transfers_30_days": transfers.count(), "transferred_30_days": moved,
     }
+
+
+def market_operator_todo() -> list[tuple[str, str]]:
+    """What waits for GXA's market operators, each linked to the page where it is done: applications to decide,
+    surveillance alerts to review, reverse auctions taking offers, instruments halted by the band."""
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import ngettext
+
+    from market.models import Alert, Instrument, Participant, ReverseAuction
+
+    waiting = [
+        (Participant.objects.filter(status=Participant.Status.APPLIED).count(), "market_operator",
+         lambda n: ngettext("%(n)s trading operator's application to decide",
+                            "%(n)s trading operators' applications to decide", n)),
+        (Alert.objects.filter(status=Alert.Status.OPEN).count(), "market_surveillance",
+         lambda n: ngettext("%(n)s surveillance alert to review", "%(n)s surveillance alerts to review", n)),
+        (ReverseAuction.objects.filter(status=ReverseAuction.Status.OPEN).count(), "market_operator_auctions",
+         lambda n: ngettext("%(n)s reverse auction open", "%(n)s reverse auctions open", n)),
+        (Instrument.objects.filter(halted_until__gt=timezone.now()).count(), "market_operator_instruments",
+         lambda n: ngettext("%(n)s instrument halted (a price outside the band)",
+                            "%(n)s instruments halted (a price outside the band)", n)),
+    ]
+    return [(text(n) % {"n": n}, reverse(name)) for n, name, text in waiting if n]

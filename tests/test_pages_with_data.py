@@ -80,12 +80,17 @@ def test_the_market_operator_and_a_trading_operator_see_what_their_roles_do(demo
     trading = page.split('id="trading-accounts"')[1].split("</table>")[0]
     assert Organisation.objects.filter(kind=Organisation.Kind.TRADING_OPERATOR).first().name_en in trading
     assert "Regulated entities" in page and "Trading operators" in page
+    # What waits for GXA, linked to where it is done: the demo's alert in the review queue.
+    todo = page.split('id="todo"')[1].split("</ul>")[0]
+    assert f'href="{reverse("market_surveillance")}">1 surveillance alert to review<' in todo
+    assert "until then" not in page  # the market is open: no text from before it was
     client.logout()
 
     trader = User.objects.filter(memberships__organisation__kind=Organisation.Kind.TRADING_OPERATOR).first()
     signed_in(trader)
     page = client.get("/dashboard/").text
     assert 'id="dashboard-accounts"' in page and 'id="trading-operator-note"' in page
+    assert "<th>Compliance</th>" not in page  # a trading operator has no obligation: no empty column for one
     assert "Emissions by fiscal year" not in page and "Facilities</h2>" not in page
 
 
