@@ -109,8 +109,8 @@ def step_chart(series, unit="t"):
         '<text class="axis" x="{}" y="{}">{}</text><text class="axis" x="{}" y="{}" text-anchor="end">{}</text>'
         '<text class="value" x="{}" y="{}" text-anchor="end">{} {}</text></svg>',
         width, height, unit, pad, height - pad, width, height - pad, " ".join(points),
-        pad, height - pad + 16, first, width, height - pad + 16, last,
-        width, top - 4, number_format(values[-1], 0, force_grouping=True), unit,
+        pad, height - pad + 16, first, width - 4, height - pad + 16, last,
+        width - 4, top - 4, number_format(values[-1], 0, force_grouping=True), unit,  # inside the frame
     )
 
 

@@ -97,6 +97,11 @@ def test_a_balance_with_one_day_of_history_is_drawn_as_a_level_line():
     points = svg.split('points="')[1].split('"')[0].split()
     assert len(points) == 2 and points[0].split(",")[1] == points[1].split(",")[1]
     assert "1,500 t" in svg
+    # Right-aligned labels end inside the frame, not on its edge where the border cuts their last letter.
+    import re
+
+    ends = [float(x) for x in re.findall(r'<text[^>]*x="([\d.]+)"[^>]*text-anchor="end"', svg)]
+    assert ends and max(ends) <= 476
 
 
 def test_the_emissions_bar_chart_names_its_unit_on_the_chart_not_only_in_tooltips():
