@@ -55,14 +55,19 @@ class Unit:
                                 field="unit_type")
 
     def label(self, batch: CreditBatch | None = None) -> str:
-        """The unit's name; with its ``batch``, credits are named by serial range, as their holders know them."""
+        """The unit's name, its vintage as the tables write it ("Allowance FY2026", 排出枠 2026年度); with its
+        ``batch``, credits are named by serial range, as their holders know them."""
+        from accounts.templatetags.registry import fiscal_year
+
         name = UnitType(self.unit_type).label
         if self.unit_type == UnitType.YEN:
             return str(name)
         if batch is not None:
             return _("%(unit)s %(vintage)s, serials %(start)s-%(end)s") % {
-                "unit": name, "vintage": self.vintage, "start": batch.serial_start, "end": batch.serial_end}
-        return f"{name} {self.vintage}" + (f" (batch {self.credit_batch_id})" if self.credit_batch_id else "")
+                "unit": name, "vintage": fiscal_year(self.vintage), "start": batch.serial_start,
+                "end": batch.serial_end}
+        return f"{name} {fiscal_year(self.vintage)}" + (f" (batch {self.credit_batch_id})" if self.credit_batch_id
+                                                         else "")
 
 
 @dataclass(frozen=True)

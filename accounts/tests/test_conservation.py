@@ -101,7 +101,7 @@ def test_reconciliation_checks_issued_equals_held_retired_and_cancelled(make_use
     ledger.book(kind="surrender", idempotency_key=key(), moves=[ledger.Move(
         account, ledger.government_account("retirement"), ledger.allowance(2026), 30)])
     report = ledger.reconcile()
-    assert report.clean and report.units["Allowance 2026"] == (100, 60, 30, 10)
+    assert report.clean and report.units["Allowance FY2026"] == (100, 60, 30, 10)
 
 
 # --- routes between account kinds ------------------------------------------------------------------------

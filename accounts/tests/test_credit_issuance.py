@@ -187,11 +187,11 @@ def test_credits_are_named_by_their_serials_where_holders_choose_and_are_refused
     representative = make_user(Role.AUTHORISED_REPRESENTATIVE, organisation=account.organisation)
     client = signed_in(representative, Client())
     page = client.get(reverse("transfer_list", args=[account.pk])).text
-    assert "J-Credit 2024, serials 1001-1500 — 500" in page
+    assert "J-Credit FY2024, serials 1001-1500 — 500" in page
     refused = client.post(reverse("transfer_list", args=[account.pk]), {
         "form": "initiate", "destination": other.number, "unit": f"j_credit:2024:{batch.pk}", "quantity": "600",
         "stage": "confirm", "otp_token": otp(representative)})
-    named = f"Account {account.number} holds 500 of J-Credit 2024, serials 1001-1500; 600 were asked for."
+    named = f"Account {account.number} holds 500 of J-Credit FY2024, serials 1001-1500; 600 were asked for."
     assert refused.status_code == 400 and named in refused.text
     with pytest.raises(RegistryError) as booked:  # the same words when the database refuses
         ledger.transfer_units(source=account, destination=other, unit=ledger.Unit("j_credit", 2024, batch.pk),

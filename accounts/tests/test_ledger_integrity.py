@@ -196,7 +196,7 @@ def test_reconciliation_reports_issued_held_retired_cancelled():
     ledger.cancel_units(account=a, unit=ledger.allowance(2026), quantity=25, idempotency_key=key())
     report = ledger.reconcile()
     assert report.clean
-    assert report.units["Allowance 2026"] == (100, 75, 0, 25)  # issued, held, retired, cancelled
+    assert report.units["Allowance FY2026"] == (100, 75, 0, 25)  # issued, held, retired, cancelled
 
 
 def test_reconciliation_finds_tampering_that_bypassed_the_triggers_and_alerts_administrators(make_user, mailoutbox):

@@ -280,12 +280,12 @@ def test_the_transfer_form_offers_each_unit_with_what_is_free_to_move(company):
     from accounts.models import Balance
 
     url = reverse("transfer_list", args=[company["account"].pk])
-    assert "Allowance 2026 — 1,000<" in company["initiator_client"].get(url).text
+    assert "Allowance FY2026 — 1,000<" in company["initiator_client"].get(url).text
     Balance.objects.filter(account=company["account"]).update(reserved=300)  # as a market sell order reserves
     page = company["initiator_client"].get(url).text
-    assert "Allowance 2026 — 700 free (300 reserved by market orders)" in page
+    assert "Allowance FY2026 — 700 free (300 reserved by market orders)" in page
     refused = initiate(company, quantity="701")  # the form's figure is the one the ledger holds to
-    assert refused.status_code == 400 and "has 700 of Allowance 2026 free" in refused.text
+    assert refused.status_code == 400 and "has 700 of Allowance FY2026 free" in refused.text
 
 
 def test_the_surrender_form_offers_each_vintage_with_what_is_free_to_surrender(entity, signed_in):  # noqa: F811
