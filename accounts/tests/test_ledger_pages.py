@@ -294,3 +294,15 @@ def test_the_surrender_form_offers_each_vintage_with_what_is_free_to_surrender(e
     Balance.objects.filter(account=entity["account"], unit_type="allowance").update(reserved=100)
     page = signed_in(entity["rep"]).get(reverse("compliance", args=[entity["organisation"].pk, 2026])).text
     assert "2026 — 800 free (100 reserved by market orders)" in page
+
+
+def test_a_refusal_in_japanese_names_the_unit_without_stray_spaces():
+    from django.utils import translation
+
+    with translation.override("ja"):
+        free = ledger.insufficient_units(number="JP-OHA-1", held=700, asked=701, unit=ledger.allowance(2026),
+                                         reserved=300).message
+        held = ledger.insufficient_units(number="JP-OHA-1", held=700, asked=701, unit=ledger.allowance(2026),
+                                         reserved=0).message
+    assert "で使える排出枠 2026年度は 700 です" in str(free)
+    assert "の排出枠 2026年度の保有量は 700 です" in str(held)
