@@ -11,6 +11,7 @@ from accounts.models import (
     Organisation,
     TransferRequest,
     User,
+    VerifiedEmissions,
 )
 from accounts.roles import Role
 from accounts.selectors import active_memberships, primary_role
@@ -48,6 +49,10 @@ def context_for(user) -> dict:
         context["user_count"] = User.objects.filter(is_active=True).count()
         context["membership_count"] = Membership.objects.filter(ended_at__isnull=True).count()
         context["emissions"] = emissions_by_fiscal_year(fetched_by=user)
+        # How complete the current FY's figure is: its total counts only entities whose emissions are verified.
+        context["compliance_year"] = compliance_year()
+        context["verified_count"] = VerifiedEmissions.objects.filter(fiscal_year=context["compliance_year"]).count()
+        context["regulated_count"] = Organisation.objects.filter(kind=Organisation.Kind.REGULATED_ENTITY).count()
         context["facility_count"] = facility_list(fetched_by=user).count()
         context["pending_approvals"] = BookingRequest.objects.filter(
             status=BookingRequest.Status.AWAITING_APPROVAL).count()

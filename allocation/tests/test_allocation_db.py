@@ -229,3 +229,14 @@ def test_the_dashboards_emissions_read_an_entitys_verified_figure_where_recorded
     assert "FY2026</td><td class=\"num\">1,900</td><td>Verified emissions" in page
     assert "FY2024</td><td class=\"num\">2,055</td><td>Allocation application data" in page
     assert 'class="bar verified"' in page and 'class="bar application"' in page  # and the legend tells them apart
+
+    # METI reads how complete the current FY's figure is.
+    from accounts.models import CompliancePeriod
+
+    CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
+                                    upper_limit_price_yen=4300, lower_limit_price_yen=1700)
+    client.logout()
+    signed_in(admin)
+    coverage = client.get(reverse("dashboard")).text.split('id="verified-coverage">')[1].split("</p>")[0]
+    assert coverage == ("FY2026: verified emissions are recorded for 1 of 2 regulated entities; the others are not "
+                        "in its figure yet.")
