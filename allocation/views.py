@@ -137,7 +137,7 @@ class FacilityDataImportView(LoginRequiredMixin, FormView):
             form.add_error("import_file", str(error))
             return None
         except RegistryError as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, str(refusal.message))
+            add_refusal(form, refusal)
             return None
 
 

@@ -2,7 +2,7 @@
 
 Every error the API gives is JSON with a ``code`` (from ``gxregistry.errors.ErrorCode`` for a
 refused act, else DRF's own code such as ``not_found`` or ``not_authenticated``), a ``detail``
-for people, and, where one field is at fault, ``field`` — including 404/405 outside DRF's views,
+for people, and, where a field is at fault, ``field`` (and ``errors``, field by field, where several are) — including 404/405 outside DRF's views,
 500, and a session that has not passed the second factor (gxregistry.views, accounts.middleware).
 """
 
@@ -30,6 +30,8 @@ class RestrictedReadOnlyViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelVi
 
 def refusal_response(error: RegistryError) -> Response:
     body = {"code": error.code.value, "detail": str(error.message), "field": error.field}
+    if error.others:  # every wrong field, as a validation error lists them (the first's message where one repeats)
+        body["errors"] = {refusal.field: [str(refusal.message)] for refusal in reversed(error.refusals())}
     return Response(body, status=error.http_status)
 
 

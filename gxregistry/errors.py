@@ -2,7 +2,8 @@
 
 A service raises it and writes nothing; the API returns the code (and the message, and the field);
 a page shows the message at the field it names and answers 403 for a refusal of who may act, 400
-for anything else.
+for anything else. A service checking several fields of one request checks them all
+(``FieldChecks``) and refuses once with every field that is wrong, so a form shows them together.
 """
 
 from __future__ import annotations
@@ -46,22 +47,55 @@ FORBIDDEN_CODES = frozenset({ErrorCode.NOT_PERMITTED, ErrorCode.SUSPENDED, Error
 class RegistryError(Exception):
     """A refusal with a code from ``ErrorCode``, a translatable message for the user and the field it is about."""
 
-    def __init__(self, code: ErrorCode, message=None, field: str | None = None):
+    def __init__(self, code: ErrorCode, message=None, field: str | None = None, others: tuple = ()):
         self.code = ErrorCode(code)
         self.message = message if message is not None else self.code.label
         self.field = field
+        self.others = tuple(others)  # the refusals of the request's other fields, found with this one
         super().__init__(str(self.message))
 
     def __reduce__(self):
         # Crosses process boundaries (django-q2 workers, multiprocessing) as code, text and field.
-        return (type(self), (self.code.value, str(self.message), self.field))
+        return (type(self), (self.code.value, str(self.message), self.field, self.others))
 
     @property
     def http_status(self) -> int:
         return 403 if self.code in FORBIDDEN_CODES else 400
 
-    def as_dict(self) -> dict:
-        return {"code": self.code.value, "message": str(self.message), "field": self.field}
+    def refusals(self) -> tuple[RegistryError, ...]:
+        """This refusal and those of the request's other fields."""
+        return (self, *self.others)
 
     def __repr__(self):
         return f"RegistryError({self.code.value!r}, {str(self.message)!r}, field={self.field!r})"
+
+
+class FieldChecks:
+    """Checks of one request's fields that all run before it is refused, so the person sees at once every
+    field that is wrong, not one at a time:
+
+        check = FieldChecks()
+        upper = check(parse_price, upper_value, "upper_limit_price_yen")   # None if refused
+        lower = check(parse_price, lower_value, "lower_limit_price_yen")
+        check.done()   # raises the first refusal, with the others in its ``others``
+    """
+
+    def __init__(self):
+        self.refused: list[RegistryError] = []
+
+    def __call__(self, check, *args, **kwargs):
+        """``check(*args, **kwargs)``'s answer, or None when it refused (kept for ``done``)."""
+        try:
+            return check(*args, **kwargs)
+        except RegistryError as refusal:
+            self.refused.append(refusal)
+            return None
+
+    def failed(self, *fields: str) -> bool:
+        """Whether any of these fields was refused (a check across fields waits for them to be right)."""
+        return any(refusal.field in fields for refusal in self.refused)
+
+    def done(self) -> None:
+        if self.refused:
+            first, *others = self.refused
+            raise RegistryError(first.code, first.message, first.field, tuple(others))

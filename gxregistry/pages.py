@@ -57,9 +57,9 @@ def carried_fields(data) -> list[tuple[str, str]]:
 
 
 def add_refusal(form, refusal) -> None:
-    """Show a service refusal (a RegistryError) on the field it names, or above the form."""
-    field = refusal.field if refusal.field in form.fields else None
-    form.add_error(field, str(refusal.message))
+    """Show a service refusal (a RegistryError) on each field it names, or above the form."""
+    for each in refusal.refusals():
+        form.add_error(each.field if each.field in form.fields else None, str(each.message))
 
 
 class FormPageMixin:

@@ -73,3 +73,29 @@ def test_the_404_page_is_in_the_layout_in_either_language(client, language, titl
     response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 404
     assert title in response.text and 'class="topbar"' in response.text
+
+
+def test_field_checks_refuse_once_naming_every_wrong_field_and_the_api_lists_them():
+    import pickle
+
+    from gxregistry.api import refusal_response
+    from gxregistry.errors import ErrorCode, FieldChecks, RegistryError
+
+    def whole(value, field):
+        if not str(value).isdigit():
+            raise RegistryError(ErrorCode.INVALID_INPUT, f"{field}: a whole number", field)
+        return int(value)
+
+    check = FieldChecks()
+    assert check(whole, "12", "a") == 12 and check(whole, "x", "b") is None and check(whole, "-1", "c") is None
+    assert check.failed("b") and not check.failed("a")
+    with pytest.raises(RegistryError) as refused:
+        check.done()
+    assert [(r.field, r.message) for r in refused.value.refusals()] == [("b", "b: a whole number"),
+                                                                        ("c", "c: a whole number")]
+    again = pickle.loads(pickle.dumps(refused.value))  # noqa: S301 - our own object, as a django-q2 worker returns it
+    assert [r.field for r in again.refusals()] == ["b", "c"]
+    body = refusal_response(refused.value).data
+    assert (body["code"], body["field"]) == ("invalid_input", "b")
+    assert body["errors"] == {"b": ["b: a whole number"], "c": ["c: a whole number"]}
+    FieldChecks().done()  # nothing refused: nothing raised

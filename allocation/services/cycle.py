@@ -44,7 +44,7 @@ from allocation.models import (
 from gxregistry import jobs
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
-from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.errors import ErrorCode, FieldChecks, RegistryError
 from gxregistry.notifications import notify, people
 from gxregistry.transitions import transition_check
 
@@ -92,6 +92,20 @@ def _decimal(value, field, *, minimum=Decimal(0), maximum=None) -> Decimal:
     return number
 
 
+def _deadline_after_fiscal_year(surrender_deadline: date, fiscal_year: int) -> None:
+    if surrender_deadline <= date(fiscal_year + 1, 3, 31):
+        _refuse(_("The surrender deadline comes after the FY ends (31 March %(year)s).") % {"year": fiscal_year + 1},
+                "surrender_deadline")
+
+
+def _parameter_changes(parameters: dict):
+    try:
+        return parameter_changes(parameters, "parameters")
+    except ScenarioError as error:
+        _refuse(_("%(name)s: %(problem)s") % {"name": error.path.removeprefix("parameters."), "problem": error.message},
+                "parameters")
+
+
 @state_change
 def compliance_period_save(*, fiscal_year: int, surrender_deadline: date, upper_limit_price_yen,
                            lower_limit_price_yen, credit_cap_share, parameters: dict | None = None,
@@ -104,21 +118,18 @@ def compliance_period_save(*, fiscal_year: int, surrender_deadline: date, upper_
     """
     if not 2026 <= fiscal_year <= 2100:
         _refuse(_("Enter a fiscal year from 2026."), "fiscal_year")
-    if surrender_deadline <= date(fiscal_year + 1, 3, 31):
-        _refuse(_("The surrender deadline comes after the FY ends (31 March %(year)s).") % {"year": fiscal_year + 1},
-                "surrender_deadline")
-    upper = _decimal(upper_limit_price_yen, "upper_limit_price_yen")
-    lower = _decimal(lower_limit_price_yen, "lower_limit_price_yen")
-    if upper < lower:
-        _refuse(_("The upper limit price must be at least the lower limit price."), "upper_limit_price_yen")
-    share = _decimal(credit_cap_share, "credit_cap_share", maximum=Decimal(1))
-    try:
-        changes = parameter_changes(parameters or {}, "parameters")
-    except ScenarioError as error:
-        _refuse(_("%(name)s: %(problem)s") % {"name": error.path.removeprefix("parameters."), "problem": error.message},
-                "parameters")
-    values = {key: (None if value in (None, "") else _decimal(value, f"official_{key}", minimum=Decimal("0.000001")))
+    check = FieldChecks()  # every field checked, every wrong one named
+    check(_deadline_after_fiscal_year, surrender_deadline, fiscal_year)
+    upper = check(_decimal, upper_limit_price_yen, "upper_limit_price_yen")
+    lower = check(_decimal, lower_limit_price_yen, "lower_limit_price_yen")
+    if not check.failed("upper_limit_price_yen", "lower_limit_price_yen") and upper < lower:
+        check(_refuse, _("The upper limit price must be at least the lower limit price."), "upper_limit_price_yen")
+    share = check(_decimal, credit_cap_share, "credit_cap_share", maximum=Decimal(1))
+    changes = check(_parameter_changes, parameters or {})
+    values = {key: None if value in (None, "") else check(_decimal, value, f"official_{key}",
+                                                           minimum=Decimal("0.000001"))
               for key, value in (official_values or {}).items()}
+    check.done()
     with transaction.atomic(), audit_context(acting_user, action="compliance_period_save", fiscal_year=fiscal_year):
         existing = CompliancePeriod.objects.select_for_update(no_key=True).filter(fiscal_year=fiscal_year).first()
         authorize(acting_user, MANAGE_PERIODS)
@@ -217,6 +228,21 @@ def application_update(*, application: AllocationApplication, acting_user, **evi
 FINANCIAL_FIELDS = ("operating_profit_yen", "sales_yen", "gx_rd_spend_yen", "government_rd_support_yen")
 
 
+def _financial_figure(name: str, value) -> Decimal | int | None:
+    """A figure in whole yen (operating profit may be negative); blank is not claimed (no government support: 0)."""
+    if value in (None, ""):
+        return 0 if name == "government_rd_support_yen" else None
+    try:
+        number = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        _refuse(_("Enter an amount in yen."), name)
+    if not number.is_finite() or number != number.to_integral_value() or abs(number) >= Decimal(10) ** 18:
+        _refuse(_("Enter a whole amount in yen."), name)
+    if name != "operating_profit_yen" and number < 0:
+        _refuse(_("Enter an amount of zero or more."), name)
+    return number
+
+
 @state_change
 def application_financials_save(*, application: AllocationApplication, acting_user, **figures) -> EntityFinancials:
     """The entity's figures of the FY before the application's (§6-2 leakage, §6-3 R&D): operating profit (may be
@@ -224,21 +250,9 @@ def application_financials_save(*, application: AllocationApplication, acting_us
     unknown = set(figures) - set(FINANCIAL_FIELDS)
     if unknown:
         raise TypeError(f"not financial figures: {sorted(unknown)}")
-    values = {}
-    for name, value in figures.items():
-        if value in (None, ""):
-            values[name] = 0 if name == "government_rd_support_yen" else None
-            continue
-        minimum = None if name == "operating_profit_yen" else Decimal(0)
-        try:
-            number = Decimal(str(value).replace(",", "").strip())
-        except InvalidOperation:
-            _refuse(_("Enter an amount in yen."), name)
-        if not number.is_finite() or number != number.to_integral_value() or abs(number) >= Decimal(10) ** 18:
-            _refuse(_("Enter a whole amount in yen."), name)
-        if minimum is not None and number < minimum:
-            _refuse(_("Enter an amount of zero or more."), name)
-        values[name] = number
+    check = FieldChecks()
+    values = {name: check(_financial_figure, name, value) for name, value in figures.items()}
+    check.done()
     with transaction.atomic(), audit_context(acting_user, action="application_financials_save"):
         application = _locked_for_entity_edit(application, acting_user)
         financials, _created = EntityFinancials.objects.update_or_create(

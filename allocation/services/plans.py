@@ -32,7 +32,7 @@ from allocation.models import (
 from allocation.models.plans import FIRST_ACTUAL_YEAR
 from gxregistry.audit import audit_context
 from gxregistry.authorization import authorize, state_change
-from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.errors import ErrorCode, FieldChecks, RegistryError
 from gxregistry.importing import FORMATS_BY_EXTENSION, UnreadableFile, read_dataset
 from gxregistry.notifications import notify, people
 from gxregistry.transitions import transition_check
@@ -198,7 +198,7 @@ def plan_update(*, plan: TransitionPlan, acting_user, **texts) -> TransitionPlan
 def plan_emissions_save(*, plan: TransitionPlan, rows: list[dict], acting_user) -> TransitionPlan:
     """Items 1 and 2: ``rows`` of {kind, fiscal_year, direct_t, indirect_t}, replacing the draft's. A row
     with neither figure is left out; a verified year's direct emissions are the verified ones."""
-    cleaned = {}
+    cleaned, check = {}, FieldChecks()  # every figure checked, every wrong one named
     for row in rows:
         kind, fiscal_year = row.get("kind"), row.get("fiscal_year")
         field = f"{kind}_{fiscal_year}"
@@ -210,13 +210,14 @@ def plan_emissions_save(*, plan: TransitionPlan, rows: list[dict], acting_user) 
                     % {"kind": PlanEmissions.Kind(kind).label, "first": years[0], "last": years[-1]}, field)
         if (kind, fiscal_year) in cleaned:
             _refuse(_("FY%(fy)s appears twice.") % {"fy": fiscal_year}, field)
-        direct = _whole(row.get("direct_t"), f"{field}_direct", required=False)
-        indirect = _whole(row.get("indirect_t"), f"{field}_indirect", required=False)
-        if direct is None and indirect is None:
+        direct = check(_whole, row.get("direct_t"), f"{field}_direct", required=False)
+        indirect = check(_whole, row.get("indirect_t"), f"{field}_indirect", required=False)
+        if check.failed(f"{field}_direct", f"{field}_indirect") or (direct is None and indirect is None):
             continue
         if direct is None:
-            _refuse(_("Enter the direct emissions too."), f"{field}_direct")
+            check(_refuse, _("Enter the direct emissions too."), f"{field}_direct")
         cleaned[(kind, fiscal_year)] = (direct, indirect)
+    check.done()
     with transaction.atomic(), audit_context(acting_user, action="plan_emissions_save"):
         plan = _locked_draft(plan, acting_user)
         plan.emissions.all().delete()

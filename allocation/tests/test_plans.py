@@ -367,3 +367,22 @@ def test_a_draft_of_a_later_fy_is_on_the_dashboard_too(filing, client, signed_in
     page = client.get(reverse("dashboard")).content.decode()
     assert reverse("transition_plan", args=[filing.entity.pk, 2027]) in page
     assert reverse("transition_plan", args=[filing.entity.pk, 2026]) not in page
+
+
+def test_every_wrong_figure_of_the_emissions_grid_is_named_on_the_page_at_once(filing, client, signed_in):
+    plan = filing.complete_draft()
+    before = list(plan.emissions.values_list("kind", "fiscal_year", "direct_t", "indirect_t"))
+    signed_in(filing.rep)
+    response = client.post(reverse("transition_plan", args=[filing.entity.pk, 2026]), {
+        "form": "emissions", "projected_2027_direct": "-5", "projected_2028_indirect": "1.5",
+        "projected_2029_indirect": "7"})  # a direct figure left out beside its indirect one
+    assert response.status_code == 400
+    errors = response.context["emissions_form"].errors
+    assert set(errors) == {"projected_2027_direct", "projected_2028_indirect", "projected_2029_direct"}
+    assert errors["projected_2029_direct"] == ["Enter the direct emissions too."]
+    page = response.content.decode()  # the summary above the form links each message to its field
+    for field, message in (("projected_2027_direct", "FY2027 direct: Enter a whole number of tonnes, e.g. 125000."),
+                           ("projected_2028_indirect", "FY2028 indirect: Enter a whole number of tonnes, e.g. 125000."),
+                           ("projected_2029_direct", "FY2029 direct: Enter the direct emissions too.")):
+        assert f'<a href="#id_emissions_{field}">{message}</a>' in page
+    assert list(plan.emissions.values_list("kind", "fiscal_year", "direct_t", "indirect_t")) == before

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
+from django.urls import reverse
 from pypdf import PdfReader
 
 from accounts import ledger
@@ -130,6 +131,28 @@ def test_a_bad_period_is_refused_naming_the_field_and_nothing_is_saved(fy, chang
         fy.open_period(**changes)
     assert refused.value.field == field
     assert not CompliancePeriod.objects.exists() and not AllocationParameterSet.objects.exists()
+
+
+def test_every_wrong_field_of_a_period_is_named_at_once_and_nothing_is_saved(fy):
+    with pytest.raises(RegistryError) as refused:
+        fy.open_period(surrender_deadline=date(2027, 3, 31), lower_limit_price_yen="abc", credit_cap_share="1.5",
+                       parameters={"gf_proces_rate": "0.01"})
+    assert [refusal.field for refusal in refused.value.refusals()] == [
+        "surrender_deadline", "lower_limit_price_yen", "credit_cap_share", "parameters"]  # not "upper < lower" too
+    assert not CompliancePeriod.objects.exists() and not AllocationParameterSet.objects.exists()
+
+
+def test_the_period_page_shows_every_wrong_field_at_its_field(fy, client, signed_in):
+    signed_in(fy.admin)
+    response = client.post(reverse("compliance_period_edit", args=[2026]), {
+        "surrender_deadline": "2027-01-31", "upper_limit_price_yen": "1000", "lower_limit_price_yen": "1700",
+        "credit_cap_share": "2"})
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "surrender_deadline": ["The surrender deadline comes after the FY ends (31 March 2027)."],
+        "upper_limit_price_yen": ["The upper limit price must be at least the lower limit price."],
+        "credit_cap_share": ["Enter a number from 0 to 1."]}
+    assert not CompliancePeriod.objects.exists()
 
 
 def test_only_an_administrator_opens_a_period(fy):
@@ -488,12 +511,12 @@ def test_the_entity_gives_last_years_figures_and_the_reviewer_confirms_the_rd_ev
 
     fy.open_period()
     application = cycle.application_create(organisation=fy.entities[0], fiscal_year=2026, acting_user=fy.reps[0])
-    with pytest.raises(RegistryError) as refused:
-        cycle.application_financials_save(application=application, acting_user=fy.reps[0], sales_yen="-1")
-    assert refused.value.field == "sales_yen"
-    with pytest.raises(RegistryError) as refused:
-        cycle.application_financials_save(application=application, acting_user=fy.reps[0], gx_rd_spend_yen="1.5")
-    assert refused.value.field == "gx_rd_spend_yen"
+    with pytest.raises(RegistryError) as refused:  # every wrong figure named at once, nothing kept
+        cycle.application_financials_save(application=application, acting_user=fy.reps[0], sales_yen="-1",
+                                          gx_rd_spend_yen="1.5", operating_profit_yen="-7")
+    assert [(refusal.field, str(refusal.message)) for refusal in refused.value.refusals()] == [
+        ("sales_yen", "Enter an amount of zero or more."), ("gx_rd_spend_yen", "Enter a whole amount in yen.")]
+    assert not EntityFinancials.objects.exists()
     cycle.application_financials_save(application=application, acting_user=fy.reps[0],
                                       operating_profit_yen="-2,000,000,000", sales_yen="500000000000",
                                       gx_rd_spend_yen="3000000000", government_rd_support_yen="")
