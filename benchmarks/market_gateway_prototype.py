@@ -100,34 +100,13 @@ class Batch:
                 book.add(self._order(row))
             db.commit()
 
-    def run(self, requests):
-        pids = sorted({r["participant"] for r in requests})
-        units = sorted({self.accounts[p][2] for p in pids})
-        cash = sorted({self.accounts[p][3] for p in pids})
-        reads = [self.db.cursor() for _ in range(8)]
-        with self.db.pipeline():
-            reads[0].execute(  # gxregistry.authorization's rule, for the batch at once
-                "SELECT user_id, organisation_id FROM accounts_membership WHERE user_id = ANY(%s) AND organisation_id "
-                "= ANY(%s) AND ended_at IS NULL AND suspended_at IS NULL AND role = 'authorised_representative'",
-                [[r["user"] for r in requests], [self.accounts[r["participant"]][0] for r in requests]])
-            reads[1].execute("SELECT id, status FROM market_participant WHERE id = ANY(%s) ORDER BY id FOR SHARE",
-                             [pids])
-            reads[2].execute("SELECT t.p, t.k FROM unnest(%s::bigint[], %s::text[]) t(p, k) WHERE EXISTS (SELECT 1 "
-                             "FROM market_order o WHERE o.participant_id = t.p AND o.idempotency_key = t.k)",
-                             [[r["participant"] for r in requests], [r["key"] for r in requests]])
-            reads[3].execute("SELECT id FROM market_instrument WHERE id = %s FOR NO KEY UPDATE", [self.instrument])
-            reads[4].execute(
-                "SELECT account_id, quantity - reserved FROM accounts_balance WHERE credit_batch_id IS NULL AND "
-                "((account_id = ANY(%s) AND unit_type = 'allowance' AND vintage = %s) OR (account_id = ANY(%s) AND "
-                "unit_type = 'yen')) ORDER BY account_id FOR NO KEY UPDATE", [units, self.vintage, cash])
-            reads[5].execute("SELECT nextval('market_order_id_seq'), nextval('market_order_priority') "
-                             "FROM generate_series(1, %s)", [len(requests)])
-            for cursor, side, order in ((reads[6], "buy", "price_yen DESC"), (reads[7], "sell", "price_yen")):
-                if self.book is not None:
-                    break
-                cursor.execute(f"SELECT {ORDER_COLUMNS} FROM market_order WHERE instrument_id = %s AND side = %s "  # noqa: S608
-                               f"AND status = 'open' ORDER BY {order}, sequence LIMIT %s",
-                               [self.instrument, side, BOOK_READ])
+    def run(self, requests, reads=None, arrived=lambda: []):
+        """Enter ``requests`` (their reads already sent, ``reads``, or sent now); with their writes and COMMIT,
+        send the reads of what ``arrived`` meanwhile, so the next batch's first round trip is this one's last.
+        Returns the answers, the requests that arrived and their reads."""
+        if reads is None:
+            with self.db.pipeline():
+                reads = self._send_reads(requests)
         allowed, status = set(reads[0].fetchall()), dict(reads[1].fetchall())
         seen, free, numbers = set(reads[2].fetchall()), dict(reads[4].fetchall()), reads[5].fetchall()
         book, truncated = self.book, {"buy": False, "sell": False}
@@ -163,10 +142,41 @@ class Batch:
             if result.rests is not None:
                 book.add(result.rests)
             answers.append({"order": number, "trades": len(result.fills), "stop": result.stop.value})
+        following = arrived()
         with self.db.pipeline():
             self._write(requests)
             self.db.commit()
-        return answers
+            following_reads = self._send_reads([r for _client, r in following]) if following else None
+        return answers, following, following_reads
+
+    def _send_reads(self, requests):
+        pids = sorted({r["participant"] for r in requests})
+        units = sorted({self.accounts[p][2] for p in pids})
+        cash = sorted({self.accounts[p][3] for p in pids})
+        reads = [self.db.cursor() for _ in range(8)]
+        reads[0].execute(  # gxregistry.authorization's rule, for the batch at once
+            "SELECT user_id, organisation_id FROM accounts_membership WHERE user_id = ANY(%s) AND organisation_id "
+            "= ANY(%s) AND ended_at IS NULL AND suspended_at IS NULL AND role = 'authorised_representative'",
+            [[r["user"] for r in requests], [self.accounts[r["participant"]][0] for r in requests]])
+        reads[1].execute("SELECT id, status FROM market_participant WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+                         [pids])
+        reads[2].execute("SELECT t.p, t.k FROM unnest(%s::bigint[], %s::text[]) t(p, k) WHERE EXISTS (SELECT 1 "
+                         "FROM market_order o WHERE o.participant_id = t.p AND o.idempotency_key = t.k)",
+                         [[r["participant"] for r in requests], [r["key"] for r in requests]])
+        reads[3].execute("SELECT id FROM market_instrument WHERE id = %s FOR NO KEY UPDATE", [self.instrument])
+        reads[4].execute(
+            "SELECT account_id, quantity - reserved FROM accounts_balance WHERE credit_batch_id IS NULL AND "
+            "((account_id = ANY(%s) AND unit_type = 'allowance' AND vintage = %s) OR (account_id = ANY(%s) AND "
+            "unit_type = 'yen')) ORDER BY account_id FOR NO KEY UPDATE", [units, self.vintage, cash])
+        reads[5].execute("SELECT nextval('market_order_id_seq'), nextval('market_order_priority') "
+                         "FROM generate_series(1, %s)", [len(requests)])
+        for cursor, side, order in ((reads[6], "buy", "price_yen DESC"), (reads[7], "sell", "price_yen")):
+            if self.book is not None:
+                break
+            cursor.execute(f"SELECT {ORDER_COLUMNS} FROM market_order WHERE instrument_id = %s AND side = %s "  # noqa: S608
+                           f"AND status = 'open' ORDER BY {order}, sequence LIMIT %s",
+                           [self.instrument, side, BOOK_READ])
+        return reads
 
     def _settle(self, incoming, result, unit_account, cash_account, free):
         """What the fills move: units and yen (net a participant) and reservations."""
@@ -283,7 +293,7 @@ class Batch:
                                                                                               strict=True)]
 
 
-def serve(instrument, vintage, settlement, book):
+def serve(instrument, vintage, settlement, book, overlap):
     # Plain psycopg (Django's connection parameters add a cursor wrapper, adapters and no prepared statements).
     db = psycopg.connect(**{key: value for key, value in connection.get_connection_params().items()
                             if key in ("dbname", "user", "password", "host", "port")})
@@ -304,11 +314,12 @@ def serve(instrument, vintage, settlement, book):
     server.listen(64)
     selector = selectors.DefaultSelector()
     selector.register(server, selectors.EVENT_READ)
-    buffers, batches, entered = {}, 0, 0
-    print("ready", db.info.backend_pid, flush=True)
-    while True:
+    buffers, counts = {}, [0, 0]  # batches, orders
+
+    def gather(timeout=None):
+        """The requests that have come in ((client, request)), waiting for one unless ``timeout``."""
         waiting = []
-        for key, _events in selector.select():
+        for key, _events in selector.select(timeout):
             if key.fileobj is server:
                 client, _address = server.accept()
                 selector.register(client, selectors.EVENT_READ)
@@ -324,14 +335,22 @@ def serve(instrument, vintage, settlement, book):
             while b"\n" in buffers[client]:
                 line, buffers[client] = buffers[client].split(b"\n", 1)
                 if line == b"COUNTS":
-                    client.sendall(f"{batches} {entered}\n".encode())
+                    client.sendall(f"{counts[0]} {counts[1]}\n".encode())
                 else:
                     waiting.append((client, json.loads(line)))
-        if waiting:
-            answers = batch.run([request for _client, request in waiting])
-            batches, entered = batches + 1, entered + len(waiting)
-            for (client, _request), answer in zip(waiting, answers, strict=True):
-                client.sendall(json.dumps(answer).encode() + b"\n")
+        return waiting
+
+    print("ready", db.info.backend_pid, flush=True)
+    following, reads = [], None
+    while True:
+        waiting = following or gather()
+        if not waiting:
+            continue
+        answers, following, reads = batch.run([request for _client, request in waiting], reads,
+                                              (lambda: gather(0)) if overlap else (lambda: []))
+        counts[0], counts[1] = counts[0] + 1, counts[1] + len(waiting)
+        for (client, _request), answer in zip(waiting, answers, strict=True):
+            client.sendall(json.dumps(answer).encode() + b"\n")
 
 
 def _client(args):
@@ -370,6 +389,8 @@ def main():
     parser.add_argument("--settlement", choices=["per-trade", "netted"], default="per-trade")
     parser.add_argument("--book", choices=["read", "memory"], default="read",
                         help="the top of the book read each batch, or all of it kept in the gateway's memory")
+    parser.add_argument("--overlap", action="store_true",
+                        help="the reads of the orders that came in meanwhile sent with a batch's writes and COMMIT")
     parser.add_argument("--without-order-audit", action="store_true",
                         help="pghistory's triggers on market_order disabled for the run (what an audit row costs)")
     parser.add_argument("--seconds", type=int, default=20)
@@ -377,7 +398,7 @@ def main():
     parser.add_argument("--serve", nargs=2, type=int, metavar=("INSTRUMENT", "VINTAGE"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve:
-        return serve(*options.serve, options.settlement, options.book)
+        return serve(*options.serve, options.settlement, options.book, options.overlap)
     if not options.scratch:
         sys.exit("a prototype that writes the tables directly: run it on a scratch database, with --scratch")
     run = f"m{int(time.time())}"
@@ -391,10 +412,11 @@ def main():
     for name in audit_triggers:
         _query(f"ALTER TABLE market_order DISABLE TRIGGER {name}")
     connections.close_all()
-    gateway = subprocess.Popen([sys.executable, __file__, "--settlement", options.settlement, "--book", options.book, "--serve",  # noqa: S603
-                                str(instrument), str(VINTAGE)], stdout=subprocess.PIPE, text=True)
+    arguments = ["--settlement", options.settlement, "--book", options.book, *(["--overlap"] if options.overlap else []),
+                 "--serve", str(instrument), str(VINTAGE)]
+    gateway = subprocess.Popen([sys.executable, __file__, *arguments], stdout=subprocess.PIPE, text=True)  # noqa: S603
     backend = int(gateway.stdout.readline().split()[1])
-    print(f"settlement {options.settlement}, book {options.book}, database {connection.settings_dict['NAME']}")
+    print(f"settlement {options.settlement}, book {options.book}, overlap {options.overlap}, database {connection.settings_dict['NAME']}")
     try:
         for round_number in range(1, options.rounds + 1):
             pgbench_cpu = []
