@@ -107,6 +107,28 @@ def verified(page, base_url, user):
     expect(page.locator("h1")).to_contain_text("ダッシュボード")  # 管理者ダッシュボード for administrators
 
 
+def test_a_refused_form_far_down_a_page_comes_back_with_its_errors_in_view(page, live_server, make_user):
+    from datetime import date
+
+    from accounts.models import CompliancePeriod
+    from allocation.services import plans
+
+    CompliancePeriod.objects.create(fiscal_year=2026, surrender_deadline=date(2027, 11, 30),
+                                    upper_limit_price_yen=4300, lower_limit_price_yen=1700)
+    user = make_user(Role.AUTHORISED_REPRESENTATIVE, email="rep@e2e.example.jp")
+    organisation = user.memberships.get().organisation
+    plans.plan_create(organisation=organisation, fiscal_year=2026, acting_user=user)
+    page.set_viewport_size({"width": 390, "height": 640})
+    verified(page, live_server.url, user)
+    page.goto(f"{live_server.url}/organisations/{organisation.pk}/transition-plan/2026/")
+    page.fill("input[name=projected_2027_direct]", "-5")
+    page.locator("form:has(input[name=projected_2027_direct]) button[type=submit]").last.click()
+    summary = page.locator("main .error-summary").first
+    expect(summary).to_contain_text("2027年度 直接")
+    expect(summary).to_be_focused()  # the browser scrolled to it; a screen reader reads it
+    expect(summary).to_be_in_viewport()
+
+
 def test_a_transfer_is_initiated_and_approved_by_two_representatives_in_japanese(browser, live_server, make_user,
                                                                                 settings):
     from accounts import ledger
