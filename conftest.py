@@ -15,6 +15,26 @@ PASSWORD = "correct-horse-battery-staple-42"
 _numbers = itertools.count(5000)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """A test marked long starts first among the tests of its kind.
+
+    pytest-django runs the database tests, then the transactional ones (which empty the tables when done), then the
+    rest; its order is kept. Within a kind, pytest-xdist hands the tests out in order, so a long test near the end
+    ran alone on one worker while the other had finished (the 4-minute screen walk: ~3 minutes of the suite)."""
+    items.sort(key=lambda item: (_django_kind(item), item.get_closest_marker("long") is None))
+
+
+def _django_kind(item) -> int:
+    """pytest-django's order: 0 database, 1 transactional database, 2 no database."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if "transactional_db" in fixtures or "live_server" in fixtures or (
+            marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))):
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
 @pytest.fixture(autouse=True)
 def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"

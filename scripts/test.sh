@@ -12,4 +12,5 @@ trap stop_db EXIT
 $PY manage.py makemigrations --check --dry-run -v 1
 .venv/bin/ruff check .
 [[ -z "${DATABASE_URL:-}" ]] && $PY -m gxregistry.embedded_db start >/dev/null  # once, before the workers
-$PY -m pytest -n "${GX_TEST_WORKERS:-auto}" --maxprocesses 4 "$@"
+# Tests handed out two at a time: with bigger batches one worker was left with the last browser tests queued.
+$PY -m pytest -n "${GX_TEST_WORKERS:-auto}" --maxprocesses 4 --maxschedchunk 2 "$@"

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.test import TestCase
 from django.urls import reverse
 
 from accounts.models import User
@@ -12,12 +13,26 @@ from allocation.models import Facility
 from conftest import PASSWORD
 
 
+@pytest.fixture(scope="module")
+def _demo_data(django_db_setup, django_db_blocker):
+    """The demo, seeded once for the module (a seed takes ~7 s) in a transaction rolled back after its last test, as
+    Django's TestCase.setUpTestData does; each test runs in a savepoint inside it, so what one test changes the
+    next does not see."""
+    with django_db_blocker.unblock():
+        atomics = TestCase._enter_atomics()
+        try:
+            call_command("seed_demo", entities=3, quiet_users=True, stdout=io.StringIO())
+            for user in User.objects.all():
+                user.set_password(PASSWORD)
+                user.save(update_fields=["password"])
+            yield
+        finally:
+            TestCase._rollback_atomics(atomics)
+
+
 @pytest.fixture
-def demo(db):
-    call_command("seed_demo", entities=3, quiet_users=True, stdout=io.StringIO())
-    for user in User.objects.all():
-        user.set_password(PASSWORD)
-        user.save(update_fields=["password"])
+def demo(_demo_data, db):
+    pass
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])

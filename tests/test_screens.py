@@ -68,6 +68,7 @@ def pages_for(user):
     return pages
 
 
+@pytest.mark.long
 def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(browser, live_server):  # noqa: F811
     call_command("seed_demo", entities=3, quiet_users=True, stdout=io.StringIO())
     axe = Axe()

@@ -3,7 +3,6 @@
 import django.db.models.deletion
 import django.utils.timezone
 import pgtrigger.compiler
-import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
@@ -16,88 +15,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='CreditBatchHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('unit_type', models.CharField(choices=[('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
-                ('serial_start', models.BigIntegerField(verbose_name='first serial number')),
-                ('serial_end', models.BigIntegerField(verbose_name='last serial number')),
-                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
-                ('origin', models.CharField(max_length=200, verbose_name='origin (project)')),
-                ('eligible', models.BooleanField(default=True, help_text='JCM credits from activities before 2020 are ineligible unless the SHK issuance-date rules are met.', verbose_name='eligible for surrender')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='HoldingAccount',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='account number')),
-                ('kind', models.CharField(choices=[('issuance', 'Government issuance account'), ('allocation_reserve', 'Allocation reserve'), ('cancellation', 'Cancellation account'), ('retirement', 'Surrender (retirement) account'), ('gxa_auction', 'GXA reverse-auction holdings'), ('operator_holding', 'Corporate holding account'), ('trading', 'Trading account')], max_length=24, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('state', models.CharField(choices=[('open', 'Open'), ('blocked', 'Blocked'), ('closed', 'Closed')], default='open', max_length=8, verbose_name='state')),
-                ('state_reason', models.CharField(blank=True, max_length=300, verbose_name='reason for the state')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-            ],
-            options={
-                'verbose_name': 'holding account',
-                'verbose_name_plural': 'holding accounts',
-                'ordering': ['number'],
-            },
-        ),
-        migrations.CreateModel(
-            name='HoldingAccountHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('number', models.CharField(max_length=20, verbose_name='account number')),
-                ('kind', models.CharField(choices=[('issuance', 'Government issuance account'), ('allocation_reserve', 'Allocation reserve'), ('cancellation', 'Cancellation account'), ('retirement', 'Surrender (retirement) account'), ('gxa_auction', 'GXA reverse-auction holdings'), ('operator_holding', 'Corporate holding account'), ('trading', 'Trading account')], max_length=24, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('state', models.CharField(choices=[('open', 'Open'), ('blocked', 'Blocked'), ('closed', 'Closed')], default='open', max_length=8, verbose_name='state')),
-                ('state_reason', models.CharField(blank=True, max_length=300, verbose_name='reason for the state')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='LedgerEntry',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unit_type', models.CharField(choices=[('allowance', 'Allowance'), ('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
-                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
-                ('quantity', models.BigIntegerField(verbose_name='quantity')),
-            ],
-            options={
-                'verbose_name': 'ledger entry',
-                'verbose_name_plural': 'ledger entries',
-            },
-        ),
-        migrations.CreateModel(
-            name='LedgerTransaction',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('issuance', 'Issuance'), ('allocation', 'Allocation'), ('transfer', 'Transfer'), ('surrender', 'Surrender'), ('cancellation', 'Cancellation'), ('reversal', 'Reversal')], max_length=16, verbose_name='kind')),
-                ('idempotency_key', models.CharField(max_length=100, unique=True, verbose_name='idempotency key')),
-                ('request_hash', models.CharField(max_length=64, verbose_name='request hash')),
-                ('booked_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='booked at')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-            ],
-            options={
-                'verbose_name': 'ledger transaction',
-                'verbose_name_plural': 'ledger transactions',
-                'ordering': ['-booked_at', '-id'],
-            },
-        ),
         migrations.CreateModel(
             name='CreditBatch',
             fields=[
@@ -113,6 +30,48 @@ class Migration(migrations.Migration):
                 'verbose_name': 'credit batch',
                 'verbose_name_plural': 'credit batches',
                 'constraints': [models.CheckConstraint(condition=models.Q(('serial_end__gte', models.F('serial_start')), ('serial_start__gte', 0)), name='credit_batch_serial_range'), models.UniqueConstraint(fields=('unit_type', 'serial_start'), name='credit_batch_unique_start')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_creditbatchhistory" ("eligible", "id", "origin", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "serial_end", "serial_start", "unit_type", "vintage") VALUES (NEW."eligible", NEW."id", NEW."origin", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."serial_end", NEW."serial_start", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='ebab3c21208b4b41dca5eedbc4de6c9e2a23c2d0', operation='INSERT', pgid='pgtrigger_insert_insert_81e19', table='accounts_creditbatch', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_creditbatchhistory" ("eligible", "id", "origin", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "serial_end", "serial_start", "unit_type", "vintage") VALUES (NEW."eligible", NEW."id", NEW."origin", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."serial_end", NEW."serial_start", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='ebfe5d8b2a02c1b25b6b5b27cc6fc5bcfa0edc00', operation='UPDATE', pgid='pgtrigger_update_update_86047', table='accounts_creditbatch', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_creditbatchhistory" ("eligible", "id", "origin", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "serial_end", "serial_start", "unit_type", "vintage") VALUES (OLD."eligible", OLD."id", OLD."origin", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."serial_end", OLD."serial_start", OLD."unit_type", OLD."vintage"); RETURN NULL;', hash='6fcb9f40520cbd007bc17d8afe430ff9ae0eeffc', operation='DELETE', pgid='pgtrigger_delete_delete_a9a30', table='accounts_creditbatch', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='CreditBatchHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('unit_type', models.CharField(choices=[('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
+                ('serial_start', models.BigIntegerField(verbose_name='first serial number')),
+                ('serial_end', models.BigIntegerField(verbose_name='last serial number')),
+                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
+                ('origin', models.CharField(max_length=200, verbose_name='origin (project)')),
+                ('eligible', models.BooleanField(default=True, help_text='JCM credits from activities before 2020 are ineligible unless the SHK issuance-date rules are met.', verbose_name='eligible for surrender')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.creditbatch')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='ea119f55556ab69da22a2af104b5df585edafbf4', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_b1ded', table='accounts_creditbatchhistory', when='BEFORE'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='HoldingAccount',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.CharField(max_length=20, unique=True, verbose_name='account number')),
+                ('kind', models.CharField(choices=[('issuance', 'Government issuance account'), ('allocation_reserve', 'Allocation reserve'), ('cancellation', 'Cancellation account'), ('retirement', 'Surrender (retirement) account'), ('gxa_auction', 'GXA reverse-auction holdings'), ('operator_holding', 'Corporate holding account'), ('trading', 'Trading account')], max_length=24, verbose_name='kind')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('state', models.CharField(choices=[('open', 'Open'), ('blocked', 'Blocked'), ('closed', 'Closed')], default='open', max_length=8, verbose_name='state')),
+                ('state_reason', models.CharField(blank=True, max_length=300, verbose_name='reason for the state')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='holding_accounts', to='accounts.organisation', verbose_name='holder')),
+            ],
+            options={
+                'verbose_name': 'holding account',
+                'verbose_name_plural': 'holding accounts',
+                'ordering': ['number'],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['issuance', 'allocation_reserve', 'cancellation', 'retirement', 'gxa_auction']), ('organisation__isnull', True)), models.Q(('kind__in', ['operator_holding', 'trading']), ('organisation__isnull', False)), _connector='OR'), name='holding_account_holder_matches_kind'), models.UniqueConstraint(condition=models.Q(('kind', 'operator_holding')), fields=('organisation',), name='one_operator_holding_account_per_organisation'), models.UniqueConstraint(condition=models.Q(('organisation__isnull', True)), fields=('kind',), name='one_government_account_per_kind')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_holdingaccounthistory" ("created_at", "id", "kind", "name", "number", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "state", "state_reason") VALUES (NEW."created_at", NEW."id", NEW."kind", NEW."name", NEW."number", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."state", NEW."state_reason"); RETURN NULL;', hash='c1057c99adebefca74adf8b4b9ca1b9d6711e161', operation='INSERT', pgid='pgtrigger_insert_insert_9569e', table='accounts_holdingaccount', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_holdingaccounthistory" ("created_at", "id", "kind", "name", "number", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "state", "state_reason") VALUES (NEW."created_at", NEW."id", NEW."kind", NEW."name", NEW."number", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."state", NEW."state_reason"); RETURN NULL;', hash='4e85475e4a172ed938a710280af976dbd324126a', operation='UPDATE', pgid='pgtrigger_update_update_b14cb', table='accounts_holdingaccount', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_holdingaccounthistory" ("created_at", "id", "kind", "name", "number", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "state", "state_reason") VALUES (OLD."created_at", OLD."id", OLD."kind", OLD."name", OLD."number", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."state", OLD."state_reason"); RETURN NULL;', hash='1c9e4eeb5afe9de74e31e5b67a9578d062019a5f', operation='DELETE', pgid='pgtrigger_delete_delete_a5946', table='accounts_holdingaccount', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -124,143 +83,73 @@ class Migration(migrations.Migration):
                 ('quantity', models.BigIntegerField(default=0, verbose_name='quantity')),
                 ('is_government', models.BooleanField(default=False)),
                 ('credit_batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.creditbatch', verbose_name='credit batch')),
+                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='balances', to='accounts.holdingaccount', verbose_name='account')),
             ],
             options={
                 'verbose_name': 'balance',
                 'verbose_name_plural': 'balances',
                 'ordering': ['account_id', 'unit_type', 'vintage', 'credit_batch_id'],
+                'constraints': [models.UniqueConstraint(fields=('account', 'unit_type', 'vintage', 'credit_batch'), name='balance_one_row_per_unit', nulls_distinct=False), models.CheckConstraint(condition=models.Q(('quantity__gte', 0), ('is_government', True), _connector='OR'), name='balance_not_negative_outside_government')],
             },
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditbatch',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_creditbatchhistory" ("eligible", "id", "origin", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "serial_end", "serial_start", "unit_type", "vintage") VALUES (NEW."eligible", NEW."id", NEW."origin", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."serial_end", NEW."serial_start", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='ebab3c21208b4b41dca5eedbc4de6c9e2a23c2d0', operation='INSERT', pgid='pgtrigger_insert_insert_81e19', table='accounts_creditbatch', when='AFTER')),
+        migrations.CreateModel(
+            name='HoldingAccountHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('number', models.CharField(max_length=20, verbose_name='account number')),
+                ('kind', models.CharField(choices=[('issuance', 'Government issuance account'), ('allocation_reserve', 'Allocation reserve'), ('cancellation', 'Cancellation account'), ('retirement', 'Surrender (retirement) account'), ('gxa_auction', 'GXA reverse-auction holdings'), ('operator_holding', 'Corporate holding account'), ('trading', 'Trading account')], max_length=24, verbose_name='kind')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('state', models.CharField(choices=[('open', 'Open'), ('blocked', 'Blocked'), ('closed', 'Closed')], default='open', max_length=8, verbose_name='state')),
+                ('state_reason', models.CharField(blank=True, max_length=300, verbose_name='reason for the state')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('organisation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='holder')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.holdingaccount')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='21c62a626216af82dd838a3bc4562d57df14b870', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_87d3e', table='accounts_holdingaccounthistory', when='BEFORE'))],
+            },
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditbatch',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_creditbatchhistory" ("eligible", "id", "origin", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "serial_end", "serial_start", "unit_type", "vintage") VALUES (NEW."eligible", NEW."id", NEW."origin", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."serial_end", NEW."serial_start", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='ebfe5d8b2a02c1b25b6b5b27cc6fc5bcfa0edc00', operation='UPDATE', pgid='pgtrigger_update_update_86047', table='accounts_creditbatch', when='AFTER')),
+        migrations.CreateModel(
+            name='LedgerTransaction',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('issuance', 'Issuance'), ('allocation', 'Allocation'), ('transfer', 'Transfer'), ('surrender', 'Surrender'), ('cancellation', 'Cancellation'), ('reversal', 'Reversal')], max_length=16, verbose_name='kind')),
+                ('idempotency_key', models.CharField(max_length=100, unique=True, verbose_name='idempotency key')),
+                ('request_hash', models.CharField(max_length=64, verbose_name='request hash')),
+                ('booked_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='booked at')),
+                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
+                ('booked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='booked by')),
+                ('reverses', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='accounts.ledgertransaction', verbose_name='reverses')),
+            ],
+            options={
+                'verbose_name': 'ledger transaction',
+                'verbose_name_plural': 'ledger transactions',
+                'ordering': ['-booked_at', '-id'],
+                'triggers': [pgtrigger.compiler.Trigger(name='ledger_transaction_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='9d189317b5f185c04c5b40da9ba4ba0ab9cb1a95', operation='UPDATE OR DELETE', pgid='pgtrigger_ledger_transaction_append_only_f3f58', table='accounts_ledgertransaction', when='BEFORE'))],
+            },
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditbatch',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_creditbatchhistory" ("eligible", "id", "origin", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "serial_end", "serial_start", "unit_type", "vintage") VALUES (OLD."eligible", OLD."id", OLD."origin", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."serial_end", OLD."serial_start", OLD."unit_type", OLD."vintage"); RETURN NULL;', hash='6fcb9f40520cbd007bc17d8afe430ff9ae0eeffc', operation='DELETE', pgid='pgtrigger_delete_delete_a9a30', table='accounts_creditbatch', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='creditbatchhistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='creditbatchhistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.creditbatch'),
-        ),
-        migrations.AddField(
-            model_name='holdingaccount',
-            name='organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='holding_accounts', to='accounts.organisation', verbose_name='holder'),
-        ),
-        migrations.AddField(
-            model_name='balance',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='balances', to='accounts.holdingaccount', verbose_name='account'),
-        ),
-        migrations.AddField(
-            model_name='holdingaccounthistory',
-            name='organisation',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='holder'),
-        ),
-        migrations.AddField(
-            model_name='holdingaccounthistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='holdingaccounthistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.holdingaccount'),
-        ),
-        migrations.AddField(
-            model_name='ledgerentry',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.holdingaccount', verbose_name='account'),
-        ),
-        migrations.AddField(
-            model_name='ledgerentry',
-            name='credit_batch',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.creditbatch', verbose_name='credit batch'),
-        ),
-        migrations.AddField(
-            model_name='ledgertransaction',
-            name='booked_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='booked by'),
-        ),
-        migrations.AddField(
-            model_name='ledgertransaction',
-            name='reverses',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='accounts.ledgertransaction', verbose_name='reverses'),
-        ),
-        migrations.AddField(
-            model_name='ledgerentry',
-            name='transaction',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.ledgertransaction', verbose_name='transaction'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditbatchhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='ea119f55556ab69da22a2af104b5df585edafbf4', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_b1ded', table='accounts_creditbatchhistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='holdingaccount',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['issuance', 'allocation_reserve', 'cancellation', 'retirement', 'gxa_auction']), ('organisation__isnull', True)), models.Q(('kind__in', ['operator_holding', 'trading']), ('organisation__isnull', False)), _connector='OR'), name='holding_account_holder_matches_kind'),
-        ),
-        migrations.AddConstraint(
-            model_name='holdingaccount',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'operator_holding')), fields=('organisation',), name='one_operator_holding_account_per_organisation'),
-        ),
-        migrations.AddConstraint(
-            model_name='holdingaccount',
-            constraint=models.UniqueConstraint(condition=models.Q(('organisation__isnull', True)), fields=('kind',), name='one_government_account_per_kind'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='holdingaccount',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_holdingaccounthistory" ("created_at", "id", "kind", "name", "number", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "state", "state_reason") VALUES (NEW."created_at", NEW."id", NEW."kind", NEW."name", NEW."number", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."state", NEW."state_reason"); RETURN NULL;', hash='c1057c99adebefca74adf8b4b9ca1b9d6711e161', operation='INSERT', pgid='pgtrigger_insert_insert_9569e', table='accounts_holdingaccount', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='holdingaccount',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_holdingaccounthistory" ("created_at", "id", "kind", "name", "number", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "state", "state_reason") VALUES (NEW."created_at", NEW."id", NEW."kind", NEW."name", NEW."number", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."state", NEW."state_reason"); RETURN NULL;', hash='4e85475e4a172ed938a710280af976dbd324126a', operation='UPDATE', pgid='pgtrigger_update_update_b14cb', table='accounts_holdingaccount', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='holdingaccount',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_holdingaccounthistory" ("created_at", "id", "kind", "name", "number", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "state", "state_reason") VALUES (OLD."created_at", OLD."id", OLD."kind", OLD."name", OLD."number", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."state", OLD."state_reason"); RETURN NULL;', hash='1c9e4eeb5afe9de74e31e5b67a9578d062019a5f', operation='DELETE', pgid='pgtrigger_delete_delete_a5946', table='accounts_holdingaccount', when='AFTER')),
-        ),
-        migrations.AddConstraint(
-            model_name='balance',
-            constraint=models.UniqueConstraint(fields=('account', 'unit_type', 'vintage', 'credit_batch'), name='balance_one_row_per_unit', nulls_distinct=False),
-        ),
-        migrations.AddConstraint(
-            model_name='balance',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gte', 0), ('is_government', True), _connector='OR'), name='balance_not_negative_outside_government'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='holdingaccounthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='21c62a626216af82dd838a3bc4562d57df14b870', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_87d3e', table='accounts_holdingaccounthistory', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='ledgertransaction',
-            trigger=pgtrigger.compiler.Trigger(name='ledger_transaction_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='9d189317b5f185c04c5b40da9ba4ba0ab9cb1a95', operation='UPDATE OR DELETE', pgid='pgtrigger_ledger_transaction_append_only_f3f58', table='accounts_ledgertransaction', when='BEFORE')),
-        ),
-        migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['account', 'transaction'], name='ledger_entry_account_tx'),
-        ),
-        migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity', 0), _negated=True), name='ledger_entry_quantity_not_zero'),
-        ),
-        migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('unit_type', 'allowance'), ('credit_batch__isnull', True)), models.Q(models.Q(('unit_type', 'allowance'), _negated=True), ('credit_batch__isnull', False)), _connector='OR'), name='ledger_entry_batch_only_for_credits'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='ledgerentry',
-            trigger=pgtrigger.compiler.Trigger(name='ledger_entry_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='1422c7bb60d31578c4fbc4e7da88d680a16a0a03', operation='UPDATE OR DELETE', pgid='pgtrigger_ledger_entry_append_only_4be7d', table='accounts_ledgerentry', when='BEFORE')),
+        migrations.CreateModel(
+            name='LedgerEntry',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('unit_type', models.CharField(choices=[('allowance', 'Allowance'), ('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
+                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
+                ('quantity', models.BigIntegerField(verbose_name='quantity')),
+                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.holdingaccount', verbose_name='account')),
+                ('credit_batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.creditbatch', verbose_name='credit batch')),
+                ('transaction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.ledgertransaction', verbose_name='transaction')),
+            ],
+            options={
+                'verbose_name': 'ledger entry',
+                'verbose_name_plural': 'ledger entries',
+                'indexes': [models.Index(fields=['account', 'transaction'], name='ledger_entry_account_tx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('quantity', 0), _negated=True), name='ledger_entry_quantity_not_zero'), models.CheckConstraint(condition=models.Q(models.Q(('unit_type', 'allowance'), ('credit_batch__isnull', True)), models.Q(models.Q(('unit_type', 'allowance'), _negated=True), ('credit_batch__isnull', False)), _connector='OR'), name='ledger_entry_batch_only_for_credits')],
+                'triggers': [pgtrigger.compiler.Trigger(name='ledger_entry_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='1422c7bb60d31578c4fbc4e7da88d680a16a0a03', operation='UPDATE OR DELETE', pgid='pgtrigger_ledger_entry_append_only_4be7d', table='accounts_ledgerentry', when='BEFORE'))],
+            },
         ),
     ]

@@ -15,71 +15,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='TransferRequest',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unit_type', models.CharField(choices=[('allowance', 'Allowance'), ('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
-                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
-                ('quantity', models.BigIntegerField(verbose_name='quantity')),
-                ('status', models.CharField(choices=[('awaiting_approval', 'Awaiting approval'), ('scheduled', 'Scheduled'), ('executed', 'Executed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('failed', 'Failed')], default='awaiting_approval', max_length=20, verbose_name='status')),
-                ('initiated_at', models.DateTimeField(verbose_name='initiated at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('execute_after', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='executes at')),
-                ('failure', models.CharField(blank=True, max_length=300, verbose_name='reason')),
-            ],
-            options={
-                'verbose_name': 'transfer request',
-                'verbose_name_plural': 'transfer requests',
-                'ordering': ['-initiated_at'],
-            },
-        ),
-        migrations.CreateModel(
-            name='TransferRequestHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('unit_type', models.CharField(choices=[('allowance', 'Allowance'), ('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
-                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
-                ('quantity', models.BigIntegerField(verbose_name='quantity')),
-                ('status', models.CharField(choices=[('awaiting_approval', 'Awaiting approval'), ('scheduled', 'Scheduled'), ('executed', 'Executed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('failed', 'Failed')], default='awaiting_approval', max_length=20, verbose_name='status')),
-                ('initiated_at', models.DateTimeField(verbose_name='initiated at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('execute_after', models.DateTimeField(blank=True, null=True, verbose_name='executes at')),
-                ('failure', models.CharField(blank=True, max_length=300, verbose_name='reason')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='TrustedAccount',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('active_from', models.DateTimeField(blank=True, null=True, verbose_name='active from')),
-                ('removed_at', models.DateTimeField(blank=True, null=True, verbose_name='removed at')),
-            ],
-            options={
-                'verbose_name': 'trusted account',
-                'verbose_name_plural': 'trusted accounts',
-            },
-        ),
-        migrations.CreateModel(
-            name='TrustedAccountHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('active_from', models.DateTimeField(blank=True, null=True, verbose_name='active from')),
-                ('removed_at', models.DateTimeField(blank=True, null=True, verbose_name='removed at')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
         pgtrigger.migrations.RemoveTrigger(
             model_name='membership',
             name='insert_insert',
@@ -112,6 +47,101 @@ class Migration(migrations.Migration):
             name='suspension_reason',
             field=models.CharField(blank=True, max_length=300, verbose_name='reason for suspension'),
         ),
+        migrations.CreateModel(
+            name='TransferRequest',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('unit_type', models.CharField(choices=[('allowance', 'Allowance'), ('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
+                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
+                ('quantity', models.BigIntegerField(verbose_name='quantity')),
+                ('status', models.CharField(choices=[('awaiting_approval', 'Awaiting approval'), ('scheduled', 'Scheduled'), ('executed', 'Executed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('failed', 'Failed')], default='awaiting_approval', max_length=20, verbose_name='status')),
+                ('initiated_at', models.DateTimeField(verbose_name='initiated at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
+                ('execute_after', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='executes at')),
+                ('failure', models.CharField(blank=True, max_length=300, verbose_name='reason')),
+                ('credit_batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.creditbatch')),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approved or rejected by')),
+                ('destination', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incoming_requests', to='accounts.holdingaccount', verbose_name='to account')),
+                ('initiated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='initiated by')),
+                ('ledger_transaction', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transfer_request', to='accounts.ledgertransaction')),
+                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='outgoing_requests', to='accounts.holdingaccount', verbose_name='from account')),
+            ],
+            options={
+                'verbose_name': 'transfer request',
+                'verbose_name_plural': 'transfer requests',
+                'ordering': ['-initiated_at'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='transfer_request_quantity_positive'), models.CheckConstraint(condition=models.Q(('decided_by__isnull', True), models.Q(('decided_by', models.F('initiated_by')), _negated=True), _connector='OR'), name='transfer_request_four_eyes'), models.CheckConstraint(condition=models.Q(('source', models.F('destination')), _negated=True), name='transfer_request_distinct_accounts')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_transferrequesthistory" ("credit_batch_id", "decided_at", "decided_by_id", "destination_id", "execute_after", "failure", "id", "initiated_at", "initiated_by_id", "ledger_transaction_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "source_id", "status", "unit_type", "vintage") VALUES (NEW."credit_batch_id", NEW."decided_at", NEW."decided_by_id", NEW."destination_id", NEW."execute_after", NEW."failure", NEW."id", NEW."initiated_at", NEW."initiated_by_id", NEW."ledger_transaction_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quantity", NEW."source_id", NEW."status", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='a451ce8e994b85d3cabe39b843b43d8209767f22', operation='INSERT', pgid='pgtrigger_insert_insert_3c386', table='accounts_transferrequest', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_transferrequesthistory" ("credit_batch_id", "decided_at", "decided_by_id", "destination_id", "execute_after", "failure", "id", "initiated_at", "initiated_by_id", "ledger_transaction_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "source_id", "status", "unit_type", "vintage") VALUES (NEW."credit_batch_id", NEW."decided_at", NEW."decided_by_id", NEW."destination_id", NEW."execute_after", NEW."failure", NEW."id", NEW."initiated_at", NEW."initiated_by_id", NEW."ledger_transaction_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."quantity", NEW."source_id", NEW."status", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='aa721554987c14d2d2fa3574f11ab89a3a747c50', operation='UPDATE', pgid='pgtrigger_update_update_6cab5', table='accounts_transferrequest', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_transferrequesthistory" ("credit_batch_id", "decided_at", "decided_by_id", "destination_id", "execute_after", "failure", "id", "initiated_at", "initiated_by_id", "ledger_transaction_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "source_id", "status", "unit_type", "vintage") VALUES (OLD."credit_batch_id", OLD."decided_at", OLD."decided_by_id", OLD."destination_id", OLD."execute_after", OLD."failure", OLD."id", OLD."initiated_at", OLD."initiated_by_id", OLD."ledger_transaction_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quantity", OLD."source_id", OLD."status", OLD."unit_type", OLD."vintage"); RETURN NULL;', hash='3ecdcb559bd73c909bd2d33347b522b87a9396dd', operation='DELETE', pgid='pgtrigger_delete_delete_89f3a', table='accounts_transferrequest', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='TransferRequestHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('unit_type', models.CharField(choices=[('allowance', 'Allowance'), ('j_credit', 'J-Credit'), ('jcm_credit', 'JCM credit')], max_length=16, verbose_name='unit type')),
+                ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
+                ('quantity', models.BigIntegerField(verbose_name='quantity')),
+                ('status', models.CharField(choices=[('awaiting_approval', 'Awaiting approval'), ('scheduled', 'Scheduled'), ('executed', 'Executed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('failed', 'Failed')], default='awaiting_approval', max_length=20, verbose_name='status')),
+                ('initiated_at', models.DateTimeField(verbose_name='initiated at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
+                ('execute_after', models.DateTimeField(blank=True, null=True, verbose_name='executes at')),
+                ('failure', models.CharField(blank=True, max_length=300, verbose_name='reason')),
+                ('credit_batch', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.creditbatch')),
+                ('decided_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approved or rejected by')),
+                ('destination', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='to account')),
+                ('initiated_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='initiated by')),
+                ('ledger_transaction', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.ledgertransaction')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.transferrequest')),
+                ('source', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='from account')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='ef136ff075296d8e18147b54c0f08240c4272f98', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_ed9ca', table='accounts_transferrequesthistory', when='BEFORE'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='TrustedAccount',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('active_from', models.DateTimeField(blank=True, null=True, verbose_name='active from')),
+                ('removed_at', models.DateTimeField(blank=True, null=True, verbose_name='removed at')),
+                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='trusted_list', to='accounts.holdingaccount', verbose_name='account')),
+                ('confirmed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by')),
+                ('proposed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='proposed by')),
+                ('trusted', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.holdingaccount', verbose_name='trusted account')),
+            ],
+            options={
+                'verbose_name': 'trusted account',
+                'verbose_name_plural': 'trusted accounts',
+                'constraints': [models.UniqueConstraint(condition=models.Q(('removed_at__isnull', True)), fields=('account', 'trusted'), name='trusted_account_once'), models.CheckConstraint(condition=models.Q(('account', models.F('trusted')), _negated=True), name='trusted_account_not_itself'), models.CheckConstraint(condition=models.Q(('confirmed_by__isnull', True), models.Q(('confirmed_by', models.F('proposed_by')), _negated=True), _connector='OR'), name='trusted_account_two_people')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_trustedaccounthistory" ("account_id", "active_from", "confirmed_by_id", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "proposed_by_id", "removed_at", "trusted_id") VALUES (NEW."account_id", NEW."active_from", NEW."confirmed_by_id", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."proposed_by_id", NEW."removed_at", NEW."trusted_id"); RETURN NULL;', hash='d8916b34d7466fe50923a9e821b8e450bb3c6a49', operation='INSERT', pgid='pgtrigger_insert_insert_50cd1', table='accounts_trustedaccount', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_trustedaccounthistory" ("account_id", "active_from", "confirmed_by_id", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "proposed_by_id", "removed_at", "trusted_id") VALUES (NEW."account_id", NEW."active_from", NEW."confirmed_by_id", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."proposed_by_id", NEW."removed_at", NEW."trusted_id"); RETURN NULL;', hash='3fb7dd8cf4bb3df5c81c1cd0186ffdaabcf33414', operation='UPDATE', pgid='pgtrigger_update_update_8c090', table='accounts_trustedaccount', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_trustedaccounthistory" ("account_id", "active_from", "confirmed_by_id", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "proposed_by_id", "removed_at", "trusted_id") VALUES (OLD."account_id", OLD."active_from", OLD."confirmed_by_id", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."proposed_by_id", OLD."removed_at", OLD."trusted_id"); RETURN NULL;', hash='babe3f5ab3281fe0fdd5bd31933d974b155daa8e', operation='DELETE', pgid='pgtrigger_delete_delete_933c4', table='accounts_trustedaccount', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='TrustedAccountHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('active_from', models.DateTimeField(blank=True, null=True, verbose_name='active from')),
+                ('removed_at', models.DateTimeField(blank=True, null=True, verbose_name='removed at')),
+                ('account', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='account')),
+                ('confirmed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.trustedaccount')),
+                ('proposed_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='proposed by')),
+                ('trusted', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='trusted account')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='a771226c6029a55dbe4941ab3c3adcb5d0f1441f', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_f0b14', table='accounts_trustedaccounthistory', when='BEFORE'))],
+            },
+        ),
         pgtrigger.migrations.AddTrigger(
             model_name='membership',
             trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_membershiphistory" ("ended_at", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "started_at", "suspended_at", "suspension_reason", "user_id") VALUES (NEW."ended_at", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."started_at", NEW."suspended_at", NEW."suspension_reason", NEW."user_id"); RETURN NULL;', hash='75e02323ceb84b846ac4f991e597fe8e73f0c841', operation='INSERT', pgid='pgtrigger_insert_insert_fc05a', table='accounts_membership', when='AFTER')),
@@ -123,181 +153,5 @@ class Migration(migrations.Migration):
         pgtrigger.migrations.AddTrigger(
             model_name='membership',
             trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_membershiphistory" ("ended_at", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "started_at", "suspended_at", "suspension_reason", "user_id") VALUES (OLD."ended_at", OLD."id", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."role", OLD."started_at", OLD."suspended_at", OLD."suspension_reason", OLD."user_id"); RETURN NULL;', hash='ad733a3f6ca1f582b8a01e74b8963203b8e94617', operation='DELETE', pgid='pgtrigger_delete_delete_19a8f', table='accounts_membership', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='transferrequest',
-            name='credit_batch',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.creditbatch'),
-        ),
-        migrations.AddField(
-            model_name='transferrequest',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approved or rejected by'),
-        ),
-        migrations.AddField(
-            model_name='transferrequest',
-            name='destination',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incoming_requests', to='accounts.holdingaccount', verbose_name='to account'),
-        ),
-        migrations.AddField(
-            model_name='transferrequest',
-            name='initiated_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='initiated by'),
-        ),
-        migrations.AddField(
-            model_name='transferrequest',
-            name='ledger_transaction',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transfer_request', to='accounts.ledgertransaction'),
-        ),
-        migrations.AddField(
-            model_name='transferrequest',
-            name='source',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='outgoing_requests', to='accounts.holdingaccount', verbose_name='from account'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='credit_batch',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.creditbatch'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approved or rejected by'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='destination',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='to account'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='initiated_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='initiated by'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='ledger_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.ledgertransaction'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.transferrequest'),
-        ),
-        migrations.AddField(
-            model_name='transferrequesthistory',
-            name='source',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='from account'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccount',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='trusted_list', to='accounts.holdingaccount', verbose_name='account'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccount',
-            name='confirmed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccount',
-            name='proposed_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='proposed by'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccount',
-            name='trusted',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.holdingaccount', verbose_name='trusted account'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccounthistory',
-            name='account',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='account'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccounthistory',
-            name='confirmed_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccounthistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccounthistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.trustedaccount'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccounthistory',
-            name='proposed_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='proposed by'),
-        ),
-        migrations.AddField(
-            model_name='trustedaccounthistory',
-            name='trusted',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='trusted account'),
-        ),
-        migrations.AddConstraint(
-            model_name='transferrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='transfer_request_quantity_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='transferrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('decided_by__isnull', True), models.Q(('decided_by', models.F('initiated_by')), _negated=True), _connector='OR'), name='transfer_request_four_eyes'),
-        ),
-        migrations.AddConstraint(
-            model_name='transferrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('source', models.F('destination')), _negated=True), name='transfer_request_distinct_accounts'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transferrequest',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_transferrequesthistory" ("credit_batch_id", "decided_at", "decided_by_id", "destination_id", "execute_after", "failure", "id", "initiated_at", "initiated_by_id", "ledger_transaction_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "source_id", "status", "unit_type", "vintage") VALUES (NEW."credit_batch_id", NEW."decided_at", NEW."decided_by_id", NEW."destination_id", NEW."execute_after", NEW."failure", NEW."id", NEW."initiated_at", NEW."initiated_by_id", NEW."ledger_transaction_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quantity", NEW."source_id", NEW."status", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='a451ce8e994b85d3cabe39b843b43d8209767f22', operation='INSERT', pgid='pgtrigger_insert_insert_3c386', table='accounts_transferrequest', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transferrequest',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_transferrequesthistory" ("credit_batch_id", "decided_at", "decided_by_id", "destination_id", "execute_after", "failure", "id", "initiated_at", "initiated_by_id", "ledger_transaction_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "source_id", "status", "unit_type", "vintage") VALUES (NEW."credit_batch_id", NEW."decided_at", NEW."decided_by_id", NEW."destination_id", NEW."execute_after", NEW."failure", NEW."id", NEW."initiated_at", NEW."initiated_by_id", NEW."ledger_transaction_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."quantity", NEW."source_id", NEW."status", NEW."unit_type", NEW."vintage"); RETURN NULL;', hash='aa721554987c14d2d2fa3574f11ab89a3a747c50', operation='UPDATE', pgid='pgtrigger_update_update_6cab5', table='accounts_transferrequest', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transferrequest',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_transferrequesthistory" ("credit_batch_id", "decided_at", "decided_by_id", "destination_id", "execute_after", "failure", "id", "initiated_at", "initiated_by_id", "ledger_transaction_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "source_id", "status", "unit_type", "vintage") VALUES (OLD."credit_batch_id", OLD."decided_at", OLD."decided_by_id", OLD."destination_id", OLD."execute_after", OLD."failure", OLD."id", OLD."initiated_at", OLD."initiated_by_id", OLD."ledger_transaction_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quantity", OLD."source_id", OLD."status", OLD."unit_type", OLD."vintage"); RETURN NULL;', hash='3ecdcb559bd73c909bd2d33347b522b87a9396dd', operation='DELETE', pgid='pgtrigger_delete_delete_89f3a', table='accounts_transferrequest', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transferrequesthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='ef136ff075296d8e18147b54c0f08240c4272f98', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_ed9ca', table='accounts_transferrequesthistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='trustedaccount',
-            constraint=models.UniqueConstraint(condition=models.Q(('removed_at__isnull', True)), fields=('account', 'trusted'), name='trusted_account_once'),
-        ),
-        migrations.AddConstraint(
-            model_name='trustedaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('account', models.F('trusted')), _negated=True), name='trusted_account_not_itself'),
-        ),
-        migrations.AddConstraint(
-            model_name='trustedaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('confirmed_by__isnull', True), models.Q(('confirmed_by', models.F('proposed_by')), _negated=True), _connector='OR'), name='trusted_account_two_people'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='trustedaccount',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_trustedaccounthistory" ("account_id", "active_from", "confirmed_by_id", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "proposed_by_id", "removed_at", "trusted_id") VALUES (NEW."account_id", NEW."active_from", NEW."confirmed_by_id", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."proposed_by_id", NEW."removed_at", NEW."trusted_id"); RETURN NULL;', hash='d8916b34d7466fe50923a9e821b8e450bb3c6a49', operation='INSERT', pgid='pgtrigger_insert_insert_50cd1', table='accounts_trustedaccount', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='trustedaccount',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_trustedaccounthistory" ("account_id", "active_from", "confirmed_by_id", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "proposed_by_id", "removed_at", "trusted_id") VALUES (NEW."account_id", NEW."active_from", NEW."confirmed_by_id", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."proposed_by_id", NEW."removed_at", NEW."trusted_id"); RETURN NULL;', hash='3fb7dd8cf4bb3df5c81c1cd0186ffdaabcf33414', operation='UPDATE', pgid='pgtrigger_update_update_8c090', table='accounts_trustedaccount', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='trustedaccount',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_trustedaccounthistory" ("account_id", "active_from", "confirmed_by_id", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "proposed_by_id", "removed_at", "trusted_id") VALUES (OLD."account_id", OLD."active_from", OLD."confirmed_by_id", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."proposed_by_id", OLD."removed_at", OLD."trusted_id"); RETURN NULL;', hash='babe3f5ab3281fe0fdd5bd31933d974b155daa8e', operation='DELETE', pgid='pgtrigger_delete_delete_933c4', table='accounts_trustedaccount', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='trustedaccounthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='a771226c6029a55dbe4941ab3c3adcb5d0f1441f', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_f0b14', table='accounts_trustedaccounthistory', when='BEFORE')),
         ),
     ]

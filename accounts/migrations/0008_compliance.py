@@ -3,7 +3,6 @@
 import django.db.models.deletion
 import django.utils.timezone
 import pgtrigger.compiler
-import pgtrigger.migrations
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -17,129 +16,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='CompliancePeriodHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('surrender_deadline', models.DateField(verbose_name='surrender deadline')),
-                ('upper_limit_price_yen', models.DecimalField(decimal_places=0, max_digits=12, verbose_name='upper-limit price (yen/t)')),
-                ('lower_limit_price_yen', models.DecimalField(decimal_places=0, max_digits=12, verbose_name='lower-limit price (yen/t)')),
-                ('credit_cap_share', models.DecimalField(decimal_places=4, default=Decimal('0.10'), max_digits=5, verbose_name='credit cap (share of verified emissions)')),
-                ('penalty_factor', models.DecimalField(decimal_places=3, default=Decimal('1.1'), max_digits=5, verbose_name='penalty factor')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='PenaltyAssessment',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('shortfall_t', models.BigIntegerField(verbose_name='shortfall (t-CO2)')),
-                ('penalty_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='penalty (yen)')),
-                ('assessed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='assessed at')),
-            ],
-            options={
-                'verbose_name': 'penalty assessment',
-                'verbose_name_plural': 'penalty assessments',
-            },
-        ),
-        migrations.CreateModel(
-            name='PenaltyAssessmentHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('shortfall_t', models.BigIntegerField(verbose_name='shortfall (t-CO2)')),
-                ('penalty_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='penalty (yen)')),
-                ('assessed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='assessed at')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='SurrenderRecord',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('allowances', models.BigIntegerField(default=0, verbose_name='allowances')),
-                ('credits', models.BigIntegerField(default=0, verbose_name='credits')),
-            ],
-            options={
-                'verbose_name': 'surrender',
-                'verbose_name_plural': 'surrenders',
-            },
-        ),
-        migrations.CreateModel(
-            name='UpperLimitPayment',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('quantity', models.BigIntegerField(verbose_name='quantity (t-CO2)')),
-                ('amount_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='amount (yen)')),
-                ('payment_reference', models.CharField(max_length=100, verbose_name='payment reference')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed at')),
-            ],
-            options={
-                'verbose_name': 'upper-limit payment',
-                'verbose_name_plural': 'upper-limit payments',
-            },
-        ),
-        migrations.CreateModel(
-            name='UpperLimitPaymentHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('quantity', models.BigIntegerField(verbose_name='quantity (t-CO2)')),
-                ('amount_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='amount (yen)')),
-                ('payment_reference', models.CharField(max_length=100, verbose_name='payment reference')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed at')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='VerifiedEmissions',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('emissions_t', models.BigIntegerField(verbose_name='verified emissions (t-CO2)')),
-                ('entered_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='entered at')),
-            ],
-            options={
-                'verbose_name': 'verified emissions',
-                'verbose_name_plural': 'verified emissions',
-            },
-        ),
-        migrations.CreateModel(
-            name='VerifiedEmissionsHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('emissions_t', models.BigIntegerField(verbose_name='verified emissions (t-CO2)')),
-                ('entered_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='entered at')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
         migrations.CreateModel(
             name='CompliancePeriod',
             fields=[
@@ -156,226 +32,166 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'compliance periods',
                 'ordering': ['fiscal_year'],
                 'constraints': [models.CheckConstraint(condition=models.Q(('upper_limit_price_yen__gte', models.F('lower_limit_price_yen')), ('lower_limit_price_yen__gte', 0), ('credit_cap_share__gte', 0), ('credit_cap_share__lte', 1)), name='compliance_period_prices_ordered')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_complianceperiodhistory" ("credit_cap_share", "fiscal_year", "id", "lower_limit_price_yen", "penalty_factor", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "surrender_deadline", "upper_limit_price_yen") VALUES (NEW."credit_cap_share", NEW."fiscal_year", NEW."id", NEW."lower_limit_price_yen", NEW."penalty_factor", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."surrender_deadline", NEW."upper_limit_price_yen"); RETURN NULL;', hash='8fdd7f6ea8d3d2a66258dcd5b8f50f59bbc6a709', operation='INSERT', pgid='pgtrigger_insert_insert_6aa9f', table='accounts_complianceperiod', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_complianceperiodhistory" ("credit_cap_share", "fiscal_year", "id", "lower_limit_price_yen", "penalty_factor", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "surrender_deadline", "upper_limit_price_yen") VALUES (NEW."credit_cap_share", NEW."fiscal_year", NEW."id", NEW."lower_limit_price_yen", NEW."penalty_factor", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."surrender_deadline", NEW."upper_limit_price_yen"); RETURN NULL;', hash='ac7f5786f1885352ad6b3a6498fa01618a527744', operation='UPDATE', pgid='pgtrigger_update_update_189c9', table='accounts_complianceperiod', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_complianceperiodhistory" ("credit_cap_share", "fiscal_year", "id", "lower_limit_price_yen", "penalty_factor", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "surrender_deadline", "upper_limit_price_yen") VALUES (OLD."credit_cap_share", OLD."fiscal_year", OLD."id", OLD."lower_limit_price_yen", OLD."penalty_factor", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."surrender_deadline", OLD."upper_limit_price_yen"); RETURN NULL;', hash='7e2b6b3c12c71619bb6af7deb0e4532579207877', operation='DELETE', pgid='pgtrigger_delete_delete_46138', table='accounts_complianceperiod', when='AFTER'))],
             },
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='complianceperiod',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_complianceperiodhistory" ("credit_cap_share", "fiscal_year", "id", "lower_limit_price_yen", "penalty_factor", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "surrender_deadline", "upper_limit_price_yen") VALUES (NEW."credit_cap_share", NEW."fiscal_year", NEW."id", NEW."lower_limit_price_yen", NEW."penalty_factor", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."surrender_deadline", NEW."upper_limit_price_yen"); RETURN NULL;', hash='8fdd7f6ea8d3d2a66258dcd5b8f50f59bbc6a709', operation='INSERT', pgid='pgtrigger_insert_insert_6aa9f', table='accounts_complianceperiod', when='AFTER')),
+        migrations.CreateModel(
+            name='CompliancePeriodHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('surrender_deadline', models.DateField(verbose_name='surrender deadline')),
+                ('upper_limit_price_yen', models.DecimalField(decimal_places=0, max_digits=12, verbose_name='upper-limit price (yen/t)')),
+                ('lower_limit_price_yen', models.DecimalField(decimal_places=0, max_digits=12, verbose_name='lower-limit price (yen/t)')),
+                ('credit_cap_share', models.DecimalField(decimal_places=4, default=Decimal('0.10'), max_digits=5, verbose_name='credit cap (share of verified emissions)')),
+                ('penalty_factor', models.DecimalField(decimal_places=3, default=Decimal('1.1'), max_digits=5, verbose_name='penalty factor')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.complianceperiod')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='1bc5f40b7115cc65f933dfa3f976150315803414', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_f1f0d', table='accounts_complianceperiodhistory', when='BEFORE'))],
+            },
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='complianceperiod',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_complianceperiodhistory" ("credit_cap_share", "fiscal_year", "id", "lower_limit_price_yen", "penalty_factor", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "surrender_deadline", "upper_limit_price_yen") VALUES (NEW."credit_cap_share", NEW."fiscal_year", NEW."id", NEW."lower_limit_price_yen", NEW."penalty_factor", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."surrender_deadline", NEW."upper_limit_price_yen"); RETURN NULL;', hash='ac7f5786f1885352ad6b3a6498fa01618a527744', operation='UPDATE', pgid='pgtrigger_update_update_189c9', table='accounts_complianceperiod', when='AFTER')),
+        migrations.CreateModel(
+            name='PenaltyAssessment',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('shortfall_t', models.BigIntegerField(verbose_name='shortfall (t-CO2)')),
+                ('penalty_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='penalty (yen)')),
+                ('assessed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='assessed at')),
+                ('assessed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assessed by')),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='penalties', to='accounts.organisation', verbose_name='regulated entity')),
+            ],
+            options={
+                'verbose_name': 'penalty assessment',
+                'verbose_name_plural': 'penalty assessments',
+                'constraints': [models.UniqueConstraint(fields=('organisation', 'fiscal_year'), name='penalty_once_per_fy'), models.CheckConstraint(condition=models.Q(('shortfall_t__gt', 0), ('penalty_yen__gt', 0)), name='penalty_positive')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_penaltyassessmenthistory" ("assessed_at", "assessed_by_id", "fiscal_year", "id", "organisation_id", "penalty_yen", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shortfall_t") VALUES (NEW."assessed_at", NEW."assessed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."penalty_yen", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."shortfall_t"); RETURN NULL;', hash='4b56947b993b85a3eb939d8304a9129d92d08796', operation='INSERT', pgid='pgtrigger_insert_insert_81a2f', table='accounts_penaltyassessment', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_penaltyassessmenthistory" ("assessed_at", "assessed_by_id", "fiscal_year", "id", "organisation_id", "penalty_yen", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shortfall_t") VALUES (NEW."assessed_at", NEW."assessed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."penalty_yen", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."shortfall_t"); RETURN NULL;', hash='3678bae71c9015be06b56f9f8460fd5a5d98d8ac', operation='UPDATE', pgid='pgtrigger_update_update_3c9ec', table='accounts_penaltyassessment', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_penaltyassessmenthistory" ("assessed_at", "assessed_by_id", "fiscal_year", "id", "organisation_id", "penalty_yen", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shortfall_t") VALUES (OLD."assessed_at", OLD."assessed_by_id", OLD."fiscal_year", OLD."id", OLD."organisation_id", OLD."penalty_yen", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."shortfall_t"); RETURN NULL;', hash='341a8b782a2ef700e40d1a6c949043d8786ef25a', operation='DELETE', pgid='pgtrigger_delete_delete_f4ce2', table='accounts_penaltyassessment', when='AFTER'))],
+            },
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='complianceperiod',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_complianceperiodhistory" ("credit_cap_share", "fiscal_year", "id", "lower_limit_price_yen", "penalty_factor", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "surrender_deadline", "upper_limit_price_yen") VALUES (OLD."credit_cap_share", OLD."fiscal_year", OLD."id", OLD."lower_limit_price_yen", OLD."penalty_factor", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."surrender_deadline", OLD."upper_limit_price_yen"); RETURN NULL;', hash='7e2b6b3c12c71619bb6af7deb0e4532579207877', operation='DELETE', pgid='pgtrigger_delete_delete_46138', table='accounts_complianceperiod', when='AFTER')),
+        migrations.CreateModel(
+            name='PenaltyAssessmentHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('shortfall_t', models.BigIntegerField(verbose_name='shortfall (t-CO2)')),
+                ('penalty_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='penalty (yen)')),
+                ('assessed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='assessed at')),
+                ('assessed_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assessed by')),
+                ('organisation', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='regulated entity')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.penaltyassessment')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='c06b68ed4d685134e2ef99e46f93dccb38fac8f0', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_b9f94', table='accounts_penaltyassessmenthistory', when='BEFORE'))],
+            },
         ),
-        migrations.AddField(
-            model_name='complianceperiodhistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+        migrations.CreateModel(
+            name='SurrenderRecord',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('allowances', models.BigIntegerField(default=0, verbose_name='allowances')),
+                ('credits', models.BigIntegerField(default=0, verbose_name='credits')),
+                ('ledger_transaction', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='surrender', to='accounts.ledgertransaction')),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='surrenders', to='accounts.organisation', verbose_name='regulated entity')),
+            ],
+            options={
+                'verbose_name': 'surrender',
+                'verbose_name_plural': 'surrenders',
+                'constraints': [models.CheckConstraint(condition=models.Q(('allowances__gte', 0), ('credits__gte', 0), models.Q(('allowances__gt', 0), ('credits__gt', 0), _connector='OR')), name='surrender_not_empty')],
+                'triggers': [pgtrigger.compiler.Trigger(name='surrender_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='6a2f020d57c2d3f8cdb177948b0d9a97ff6e2bbe', operation='UPDATE OR DELETE', pgid='pgtrigger_surrender_append_only_482c6', table='accounts_surrenderrecord', when='BEFORE'))],
+            },
         ),
-        migrations.AddField(
-            model_name='complianceperiodhistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.complianceperiod'),
+        migrations.CreateModel(
+            name='UpperLimitPayment',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('quantity', models.BigIntegerField(verbose_name='quantity (t-CO2)')),
+                ('amount_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='amount (yen)')),
+                ('payment_reference', models.CharField(max_length=100, verbose_name='payment reference')),
+                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
+                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed at')),
+                ('confirmed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by')),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='upper_limit_payments', to='accounts.organisation', verbose_name='regulated entity')),
+                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by')),
+            ],
+            options={
+                'verbose_name': 'upper-limit payment',
+                'verbose_name_plural': 'upper-limit payments',
+                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('amount_yen__gt', 0)), name='payment_positive'), models.UniqueConstraint(fields=('payment_reference',), name='payment_reference_unique'), models.CheckConstraint(condition=models.Q(('confirmed_by__isnull', True), models.Q(('confirmed_by', models.F('recorded_by')), _negated=True), _connector='OR'), name='payment_confirmed_by_another_person')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_upperlimitpaymenthistory" ("amount_yen", "confirmed_at", "confirmed_by_id", "fiscal_year", "id", "organisation_id", "payment_reference", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "recorded_at", "recorded_by_id") VALUES (NEW."amount_yen", NEW."confirmed_at", NEW."confirmed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."payment_reference", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quantity", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;', hash='715c5eebf0175df41a73ac478ce9e5b25ffa42ec', operation='INSERT', pgid='pgtrigger_insert_insert_a984c', table='accounts_upperlimitpayment', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_upperlimitpaymenthistory" ("amount_yen", "confirmed_at", "confirmed_by_id", "fiscal_year", "id", "organisation_id", "payment_reference", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "recorded_at", "recorded_by_id") VALUES (NEW."amount_yen", NEW."confirmed_at", NEW."confirmed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."payment_reference", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."quantity", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;', hash='8f387a0bcc00b4f0f82250896aba565382ed67fb', operation='UPDATE', pgid='pgtrigger_update_update_04ff4', table='accounts_upperlimitpayment', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_upperlimitpaymenthistory" ("amount_yen", "confirmed_at", "confirmed_by_id", "fiscal_year", "id", "organisation_id", "payment_reference", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "recorded_at", "recorded_by_id") VALUES (OLD."amount_yen", OLD."confirmed_at", OLD."confirmed_by_id", OLD."fiscal_year", OLD."id", OLD."organisation_id", OLD."payment_reference", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quantity", OLD."recorded_at", OLD."recorded_by_id"); RETURN NULL;', hash='fa4de7240288832c4a145671a9ec94f8ac65942d', operation='DELETE', pgid='pgtrigger_delete_delete_84838', table='accounts_upperlimitpayment', when='AFTER'))],
+            },
         ),
-        migrations.AddField(
-            model_name='penaltyassessment',
-            name='assessed_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assessed by'),
+        migrations.CreateModel(
+            name='UpperLimitPaymentHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('quantity', models.BigIntegerField(verbose_name='quantity (t-CO2)')),
+                ('amount_yen', models.DecimalField(decimal_places=0, max_digits=18, verbose_name='amount (yen)')),
+                ('payment_reference', models.CharField(max_length=100, verbose_name='payment reference')),
+                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
+                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed at')),
+                ('confirmed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by')),
+                ('organisation', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='regulated entity')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.upperlimitpayment')),
+                ('recorded_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='bbcedae998bb296ec9fb21c95e22fd41008ea24d', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_3954f', table='accounts_upperlimitpaymenthistory', when='BEFORE'))],
+            },
         ),
-        migrations.AddField(
-            model_name='penaltyassessment',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='penalties', to='accounts.organisation', verbose_name='regulated entity'),
+        migrations.CreateModel(
+            name='VerifiedEmissions',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('emissions_t', models.BigIntegerField(verbose_name='verified emissions (t-CO2)')),
+                ('entered_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='entered at')),
+                ('entered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='verified_emissions', to='accounts.organisation', verbose_name='regulated entity')),
+            ],
+            options={
+                'verbose_name': 'verified emissions',
+                'verbose_name_plural': 'verified emissions',
+                'constraints': [models.UniqueConstraint(fields=('organisation', 'fiscal_year'), name='verified_emissions_once_per_fy'), models.CheckConstraint(condition=models.Q(('emissions_t__gte', 0)), name='verified_emissions_not_negative')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_verifiedemissionshistory" ("emissions_t", "entered_at", "entered_by_id", "fiscal_year", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."emissions_t", NEW."entered_at", NEW."entered_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;', hash='66be18d6530a5904fbfce6d986fad8dd946b2c27', operation='INSERT', pgid='pgtrigger_insert_insert_9179b', table='accounts_verifiedemissions', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_verifiedemissionshistory" ("emissions_t", "entered_at", "entered_by_id", "fiscal_year", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."emissions_t", NEW."entered_at", NEW."entered_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;', hash='ef5d3d92809020a9607a0ef6e6920647e37344ea', operation='UPDATE', pgid='pgtrigger_update_update_1e517', table='accounts_verifiedemissions', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_verifiedemissionshistory" ("emissions_t", "entered_at", "entered_by_id", "fiscal_year", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."emissions_t", OLD."entered_at", OLD."entered_by_id", OLD."fiscal_year", OLD."id", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;', hash='6fc0a56bd657013a63bfcb9447ad7487881b4eaf', operation='DELETE', pgid='pgtrigger_delete_delete_ce7a7', table='accounts_verifiedemissions', when='AFTER'))],
+            },
         ),
-        migrations.AddField(
-            model_name='penaltyassessmenthistory',
-            name='assessed_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assessed by'),
-        ),
-        migrations.AddField(
-            model_name='penaltyassessmenthistory',
-            name='organisation',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='regulated entity'),
-        ),
-        migrations.AddField(
-            model_name='penaltyassessmenthistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='penaltyassessmenthistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.penaltyassessment'),
-        ),
-        migrations.AddField(
-            model_name='surrenderrecord',
-            name='ledger_transaction',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='surrender', to='accounts.ledgertransaction'),
-        ),
-        migrations.AddField(
-            model_name='surrenderrecord',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='surrenders', to='accounts.organisation', verbose_name='regulated entity'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpayment',
-            name='confirmed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpayment',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='upper_limit_payments', to='accounts.organisation', verbose_name='regulated entity'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpayment',
-            name='recorded_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpaymenthistory',
-            name='confirmed_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpaymenthistory',
-            name='organisation',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='regulated entity'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpaymenthistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpaymenthistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.upperlimitpayment'),
-        ),
-        migrations.AddField(
-            model_name='upperlimitpaymenthistory',
-            name='recorded_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by'),
-        ),
-        migrations.AddField(
-            model_name='verifiedemissions',
-            name='entered_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by'),
-        ),
-        migrations.AddField(
-            model_name='verifiedemissions',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='verified_emissions', to='accounts.organisation', verbose_name='regulated entity'),
-        ),
-        migrations.AddField(
-            model_name='verifiedemissionshistory',
-            name='entered_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by'),
-        ),
-        migrations.AddField(
-            model_name='verifiedemissionshistory',
-            name='organisation',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='regulated entity'),
-        ),
-        migrations.AddField(
-            model_name='verifiedemissionshistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='verifiedemissionshistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.verifiedemissions'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='complianceperiodhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='1bc5f40b7115cc65f933dfa3f976150315803414', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_f1f0d', table='accounts_complianceperiodhistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='penaltyassessment',
-            constraint=models.UniqueConstraint(fields=('organisation', 'fiscal_year'), name='penalty_once_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='penaltyassessment',
-            constraint=models.CheckConstraint(condition=models.Q(('shortfall_t__gt', 0), ('penalty_yen__gt', 0)), name='penalty_positive'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='penaltyassessment',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_penaltyassessmenthistory" ("assessed_at", "assessed_by_id", "fiscal_year", "id", "organisation_id", "penalty_yen", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shortfall_t") VALUES (NEW."assessed_at", NEW."assessed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."penalty_yen", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."shortfall_t"); RETURN NULL;', hash='4b56947b993b85a3eb939d8304a9129d92d08796', operation='INSERT', pgid='pgtrigger_insert_insert_81a2f', table='accounts_penaltyassessment', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='penaltyassessment',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_penaltyassessmenthistory" ("assessed_at", "assessed_by_id", "fiscal_year", "id", "organisation_id", "penalty_yen", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shortfall_t") VALUES (NEW."assessed_at", NEW."assessed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."penalty_yen", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."shortfall_t"); RETURN NULL;', hash='3678bae71c9015be06b56f9f8460fd5a5d98d8ac', operation='UPDATE', pgid='pgtrigger_update_update_3c9ec', table='accounts_penaltyassessment', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='penaltyassessment',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_penaltyassessmenthistory" ("assessed_at", "assessed_by_id", "fiscal_year", "id", "organisation_id", "penalty_yen", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shortfall_t") VALUES (OLD."assessed_at", OLD."assessed_by_id", OLD."fiscal_year", OLD."id", OLD."organisation_id", OLD."penalty_yen", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."shortfall_t"); RETURN NULL;', hash='341a8b782a2ef700e40d1a6c949043d8786ef25a', operation='DELETE', pgid='pgtrigger_delete_delete_f4ce2', table='accounts_penaltyassessment', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='penaltyassessmenthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='c06b68ed4d685134e2ef99e46f93dccb38fac8f0', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_b9f94', table='accounts_penaltyassessmenthistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='surrenderrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('allowances__gte', 0), ('credits__gte', 0), models.Q(('allowances__gt', 0), ('credits__gt', 0), _connector='OR')), name='surrender_not_empty'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='surrenderrecord',
-            trigger=pgtrigger.compiler.Trigger(name='surrender_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='6a2f020d57c2d3f8cdb177948b0d9a97ff6e2bbe', operation='UPDATE OR DELETE', pgid='pgtrigger_surrender_append_only_482c6', table='accounts_surrenderrecord', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='upperlimitpayment',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('amount_yen__gt', 0)), name='payment_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='upperlimitpayment',
-            constraint=models.UniqueConstraint(fields=('payment_reference',), name='payment_reference_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='upperlimitpayment',
-            constraint=models.CheckConstraint(condition=models.Q(('confirmed_by__isnull', True), models.Q(('confirmed_by', models.F('recorded_by')), _negated=True), _connector='OR'), name='payment_confirmed_by_another_person'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='upperlimitpayment',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_upperlimitpaymenthistory" ("amount_yen", "confirmed_at", "confirmed_by_id", "fiscal_year", "id", "organisation_id", "payment_reference", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "recorded_at", "recorded_by_id") VALUES (NEW."amount_yen", NEW."confirmed_at", NEW."confirmed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."payment_reference", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quantity", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;', hash='715c5eebf0175df41a73ac478ce9e5b25ffa42ec', operation='INSERT', pgid='pgtrigger_insert_insert_a984c', table='accounts_upperlimitpayment', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='upperlimitpayment',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_upperlimitpaymenthistory" ("amount_yen", "confirmed_at", "confirmed_by_id", "fiscal_year", "id", "organisation_id", "payment_reference", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "recorded_at", "recorded_by_id") VALUES (NEW."amount_yen", NEW."confirmed_at", NEW."confirmed_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", NEW."payment_reference", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."quantity", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;', hash='8f387a0bcc00b4f0f82250896aba565382ed67fb', operation='UPDATE', pgid='pgtrigger_update_update_04ff4', table='accounts_upperlimitpayment', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='upperlimitpayment',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_upperlimitpaymenthistory" ("amount_yen", "confirmed_at", "confirmed_by_id", "fiscal_year", "id", "organisation_id", "payment_reference", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "recorded_at", "recorded_by_id") VALUES (OLD."amount_yen", OLD."confirmed_at", OLD."confirmed_by_id", OLD."fiscal_year", OLD."id", OLD."organisation_id", OLD."payment_reference", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quantity", OLD."recorded_at", OLD."recorded_by_id"); RETURN NULL;', hash='fa4de7240288832c4a145671a9ec94f8ac65942d', operation='DELETE', pgid='pgtrigger_delete_delete_84838', table='accounts_upperlimitpayment', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='upperlimitpaymenthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='bbcedae998bb296ec9fb21c95e22fd41008ea24d', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_3954f', table='accounts_upperlimitpaymenthistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='verifiedemissions',
-            constraint=models.UniqueConstraint(fields=('organisation', 'fiscal_year'), name='verified_emissions_once_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='verifiedemissions',
-            constraint=models.CheckConstraint(condition=models.Q(('emissions_t__gte', 0)), name='verified_emissions_not_negative'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='verifiedemissions',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_verifiedemissionshistory" ("emissions_t", "entered_at", "entered_by_id", "fiscal_year", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."emissions_t", NEW."entered_at", NEW."entered_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;', hash='66be18d6530a5904fbfce6d986fad8dd946b2c27', operation='INSERT', pgid='pgtrigger_insert_insert_9179b', table='accounts_verifiedemissions', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='verifiedemissions',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_verifiedemissionshistory" ("emissions_t", "entered_at", "entered_by_id", "fiscal_year", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."emissions_t", NEW."entered_at", NEW."entered_by_id", NEW."fiscal_year", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;', hash='ef5d3d92809020a9607a0ef6e6920647e37344ea', operation='UPDATE', pgid='pgtrigger_update_update_1e517', table='accounts_verifiedemissions', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='verifiedemissions',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_verifiedemissionshistory" ("emissions_t", "entered_at", "entered_by_id", "fiscal_year", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."emissions_t", OLD."entered_at", OLD."entered_by_id", OLD."fiscal_year", OLD."id", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;', hash='6fc0a56bd657013a63bfcb9447ad7487881b4eaf', operation='DELETE', pgid='pgtrigger_delete_delete_ce7a7', table='accounts_verifiedemissions', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='verifiedemissionshistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='320bb7c47e7b1efb9bd907396b91ab56ccb5bda4', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_8d390', table='accounts_verifiedemissionshistory', when='BEFORE')),
+        migrations.CreateModel(
+            name='VerifiedEmissionsHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('emissions_t', models.BigIntegerField(verbose_name='verified emissions (t-CO2)')),
+                ('entered_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='entered at')),
+                ('entered_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
+                ('organisation', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.organisation', verbose_name='regulated entity')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='accounts.verifiedemissions')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='320bb7c47e7b1efb9bd907396b91ab56ccb5bda4', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_8d390', table='accounts_verifiedemissionshistory', when='BEFORE'))],
+            },
         ),
     ]

@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import pgtrigger.compiler
-import pgtrigger.migrations
 from django.db import migrations, models
 
 
@@ -33,6 +32,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'facility',
                 'verbose_name_plural': 'facilities',
                 'ordering': ['organisation_id', 'code'],
+                'constraints': [models.UniqueConstraint(fields=('organisation', 'code'), name='facility_code_unique_per_entity'), models.CheckConstraint(condition=models.Q(('energy_use_kl__gte', 0)), name='facility_energy_use_not_negative'), models.CheckConstraint(condition=models.Q(('closed_on__isnull', True), ('opened_on__isnull', True), ('closed_on__gte', models.F('opened_on')), _connector='OR'), name='facility_closed_after_opened')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityhistory" ("address", "closed_on", "code", "energy_use_kl", "id", "name", "opened_on", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefecture") VALUES (NEW."address", NEW."closed_on", NEW."code", NEW."energy_use_kl", NEW."id", NEW."name", NEW."opened_on", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."prefecture"); RETURN NULL;', hash='dddd302967c35a70d2ff6990faa712b1ed0979b4', operation='INSERT', pgid='pgtrigger_insert_insert_6e98a', table='allocation_facility', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_facilityhistory" ("address", "closed_on", "code", "energy_use_kl", "id", "name", "opened_on", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefecture") VALUES (NEW."address", NEW."closed_on", NEW."code", NEW."energy_use_kl", NEW."id", NEW."name", NEW."opened_on", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."prefecture"); RETURN NULL;', hash='094950539bc26928d0852b9d5e989db425f0573c', operation='UPDATE', pgid='pgtrigger_update_update_9511f', table='allocation_facility', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityhistory" ("address", "closed_on", "code", "energy_use_kl", "id", "name", "opened_on", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefecture") VALUES (OLD."address", OLD."closed_on", OLD."code", OLD."energy_use_kl", OLD."id", OLD."name", OLD."opened_on", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."prefecture"); RETURN NULL;', hash='a966998b9fd4bddcd972b5ee6680733a461fb1e6', operation='DELETE', pgid='pgtrigger_delete_delete_082aa', table='allocation_facility', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -50,26 +51,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'facility event',
                 'verbose_name_plural': 'facility events',
                 'ordering': ['facility_id', 'fiscal_year', 'started_on'],
-            },
-        ),
-        migrations.CreateModel(
-            name='FacilityEventHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('kind', models.CharField(choices=[('designated_disaster', 'Designated disaster'), ('hpgsa_inspection', 'High-Pressure Gas Safety Act inspection')], max_length=32, verbose_name='kind')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('started_on', models.DateField(verbose_name='started on')),
-                ('completed_on', models.DateField(blank=True, null=True, verbose_name='completed on')),
-                ('description', models.CharField(blank=True, max_length=300, verbose_name='description')),
-                ('facility', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='allocation.facility', verbose_name='facility')),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.facilityevent')),
-            ],
-            options={
-                'abstract': False,
+                'constraints': [models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='facility_event_fiscal_year_range'), models.CheckConstraint(condition=models.Q(('completed_on__isnull', True), ('completed_on__gte', models.F('started_on')), _connector='OR'), name='facility_event_completed_after_start')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityeventhistory" ("completed_on", "description", "facility_id", "fiscal_year", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "started_on") VALUES (NEW."completed_on", NEW."description", NEW."facility_id", NEW."fiscal_year", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."started_on"); RETURN NULL;', hash='a0727b1c61dd2915dc603b2dd4fbef1c2e95de4b', operation='INSERT', pgid='pgtrigger_insert_insert_dfdeb', table='allocation_facilityevent', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_facilityeventhistory" ("completed_on", "description", "facility_id", "fiscal_year", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "started_on") VALUES (NEW."completed_on", NEW."description", NEW."facility_id", NEW."fiscal_year", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."started_on"); RETURN NULL;', hash='372fad39bc3544004a21fe71f1f7afc2a9843f01', operation='UPDATE', pgid='pgtrigger_update_update_d2f19', table='allocation_facilityevent', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityeventhistory" ("completed_on", "description", "facility_id", "fiscal_year", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "started_on") VALUES (OLD."completed_on", OLD."description", OLD."facility_id", OLD."fiscal_year", OLD."id", OLD."kind", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."started_on"); RETURN NULL;', hash='23f67e8d1a306a4ad9207e726cf2bd8a315c8d9a', operation='DELETE', pgid='pgtrigger_delete_delete_69905', table='allocation_facilityevent', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -92,6 +75,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='2a954a5da6e9afdc20158ab0f9f3f1b7cb9d7d16', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_0f576', table='allocation_facilityhistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -111,6 +95,29 @@ class Migration(migrations.Migration):
                 'verbose_name': 'process',
                 'verbose_name_plural': 'processes',
                 'ordering': ['facility_id', 'code'],
+                'constraints': [models.UniqueConstraint(fields=('facility', 'code'), name='process_code_unique_per_facility'), models.CheckConstraint(condition=models.Q(models.Q(('benchmark_kind', ''), ('method', 'grandfathering'), ('sector_benchmark', '')), models.Q(('method', 'benchmark'), models.Q(('benchmark_kind', ''), _negated=True), models.Q(('sector_benchmark', ''), _negated=True)), _connector='OR'), name='process_benchmark_fields_match_method')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processhistory" ("activity_unit", "benchmark_kind", "code", "emission_type", "facility_id", "id", "method", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sector_benchmark") VALUES (NEW."activity_unit", NEW."benchmark_kind", NEW."code", NEW."emission_type", NEW."facility_id", NEW."id", NEW."method", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."sector_benchmark"); RETURN NULL;', hash='5b8f566dafff33631f9bbaaf6646b474914dfc15', operation='INSERT', pgid='pgtrigger_insert_insert_8e4dd', table='allocation_process', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_processhistory" ("activity_unit", "benchmark_kind", "code", "emission_type", "facility_id", "id", "method", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sector_benchmark") VALUES (NEW."activity_unit", NEW."benchmark_kind", NEW."code", NEW."emission_type", NEW."facility_id", NEW."id", NEW."method", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."sector_benchmark"); RETURN NULL;', hash='8b58886d6aeb01d2fbb5ba5aae20491a24a8a3e9', operation='UPDATE', pgid='pgtrigger_update_update_3c9e8', table='allocation_process', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processhistory" ("activity_unit", "benchmark_kind", "code", "emission_type", "facility_id", "id", "method", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sector_benchmark") VALUES (OLD."activity_unit", OLD."benchmark_kind", OLD."code", OLD."emission_type", OLD."facility_id", OLD."id", OLD."method", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."sector_benchmark"); RETURN NULL;', hash='a281e4fc60c6755b43f798b9cd165557e8d6a78b', operation='DELETE', pgid='pgtrigger_delete_delete_49558', table='allocation_process', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='FacilityEventHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('kind', models.CharField(choices=[('designated_disaster', 'Designated disaster'), ('hpgsa_inspection', 'High-Pressure Gas Safety Act inspection')], max_length=32, verbose_name='kind')),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('started_on', models.DateField(verbose_name='started on')),
+                ('completed_on', models.DateField(blank=True, null=True, verbose_name='completed on')),
+                ('description', models.CharField(blank=True, max_length=300, verbose_name='description')),
+                ('facility', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='allocation.facility', verbose_name='facility')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.facilityevent')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='757bdc77e638afb70e709c231dc2274484b795df', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_103b0', table='allocation_facilityeventhistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -133,6 +140,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='a3db4f7e9794e51f87e3a42904df3f1f1e622d0b', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_4ce86', table='allocation_processhistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -152,6 +160,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'process year',
                 'verbose_name_plural': 'process years',
                 'ordering': ['process_id', 'fiscal_year'],
+                'constraints': [models.UniqueConstraint(fields=('process', 'fiscal_year'), name='process_year_unique'), models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='process_year_fiscal_year_range'), models.CheckConstraint(condition=models.Q(('emissions_t__gte', 0), models.Q(('activity__isnull', True), ('activity__gte', 0), _connector='OR'), models.Q(('fuel_input_gj__isnull', True), ('fuel_input_gj__gte', 0), _connector='OR'), models.Q(('by_product_fuel_gj__isnull', True), ('by_product_fuel_gj__gte', 0), _connector='OR'), models.Q(('by_product_fuel_supplied_gj__isnull', True), ('by_product_fuel_supplied_gj__gte', 0), _connector='OR')), name='process_year_quantities_not_negative'), models.CheckConstraint(condition=models.Q(('days_operated__isnull', True), ('days_operated__lte', 366), _connector='OR'), name='process_year_days_operated_at_most_366')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processyearhistory" ("activity", "by_product_fuel_gj", "by_product_fuel_supplied_gj", "days_operated", "emissions_t", "fiscal_year", "fuel_input_gj", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "process_id") VALUES (NEW."activity", NEW."by_product_fuel_gj", NEW."by_product_fuel_supplied_gj", NEW."days_operated", NEW."emissions_t", NEW."fiscal_year", NEW."fuel_input_gj", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."process_id"); RETURN NULL;', hash='cb250a1a2a52900daaa485e73f1b82fdf394befb', operation='INSERT', pgid='pgtrigger_insert_insert_c05c6', table='allocation_processyear', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_processyearhistory" ("activity", "by_product_fuel_gj", "by_product_fuel_supplied_gj", "days_operated", "emissions_t", "fiscal_year", "fuel_input_gj", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "process_id") VALUES (NEW."activity", NEW."by_product_fuel_gj", NEW."by_product_fuel_supplied_gj", NEW."days_operated", NEW."emissions_t", NEW."fiscal_year", NEW."fuel_input_gj", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."process_id"); RETURN NULL;', hash='cdd01a05f8dc483595603af8dccde09df13f6d79', operation='UPDATE', pgid='pgtrigger_update_update_2688c', table='allocation_processyear', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processyearhistory" ("activity", "by_product_fuel_gj", "by_product_fuel_supplied_gj", "days_operated", "emissions_t", "fiscal_year", "fuel_input_gj", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "process_id") VALUES (OLD."activity", OLD."by_product_fuel_gj", OLD."by_product_fuel_supplied_gj", OLD."days_operated", OLD."emissions_t", OLD."fiscal_year", OLD."fuel_input_gj", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."process_id"); RETURN NULL;', hash='b6dec01ef56f96d5550d8238527192769bd298ac', operation='DELETE', pgid='pgtrigger_delete_delete_28efe', table='allocation_processyear', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -174,114 +184,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='f199ff0b374cc9e3970f395f23f6558145a4e6c1', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_78a32', table='allocation_processyearhistory', when='BEFORE'))],
             },
-        ),
-        migrations.AddConstraint(
-            model_name='facility',
-            constraint=models.UniqueConstraint(fields=('organisation', 'code'), name='facility_code_unique_per_entity'),
-        ),
-        migrations.AddConstraint(
-            model_name='facility',
-            constraint=models.CheckConstraint(condition=models.Q(('energy_use_kl__gte', 0)), name='facility_energy_use_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='facility',
-            constraint=models.CheckConstraint(condition=models.Q(('closed_on__isnull', True), ('opened_on__isnull', True), ('closed_on__gte', models.F('opened_on')), _connector='OR'), name='facility_closed_after_opened'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facility',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityhistory" ("address", "closed_on", "code", "energy_use_kl", "id", "name", "opened_on", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefecture") VALUES (NEW."address", NEW."closed_on", NEW."code", NEW."energy_use_kl", NEW."id", NEW."name", NEW."opened_on", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."prefecture"); RETURN NULL;', hash='dddd302967c35a70d2ff6990faa712b1ed0979b4', operation='INSERT', pgid='pgtrigger_insert_insert_6e98a', table='allocation_facility', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facility',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_facilityhistory" ("address", "closed_on", "code", "energy_use_kl", "id", "name", "opened_on", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefecture") VALUES (NEW."address", NEW."closed_on", NEW."code", NEW."energy_use_kl", NEW."id", NEW."name", NEW."opened_on", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."prefecture"); RETURN NULL;', hash='094950539bc26928d0852b9d5e989db425f0573c', operation='UPDATE', pgid='pgtrigger_update_update_9511f', table='allocation_facility', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facility',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityhistory" ("address", "closed_on", "code", "energy_use_kl", "id", "name", "opened_on", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefecture") VALUES (OLD."address", OLD."closed_on", OLD."code", OLD."energy_use_kl", OLD."id", OLD."name", OLD."opened_on", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."prefecture"); RETURN NULL;', hash='a966998b9fd4bddcd972b5ee6680733a461fb1e6', operation='DELETE', pgid='pgtrigger_delete_delete_082aa', table='allocation_facility', when='AFTER')),
-        ),
-        migrations.AddConstraint(
-            model_name='facilityevent',
-            constraint=models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='facility_event_fiscal_year_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='facilityevent',
-            constraint=models.CheckConstraint(condition=models.Q(('completed_on__isnull', True), ('completed_on__gte', models.F('started_on')), _connector='OR'), name='facility_event_completed_after_start'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilityevent',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityeventhistory" ("completed_on", "description", "facility_id", "fiscal_year", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "started_on") VALUES (NEW."completed_on", NEW."description", NEW."facility_id", NEW."fiscal_year", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."started_on"); RETURN NULL;', hash='a0727b1c61dd2915dc603b2dd4fbef1c2e95de4b', operation='INSERT', pgid='pgtrigger_insert_insert_dfdeb', table='allocation_facilityevent', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilityevent',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_facilityeventhistory" ("completed_on", "description", "facility_id", "fiscal_year", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "started_on") VALUES (NEW."completed_on", NEW."description", NEW."facility_id", NEW."fiscal_year", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."started_on"); RETURN NULL;', hash='372fad39bc3544004a21fe71f1f7afc2a9843f01', operation='UPDATE', pgid='pgtrigger_update_update_d2f19', table='allocation_facilityevent', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilityevent',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityeventhistory" ("completed_on", "description", "facility_id", "fiscal_year", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "started_on") VALUES (OLD."completed_on", OLD."description", OLD."facility_id", OLD."fiscal_year", OLD."id", OLD."kind", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."started_on"); RETURN NULL;', hash='23f67e8d1a306a4ad9207e726cf2bd8a315c8d9a', operation='DELETE', pgid='pgtrigger_delete_delete_69905', table='allocation_facilityevent', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilityeventhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='757bdc77e638afb70e709c231dc2274484b795df', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_103b0', table='allocation_facilityeventhistory', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilityhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='2a954a5da6e9afdc20158ab0f9f3f1b7cb9d7d16', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_0f576', table='allocation_facilityhistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='process',
-            constraint=models.UniqueConstraint(fields=('facility', 'code'), name='process_code_unique_per_facility'),
-        ),
-        migrations.AddConstraint(
-            model_name='process',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('benchmark_kind', ''), ('method', 'grandfathering'), ('sector_benchmark', '')), models.Q(('method', 'benchmark'), models.Q(('benchmark_kind', ''), _negated=True), models.Q(('sector_benchmark', ''), _negated=True)), _connector='OR'), name='process_benchmark_fields_match_method'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='process',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processhistory" ("activity_unit", "benchmark_kind", "code", "emission_type", "facility_id", "id", "method", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sector_benchmark") VALUES (NEW."activity_unit", NEW."benchmark_kind", NEW."code", NEW."emission_type", NEW."facility_id", NEW."id", NEW."method", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."sector_benchmark"); RETURN NULL;', hash='5b8f566dafff33631f9bbaaf6646b474914dfc15', operation='INSERT', pgid='pgtrigger_insert_insert_8e4dd', table='allocation_process', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='process',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_processhistory" ("activity_unit", "benchmark_kind", "code", "emission_type", "facility_id", "id", "method", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sector_benchmark") VALUES (NEW."activity_unit", NEW."benchmark_kind", NEW."code", NEW."emission_type", NEW."facility_id", NEW."id", NEW."method", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."sector_benchmark"); RETURN NULL;', hash='8b58886d6aeb01d2fbb5ba5aae20491a24a8a3e9', operation='UPDATE', pgid='pgtrigger_update_update_3c9e8', table='allocation_process', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='process',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processhistory" ("activity_unit", "benchmark_kind", "code", "emission_type", "facility_id", "id", "method", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sector_benchmark") VALUES (OLD."activity_unit", OLD."benchmark_kind", OLD."code", OLD."emission_type", OLD."facility_id", OLD."id", OLD."method", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."sector_benchmark"); RETURN NULL;', hash='a281e4fc60c6755b43f798b9cd165557e8d6a78b', operation='DELETE', pgid='pgtrigger_delete_delete_49558', table='allocation_process', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='processhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='a3db4f7e9794e51f87e3a42904df3f1f1e622d0b', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_4ce86', table='allocation_processhistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='processyear',
-            constraint=models.UniqueConstraint(fields=('process', 'fiscal_year'), name='process_year_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='processyear',
-            constraint=models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='process_year_fiscal_year_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='processyear',
-            constraint=models.CheckConstraint(condition=models.Q(('emissions_t__gte', 0), models.Q(('activity__isnull', True), ('activity__gte', 0), _connector='OR'), models.Q(('fuel_input_gj__isnull', True), ('fuel_input_gj__gte', 0), _connector='OR'), models.Q(('by_product_fuel_gj__isnull', True), ('by_product_fuel_gj__gte', 0), _connector='OR'), models.Q(('by_product_fuel_supplied_gj__isnull', True), ('by_product_fuel_supplied_gj__gte', 0), _connector='OR')), name='process_year_quantities_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='processyear',
-            constraint=models.CheckConstraint(condition=models.Q(('days_operated__isnull', True), ('days_operated__lte', 366), _connector='OR'), name='process_year_days_operated_at_most_366'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='processyear',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processyearhistory" ("activity", "by_product_fuel_gj", "by_product_fuel_supplied_gj", "days_operated", "emissions_t", "fiscal_year", "fuel_input_gj", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "process_id") VALUES (NEW."activity", NEW."by_product_fuel_gj", NEW."by_product_fuel_supplied_gj", NEW."days_operated", NEW."emissions_t", NEW."fiscal_year", NEW."fuel_input_gj", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."process_id"); RETURN NULL;', hash='cb250a1a2a52900daaa485e73f1b82fdf394befb', operation='INSERT', pgid='pgtrigger_insert_insert_c05c6', table='allocation_processyear', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='processyear',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_processyearhistory" ("activity", "by_product_fuel_gj", "by_product_fuel_supplied_gj", "days_operated", "emissions_t", "fiscal_year", "fuel_input_gj", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "process_id") VALUES (NEW."activity", NEW."by_product_fuel_gj", NEW."by_product_fuel_supplied_gj", NEW."days_operated", NEW."emissions_t", NEW."fiscal_year", NEW."fuel_input_gj", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."process_id"); RETURN NULL;', hash='cdd01a05f8dc483595603af8dccde09df13f6d79', operation='UPDATE', pgid='pgtrigger_update_update_2688c', table='allocation_processyear', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='processyear',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processyearhistory" ("activity", "by_product_fuel_gj", "by_product_fuel_supplied_gj", "days_operated", "emissions_t", "fiscal_year", "fuel_input_gj", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "process_id") VALUES (OLD."activity", OLD."by_product_fuel_gj", OLD."by_product_fuel_supplied_gj", OLD."days_operated", OLD."emissions_t", OLD."fiscal_year", OLD."fuel_input_gj", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."process_id"); RETURN NULL;', hash='b6dec01ef56f96d5550d8238527192769bd298ac', operation='DELETE', pgid='pgtrigger_delete_delete_28efe', table='allocation_processyear', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='processyearhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='f199ff0b374cc9e3970f395f23f6558145a4e6c1', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_78a32', table='allocation_processyearhistory', when='BEFORE')),
         ),
     ]

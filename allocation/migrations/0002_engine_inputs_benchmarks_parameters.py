@@ -16,6 +16,42 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='facility',
+            name='insert_insert',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='facility',
+            name='update_update',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='facility',
+            name='delete_delete',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='process',
+            name='insert_insert',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='process',
+            name='update_update',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='process',
+            name='delete_delete',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='processyear',
+            name='insert_insert',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='processyear',
+            name='update_update',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='processyear',
+            name='delete_delete',
+        ),
         migrations.CreateModel(
             name='AllocationParameterSet',
             fields=[
@@ -28,21 +64,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'allocation parameter set',
                 'verbose_name_plural': 'allocation parameter sets',
                 'ordering': ['fiscal_year'],
-            },
-        ),
-        migrations.CreateModel(
-            name='AllocationParameterSetHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('fiscal_year', models.PositiveSmallIntegerField(blank=True, help_text='Blank: the default for every FY.', null=True, verbose_name='fiscal year')),
-                ('values', models.JSONField(default=dict, help_text='Parameter names and values, e.g. {"gf_process_rate": "0.010"}.', verbose_name='values')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-            ],
-            options={
-                'abstract': False,
+                'constraints': [models.UniqueConstraint(fields=('fiscal_year',), name='parameter_set_one_per_fy', nulls_distinct=False)],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationparametersethistory" ("fiscal_year", "id", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "values") VALUES (NEW."fiscal_year", NEW."id", NEW."note", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."values"); RETURN NULL;', hash='fcff68a8430168ad7d0081f48dbfc4cf6be23759', operation='INSERT', pgid='pgtrigger_insert_insert_7201e', table='allocation_allocationparameterset', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_allocationparametersethistory" ("fiscal_year", "id", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "values") VALUES (NEW."fiscal_year", NEW."id", NEW."note", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."values"); RETURN NULL;', hash='4741c87558632a07f45bc96efe940e766016b7f2', operation='UPDATE', pgid='pgtrigger_update_update_4cb5d', table='allocation_allocationparameterset', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationparametersethistory" ("fiscal_year", "id", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "values") VALUES (OLD."fiscal_year", OLD."id", OLD."note", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."values"); RETURN NULL;', hash='a4d6d40f34fc8563b895eb0a21bce782f968ce00', operation='DELETE', pgid='pgtrigger_delete_delete_26d48', table='allocation_allocationparameterset', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -64,96 +87,9 @@ class Migration(migrations.Migration):
                 'verbose_name': 'sector benchmark',
                 'verbose_name_plural': 'sector benchmarks',
                 'ordering': ['key'],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('top_50__isnull', True), ('top_32_5__isnull', True)), models.Q(('top_50__gt', 0), ('top_32_5__gt', 0), ('top_32_5__lte', models.F('top_50'))), _connector='OR'), name='sector_benchmark_levels_ordered')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkhistory" ("by_product_fuel_ef", "computed_at", "direct_share_adjusted", "id", "key", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provenance", "sector_average_fuel_ef", "top_32_5", "top_50") VALUES (NEW."by_product_fuel_ef", NEW."computed_at", NEW."direct_share_adjusted", NEW."id", NEW."key", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."provenance", NEW."sector_average_fuel_ef", NEW."top_32_5", NEW."top_50"); RETURN NULL;', hash='29ad78a22c7f90b03a0f6250ec22daf3f89359aa', operation='INSERT', pgid='pgtrigger_insert_insert_44349', table='allocation_sectorbenchmark', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_sectorbenchmarkhistory" ("by_product_fuel_ef", "computed_at", "direct_share_adjusted", "id", "key", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provenance", "sector_average_fuel_ef", "top_32_5", "top_50") VALUES (NEW."by_product_fuel_ef", NEW."computed_at", NEW."direct_share_adjusted", NEW."id", NEW."key", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."provenance", NEW."sector_average_fuel_ef", NEW."top_32_5", NEW."top_50"); RETURN NULL;', hash='713549a7ed66fab3f25aabf886d890e0ae6ee99d', operation='UPDATE', pgid='pgtrigger_update_update_20c76', table='allocation_sectorbenchmark', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkhistory" ("by_product_fuel_ef", "computed_at", "direct_share_adjusted", "id", "key", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provenance", "sector_average_fuel_ef", "top_32_5", "top_50") VALUES (OLD."by_product_fuel_ef", OLD."computed_at", OLD."direct_share_adjusted", OLD."id", OLD."key", OLD."kind", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."provenance", OLD."sector_average_fuel_ef", OLD."top_32_5", OLD."top_50"); RETURN NULL;', hash='a2d677d4081e238a7f03ec9dc18f275694e67372', operation='DELETE', pgid='pgtrigger_delete_delete_d74a8', table='allocation_sectorbenchmark', when='AFTER'))],
             },
-        ),
-        migrations.CreateModel(
-            name='SectorBenchmarkHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('key', models.CharField(help_text='e.g. steel.blast_furnace', max_length=64, verbose_name='key')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('kind', models.CharField(choices=[('product', 'Product benchmark'), ('fuel', 'Fuel benchmark')], max_length=8, verbose_name='benchmark kind')),
-                ('top_50', models.DecimalField(blank=True, decimal_places=10, max_digits=20, null=True, verbose_name='level of the top 50 %')),
-                ('top_32_5', models.DecimalField(blank=True, decimal_places=10, max_digits=20, null=True, verbose_name='level of the top 32.5 %')),
-                ('computed_at', models.DateTimeField(blank=True, null=True, verbose_name='levels computed at')),
-                ('provenance', models.TextField(blank=True, verbose_name='provenance')),
-                ('direct_share_adjusted', models.BooleanField(default=False, verbose_name='direct-emission-share adjustment')),
-                ('by_product_fuel_ef', models.DecimalField(blank=True, decimal_places=8, max_digits=12, null=True, verbose_name='by-product fuel emission factor (t-CO2/GJ)')),
-                ('sector_average_fuel_ef', models.DecimalField(blank=True, decimal_places=8, max_digits=12, null=True, verbose_name='sector-average fuel emission factor (t-CO2/GJ)')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='SectorBenchmarkOfficialValue',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('value', models.DecimalField(decimal_places=10, max_digits=20, verbose_name='value')),
-                ('reason', models.CharField(max_length=300, verbose_name='reason')),
-                ('set_at', models.DateTimeField(auto_now=True, verbose_name='set at')),
-            ],
-            options={
-                'verbose_name': 'official benchmark value',
-                'verbose_name_plural': 'official benchmark values',
-                'ordering': ['benchmark_id', 'fiscal_year'],
-            },
-        ),
-        migrations.CreateModel(
-            name='SectorBenchmarkOfficialValueHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('value', models.DecimalField(decimal_places=10, max_digits=20, verbose_name='value')),
-                ('reason', models.CharField(max_length=300, verbose_name='reason')),
-                ('set_at', models.DateTimeField(auto_now=True, verbose_name='set at')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='facility',
-            name='insert_insert',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='facility',
-            name='update_update',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='facility',
-            name='delete_delete',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='process',
-            name='insert_insert',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='process',
-            name='update_update',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='process',
-            name='delete_delete',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='processyear',
-            name='insert_insert',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='processyear',
-            name='update_update',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='processyear',
-            name='delete_delete',
         ),
         migrations.AddField(
             model_name='facility',
@@ -255,6 +191,89 @@ class Migration(migrations.Migration):
             name='closed_on',
             field=models.DateField(blank=True, help_text='The first day the facility no longer operates.', null=True, verbose_name='closed on'),
         ),
+        migrations.CreateModel(
+            name='AllocationParameterSetHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('fiscal_year', models.PositiveSmallIntegerField(blank=True, help_text='Blank: the default for every FY.', null=True, verbose_name='fiscal year')),
+                ('values', models.JSONField(default=dict, help_text='Parameter names and values, e.g. {"gf_process_rate": "0.010"}.', verbose_name='values')),
+                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.allocationparameterset')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='826d716d1fa1d0fd244a14b579d616a49a266a6b', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_52ca4', table='allocation_allocationparametersethistory', when='BEFORE'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='SectorBenchmarkHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('key', models.CharField(help_text='e.g. steel.blast_furnace', max_length=64, verbose_name='key')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('kind', models.CharField(choices=[('product', 'Product benchmark'), ('fuel', 'Fuel benchmark')], max_length=8, verbose_name='benchmark kind')),
+                ('top_50', models.DecimalField(blank=True, decimal_places=10, max_digits=20, null=True, verbose_name='level of the top 50 %')),
+                ('top_32_5', models.DecimalField(blank=True, decimal_places=10, max_digits=20, null=True, verbose_name='level of the top 32.5 %')),
+                ('computed_at', models.DateTimeField(blank=True, null=True, verbose_name='levels computed at')),
+                ('provenance', models.TextField(blank=True, verbose_name='provenance')),
+                ('direct_share_adjusted', models.BooleanField(default=False, verbose_name='direct-emission-share adjustment')),
+                ('by_product_fuel_ef', models.DecimalField(blank=True, decimal_places=8, max_digits=12, null=True, verbose_name='by-product fuel emission factor (t-CO2/GJ)')),
+                ('sector_average_fuel_ef', models.DecimalField(blank=True, decimal_places=8, max_digits=12, null=True, verbose_name='sector-average fuel emission factor (t-CO2/GJ)')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.sectorbenchmark')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='bd8f7c42a85c4baa2424caf3d8bfc2336c84f658', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_dd86f', table='allocation_sectorbenchmarkhistory', when='BEFORE'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='SectorBenchmarkOfficialValue',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('value', models.DecimalField(decimal_places=10, max_digits=20, verbose_name='value')),
+                ('reason', models.CharField(max_length=300, verbose_name='reason')),
+                ('set_at', models.DateTimeField(auto_now=True, verbose_name='set at')),
+                ('benchmark', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='official_values', to='allocation.sectorbenchmark', verbose_name='sector benchmark')),
+                ('set_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='set by')),
+            ],
+            options={
+                'verbose_name': 'official benchmark value',
+                'verbose_name_plural': 'official benchmark values',
+                'ordering': ['benchmark_id', 'fiscal_year'],
+                'constraints': [models.UniqueConstraint(fields=('benchmark', 'fiscal_year'), name='official_value_unique_per_fy'), models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100), ('value__gt', 0)), name='official_value_valid')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkofficialvaluehistory" ("benchmark_id", "fiscal_year", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "set_at", "set_by_id", "value") VALUES (NEW."benchmark_id", NEW."fiscal_year", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."reason", NEW."set_at", NEW."set_by_id", NEW."value"); RETURN NULL;', hash='eb2217319938cf7699d510bca6d33372650dc078', operation='INSERT', pgid='pgtrigger_insert_insert_c88d6', table='allocation_sectorbenchmarkofficialvalue', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_sectorbenchmarkofficialvaluehistory" ("benchmark_id", "fiscal_year", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "set_at", "set_by_id", "value") VALUES (NEW."benchmark_id", NEW."fiscal_year", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."reason", NEW."set_at", NEW."set_by_id", NEW."value"); RETURN NULL;', hash='b32b7870f60e7f5dbc92cec0efd882d0a6fd451d', operation='UPDATE', pgid='pgtrigger_update_update_61d01', table='allocation_sectorbenchmarkofficialvalue', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkofficialvaluehistory" ("benchmark_id", "fiscal_year", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "set_at", "set_by_id", "value") VALUES (OLD."benchmark_id", OLD."fiscal_year", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."reason", OLD."set_at", OLD."set_by_id", OLD."value"); RETURN NULL;', hash='ec5ac2ac1ffe53ed9b3e731ae629ec0978783413', operation='DELETE', pgid='pgtrigger_delete_delete_d8a43', table='allocation_sectorbenchmarkofficialvalue', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='SectorBenchmarkOfficialValueHistory',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('value', models.DecimalField(decimal_places=10, max_digits=20, verbose_name='value')),
+                ('reason', models.CharField(max_length=300, verbose_name='reason')),
+                ('set_at', models.DateTimeField(auto_now=True, verbose_name='set at')),
+                ('benchmark', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='allocation.sectorbenchmark', verbose_name='sector benchmark')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.sectorbenchmarkofficialvalue')),
+                ('set_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='set by')),
+            ],
+            options={
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='9b63496459aa6acc930da67b8a9baa2a79dccc41', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_8fbe1', table='allocation_sectorbenchmarkofficialvaluehistory', when='BEFORE'))],
+            },
+        ),
         pgtrigger.migrations.AddTrigger(
             model_name='facility',
             trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilityhistory" ("address", "closed_on", "code", "early_reduction_activity_coefficient", "early_reduction_start_emissions_t", "early_reduction_start_year", "energy_use_kl", "id", "name", "opened_on", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefecture") VALUES (NEW."address", NEW."closed_on", NEW."code", NEW."early_reduction_activity_coefficient", NEW."early_reduction_start_emissions_t", NEW."early_reduction_start_year", NEW."energy_use_kl", NEW."id", NEW."name", NEW."opened_on", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."prefecture"); RETURN NULL;', hash='e5eaf07d5ffe9f9d605421a611db0c17e95ce1db', operation='INSERT', pgid='pgtrigger_insert_insert_6e98a', table='allocation_facility', when='AFTER')),
@@ -290,119 +309,5 @@ class Migration(migrations.Migration):
         pgtrigger.migrations.AddTrigger(
             model_name='processyear',
             trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_processyearhistory" ("activity", "by_product_fuel_gj", "by_product_fuel_supplied_gj", "days_operated", "emissions_t", "energy_intensity_change", "fiscal_year", "fuel_input_gj", "id", "inspection_excluded_activity", "inspection_excluded_emissions_t", "inspection_excluded_fuel_gj", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "process_id", "purchased_electricity_mwh") VALUES (OLD."activity", OLD."by_product_fuel_gj", OLD."by_product_fuel_supplied_gj", OLD."days_operated", OLD."emissions_t", OLD."energy_intensity_change", OLD."fiscal_year", OLD."fuel_input_gj", OLD."id", OLD."inspection_excluded_activity", OLD."inspection_excluded_emissions_t", OLD."inspection_excluded_fuel_gj", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."process_id", OLD."purchased_electricity_mwh"); RETURN NULL;', hash='fca90927caa7916820ab6ddf54e296bc66b8f07a', operation='DELETE', pgid='pgtrigger_delete_delete_28efe', table='allocation_processyear', when='AFTER')),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationparameterset',
-            constraint=models.UniqueConstraint(fields=('fiscal_year',), name='parameter_set_one_per_fy', nulls_distinct=False),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationparameterset',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationparametersethistory" ("fiscal_year", "id", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "values") VALUES (NEW."fiscal_year", NEW."id", NEW."note", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."values"); RETURN NULL;', hash='fcff68a8430168ad7d0081f48dbfc4cf6be23759', operation='INSERT', pgid='pgtrigger_insert_insert_7201e', table='allocation_allocationparameterset', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationparameterset',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_allocationparametersethistory" ("fiscal_year", "id", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "values") VALUES (NEW."fiscal_year", NEW."id", NEW."note", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."values"); RETURN NULL;', hash='4741c87558632a07f45bc96efe940e766016b7f2', operation='UPDATE', pgid='pgtrigger_update_update_4cb5d', table='allocation_allocationparameterset', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationparameterset',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationparametersethistory" ("fiscal_year", "id", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "values") VALUES (OLD."fiscal_year", OLD."id", OLD."note", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."values"); RETURN NULL;', hash='a4d6d40f34fc8563b895eb0a21bce782f968ce00', operation='DELETE', pgid='pgtrigger_delete_delete_26d48', table='allocation_allocationparameterset', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='allocationparametersethistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='allocationparametersethistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.allocationparameterset'),
-        ),
-        migrations.AddConstraint(
-            model_name='sectorbenchmark',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('top_50__isnull', True), ('top_32_5__isnull', True)), models.Q(('top_50__gt', 0), ('top_32_5__gt', 0), ('top_32_5__lte', models.F('top_50'))), _connector='OR'), name='sector_benchmark_levels_ordered'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmark',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkhistory" ("by_product_fuel_ef", "computed_at", "direct_share_adjusted", "id", "key", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provenance", "sector_average_fuel_ef", "top_32_5", "top_50") VALUES (NEW."by_product_fuel_ef", NEW."computed_at", NEW."direct_share_adjusted", NEW."id", NEW."key", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."provenance", NEW."sector_average_fuel_ef", NEW."top_32_5", NEW."top_50"); RETURN NULL;', hash='29ad78a22c7f90b03a0f6250ec22daf3f89359aa', operation='INSERT', pgid='pgtrigger_insert_insert_44349', table='allocation_sectorbenchmark', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmark',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_sectorbenchmarkhistory" ("by_product_fuel_ef", "computed_at", "direct_share_adjusted", "id", "key", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provenance", "sector_average_fuel_ef", "top_32_5", "top_50") VALUES (NEW."by_product_fuel_ef", NEW."computed_at", NEW."direct_share_adjusted", NEW."id", NEW."key", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."provenance", NEW."sector_average_fuel_ef", NEW."top_32_5", NEW."top_50"); RETURN NULL;', hash='713549a7ed66fab3f25aabf886d890e0ae6ee99d', operation='UPDATE', pgid='pgtrigger_update_update_20c76', table='allocation_sectorbenchmark', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmark',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkhistory" ("by_product_fuel_ef", "computed_at", "direct_share_adjusted", "id", "key", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provenance", "sector_average_fuel_ef", "top_32_5", "top_50") VALUES (OLD."by_product_fuel_ef", OLD."computed_at", OLD."direct_share_adjusted", OLD."id", OLD."key", OLD."kind", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."provenance", OLD."sector_average_fuel_ef", OLD."top_32_5", OLD."top_50"); RETURN NULL;', hash='a2d677d4081e238a7f03ec9dc18f275694e67372', operation='DELETE', pgid='pgtrigger_delete_delete_d74a8', table='allocation_sectorbenchmark', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkhistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkhistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.sectorbenchmark'),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkofficialvalue',
-            name='benchmark',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='official_values', to='allocation.sectorbenchmark', verbose_name='sector benchmark'),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkofficialvalue',
-            name='set_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='set by'),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkofficialvaluehistory',
-            name='benchmark',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='allocation.sectorbenchmark', verbose_name='sector benchmark'),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkofficialvaluehistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkofficialvaluehistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.sectorbenchmarkofficialvalue'),
-        ),
-        migrations.AddField(
-            model_name='sectorbenchmarkofficialvaluehistory',
-            name='set_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='set by'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationparametersethistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='826d716d1fa1d0fd244a14b579d616a49a266a6b', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_52ca4', table='allocation_allocationparametersethistory', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmarkhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='bd8f7c42a85c4baa2424caf3d8bfc2336c84f658', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_dd86f', table='allocation_sectorbenchmarkhistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='sectorbenchmarkofficialvalue',
-            constraint=models.UniqueConstraint(fields=('benchmark', 'fiscal_year'), name='official_value_unique_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='sectorbenchmarkofficialvalue',
-            constraint=models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100), ('value__gt', 0)), name='official_value_valid'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmarkofficialvalue',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkofficialvaluehistory" ("benchmark_id", "fiscal_year", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "set_at", "set_by_id", "value") VALUES (NEW."benchmark_id", NEW."fiscal_year", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."reason", NEW."set_at", NEW."set_by_id", NEW."value"); RETURN NULL;', hash='eb2217319938cf7699d510bca6d33372650dc078', operation='INSERT', pgid='pgtrigger_insert_insert_c88d6', table='allocation_sectorbenchmarkofficialvalue', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmarkofficialvalue',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_sectorbenchmarkofficialvaluehistory" ("benchmark_id", "fiscal_year", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "set_at", "set_by_id", "value") VALUES (NEW."benchmark_id", NEW."fiscal_year", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."reason", NEW."set_at", NEW."set_by_id", NEW."value"); RETURN NULL;', hash='b32b7870f60e7f5dbc92cec0efd882d0a6fd451d', operation='UPDATE', pgid='pgtrigger_update_update_61d01', table='allocation_sectorbenchmarkofficialvalue', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmarkofficialvalue',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorbenchmarkofficialvaluehistory" ("benchmark_id", "fiscal_year", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "set_at", "set_by_id", "value") VALUES (OLD."benchmark_id", OLD."fiscal_year", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."reason", OLD."set_at", OLD."set_by_id", OLD."value"); RETURN NULL;', hash='ec5ac2ac1ffe53ed9b3e731ae629ec0978783413', operation='DELETE', pgid='pgtrigger_delete_delete_d8a43', table='allocation_sectorbenchmarkofficialvalue', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorbenchmarkofficialvaluehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='9b63496459aa6acc930da67b8a9baa2a79dccc41', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_8fbe1', table='allocation_sectorbenchmarkofficialvaluehistory', when='BEFORE')),
         ),
     ]

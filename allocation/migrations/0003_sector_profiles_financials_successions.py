@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import pgtrigger.compiler
-import pgtrigger.migrations
 from django.db import migrations, models
 
 
@@ -15,21 +14,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='SectorAllocationProfileHistory',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('sector', models.CharField(choices=[('steel', 'Iron and steel'), ('cement', 'Cement'), ('chemicals', 'Chemicals'), ('pulp_paper', 'Pulp and paper'), ('power', 'Electric power'), ('oil_refining', 'Oil refining'), ('glass', 'Glass'), ('lime', 'Lime'), ('aluminium', 'Aluminium'), ('automobiles', 'Automobiles'), ('ceramics', 'Ceramics'), ('food', 'Food and beverages'), ('textiles', 'Textiles'), ('transport', 'Transport'), ('other', 'Other')], max_length=32, verbose_name='sector')),
-                ('leakage_trade_share', models.DecimalField(blank=True, decimal_places=6, help_text='(imports + exports) / domestic production; above 0.1 the sector is at risk of carbon leakage (§6-2).', max_digits=8, null=True, verbose_name='trade share')),
-                ('rd_category', models.CharField(choices=[('manufacturing', 'Manufacturing'), ('energy_transition', 'Energy transition'), ('transport', 'Transport'), ('other', 'Other')], default='other', max_length=24, verbose_name='R&D standard category')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
         migrations.CreateModel(
             name='EntityFinancials',
             fields=[
@@ -47,6 +31,42 @@ class Migration(migrations.Migration):
                 'verbose_name': 'entity financials',
                 'verbose_name_plural': 'entity financials',
                 'ordering': ['organisation_id', 'fiscal_year'],
+                'constraints': [models.UniqueConstraint(fields=('organisation', 'fiscal_year'), name='financials_unique_per_fy'), models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100), ('government_rd_support_yen__gte', 0), models.Q(('sales_yen__isnull', True), ('sales_yen__gte', 0), _connector='OR'), models.Q(('gx_rd_spend_yen__isnull', True), ('gx_rd_spend_yen__gte', 0), _connector='OR')), name='financials_valid')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_entityfinancialshistory" ("fiscal_year", "government_rd_support_yen", "gx_rd_spend_yen", "id", "operating_profit_yen", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_evidence_confirmed", "sales_yen", "shortfall_t") VALUES (NEW."fiscal_year", NEW."government_rd_support_yen", NEW."gx_rd_spend_yen", NEW."id", NEW."operating_profit_yen", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_evidence_confirmed", NEW."sales_yen", NEW."shortfall_t"); RETURN NULL;', hash='0142a8b1cd385d1e69b7cc8e5239b7f1f4a72bea', operation='INSERT', pgid='pgtrigger_insert_insert_154ec', table='allocation_entityfinancials', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_entityfinancialshistory" ("fiscal_year", "government_rd_support_yen", "gx_rd_spend_yen", "id", "operating_profit_yen", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_evidence_confirmed", "sales_yen", "shortfall_t") VALUES (NEW."fiscal_year", NEW."government_rd_support_yen", NEW."gx_rd_spend_yen", NEW."id", NEW."operating_profit_yen", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_evidence_confirmed", NEW."sales_yen", NEW."shortfall_t"); RETURN NULL;', hash='a1e55ce6ef931e3ac975d3d21d7ecba92df486bb', operation='UPDATE', pgid='pgtrigger_update_update_6d81a', table='allocation_entityfinancials', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_entityfinancialshistory" ("fiscal_year", "government_rd_support_yen", "gx_rd_spend_yen", "id", "operating_profit_yen", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_evidence_confirmed", "sales_yen", "shortfall_t") VALUES (OLD."fiscal_year", OLD."government_rd_support_yen", OLD."gx_rd_spend_yen", OLD."id", OLD."operating_profit_yen", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_evidence_confirmed", OLD."sales_yen", OLD."shortfall_t"); RETURN NULL;', hash='e21939a1d45feccb1e418785c49276492314c624', operation='DELETE', pgid='pgtrigger_delete_delete_9ca9a', table='allocation_entityfinancials', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='FacilitySuccession',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('business_transfer', 'Business transfer'), ('split', 'Company split'), ('merger', 'Merger'), ('facility_sale', 'Facility sale')], max_length=24, verbose_name='kind')),
+                ('executed_on', models.DateField(verbose_name='executed on')),
+                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='successions', to='allocation.facility', verbose_name='facility')),
+                ('successor', models.ForeignKey(blank=True, help_text='Blank: not a regulated entity.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation', verbose_name='successor')),
+                ('transferor', models.ForeignKey(blank=True, help_text='Blank: not a regulated entity.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation', verbose_name='transferor')),
+            ],
+            options={
+                'verbose_name': 'facility succession',
+                'verbose_name_plural': 'facility successions',
+                'ordering': ['facility_id', 'executed_on'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('transferor__isnull', False), ('successor__isnull', False), _connector='OR'), name='succession_involves_a_regulated_entity'), models.UniqueConstraint(fields=('facility', 'executed_on'), name='succession_one_per_day')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilitysuccessionhistory" ("executed_on", "facility_id", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "successor_id", "transferor_id") VALUES (NEW."executed_on", NEW."facility_id", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."successor_id", NEW."transferor_id"); RETURN NULL;', hash='0791739362eee22027b6770018e681b055e0287e', operation='INSERT', pgid='pgtrigger_insert_insert_c9460', table='allocation_facilitysuccession', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_facilitysuccessionhistory" ("executed_on", "facility_id", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "successor_id", "transferor_id") VALUES (NEW."executed_on", NEW."facility_id", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."successor_id", NEW."transferor_id"); RETURN NULL;', hash='38bbaaf7c4937f03dc4bbe7701b5edca5347a5f6', operation='UPDATE', pgid='pgtrigger_update_update_1d4c1', table='allocation_facilitysuccession', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilitysuccessionhistory" ("executed_on", "facility_id", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "successor_id", "transferor_id") VALUES (OLD."executed_on", OLD."facility_id", OLD."id", OLD."kind", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."successor_id", OLD."transferor_id"); RETURN NULL;', hash='fd08725420d71116ee288d9574f8a0a966c269a4', operation='DELETE', pgid='pgtrigger_delete_delete_20894', table='allocation_facilitysuccession', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='SectorAllocationProfile',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('sector', models.CharField(choices=[('steel', 'Iron and steel'), ('cement', 'Cement'), ('chemicals', 'Chemicals'), ('pulp_paper', 'Pulp and paper'), ('power', 'Electric power'), ('oil_refining', 'Oil refining'), ('glass', 'Glass'), ('lime', 'Lime'), ('aluminium', 'Aluminium'), ('automobiles', 'Automobiles'), ('ceramics', 'Ceramics'), ('food', 'Food and beverages'), ('textiles', 'Textiles'), ('transport', 'Transport'), ('other', 'Other')], max_length=32, unique=True, verbose_name='sector')),
+                ('leakage_trade_share', models.DecimalField(blank=True, decimal_places=6, help_text='(imports + exports) / domestic production; above 0.1 the sector is at risk of carbon leakage (§6-2).', max_digits=8, null=True, verbose_name='trade share')),
+                ('rd_category', models.CharField(choices=[('manufacturing', 'Manufacturing'), ('energy_transition', 'Energy transition'), ('transport', 'Transport'), ('other', 'Other')], default='other', max_length=24, verbose_name='R&D standard category')),
+            ],
+            options={
+                'verbose_name': 'sector allocation profile',
+                'verbose_name_plural': 'sector allocation profiles',
+                'ordering': ['sector'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('leakage_trade_share__isnull', True), ('leakage_trade_share__gte', 0), _connector='OR'), name='sector_profile_trade_share_not_negative')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorallocationprofilehistory" ("id", "leakage_trade_share", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_category", "sector") VALUES (NEW."id", NEW."leakage_trade_share", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_category", NEW."sector"); RETURN NULL;', hash='b5cf8e748d31b8d6e1d3aa6f55fe7e01b527fc5b', operation='INSERT', pgid='pgtrigger_insert_insert_af942', table='allocation_sectorallocationprofile', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_sectorallocationprofilehistory" ("id", "leakage_trade_share", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_category", "sector") VALUES (NEW."id", NEW."leakage_trade_share", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_category", NEW."sector"); RETURN NULL;', hash='d384996ef7547e3ff7d029f3be33a46abfed177a', operation='UPDATE', pgid='pgtrigger_update_update_40a75', table='allocation_sectorallocationprofile', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorallocationprofilehistory" ("id", "leakage_trade_share", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_category", "sector") VALUES (OLD."id", OLD."leakage_trade_share", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_category", OLD."sector"); RETURN NULL;', hash='450ef7b68353bef5ae57ba9db32d57fed4ae6f54', operation='DELETE', pgid='pgtrigger_delete_delete_efb36', table='allocation_sectorallocationprofile', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -69,22 +89,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='FacilitySuccession',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('business_transfer', 'Business transfer'), ('split', 'Company split'), ('merger', 'Merger'), ('facility_sale', 'Facility sale')], max_length=24, verbose_name='kind')),
-                ('executed_on', models.DateField(verbose_name='executed on')),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='successions', to='allocation.facility', verbose_name='facility')),
-                ('successor', models.ForeignKey(blank=True, help_text='Blank: not a regulated entity.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation', verbose_name='successor')),
-                ('transferor', models.ForeignKey(blank=True, help_text='Blank: not a regulated entity.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation', verbose_name='transferor')),
-            ],
-            options={
-                'verbose_name': 'facility succession',
-                'verbose_name_plural': 'facility successions',
-                'ordering': ['facility_id', 'executed_on'],
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='5e8018227da8142295d1754447c0cdc80510a733', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_31b2f', table='allocation_entityfinancialshistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -104,95 +109,25 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='1a33115c52418100ca6c097ad246c2ac5b507036', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_19f56', table='allocation_facilitysuccessionhistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
-            name='SectorAllocationProfile',
+            name='SectorAllocationProfileHistory',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sector', models.CharField(choices=[('steel', 'Iron and steel'), ('cement', 'Cement'), ('chemicals', 'Chemicals'), ('pulp_paper', 'Pulp and paper'), ('power', 'Electric power'), ('oil_refining', 'Oil refining'), ('glass', 'Glass'), ('lime', 'Lime'), ('aluminium', 'Aluminium'), ('automobiles', 'Automobiles'), ('ceramics', 'Ceramics'), ('food', 'Food and beverages'), ('textiles', 'Textiles'), ('transport', 'Transport'), ('other', 'Other')], max_length=32, unique=True, verbose_name='sector')),
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('sector', models.CharField(choices=[('steel', 'Iron and steel'), ('cement', 'Cement'), ('chemicals', 'Chemicals'), ('pulp_paper', 'Pulp and paper'), ('power', 'Electric power'), ('oil_refining', 'Oil refining'), ('glass', 'Glass'), ('lime', 'Lime'), ('aluminium', 'Aluminium'), ('automobiles', 'Automobiles'), ('ceramics', 'Ceramics'), ('food', 'Food and beverages'), ('textiles', 'Textiles'), ('transport', 'Transport'), ('other', 'Other')], max_length=32, verbose_name='sector')),
                 ('leakage_trade_share', models.DecimalField(blank=True, decimal_places=6, help_text='(imports + exports) / domestic production; above 0.1 the sector is at risk of carbon leakage (§6-2).', max_digits=8, null=True, verbose_name='trade share')),
                 ('rd_category', models.CharField(choices=[('manufacturing', 'Manufacturing'), ('energy_transition', 'Energy transition'), ('transport', 'Transport'), ('other', 'Other')], default='other', max_length=24, verbose_name='R&D standard category')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.sectorallocationprofile')),
             ],
             options={
-                'verbose_name': 'sector allocation profile',
-                'verbose_name_plural': 'sector allocation profiles',
-                'ordering': ['sector'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('leakage_trade_share__isnull', True), ('leakage_trade_share__gte', 0), _connector='OR'), name='sector_profile_trade_share_not_negative')],
+                'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='8e1f875855acecc2d1a663c2aec922191061cf7a', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_91b05', table='allocation_sectorallocationprofilehistory', when='BEFORE'))],
             },
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorallocationprofile',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorallocationprofilehistory" ("id", "leakage_trade_share", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_category", "sector") VALUES (NEW."id", NEW."leakage_trade_share", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_category", NEW."sector"); RETURN NULL;', hash='b5cf8e748d31b8d6e1d3aa6f55fe7e01b527fc5b', operation='INSERT', pgid='pgtrigger_insert_insert_af942', table='allocation_sectorallocationprofile', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorallocationprofile',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_sectorallocationprofilehistory" ("id", "leakage_trade_share", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_category", "sector") VALUES (NEW."id", NEW."leakage_trade_share", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_category", NEW."sector"); RETURN NULL;', hash='d384996ef7547e3ff7d029f3be33a46abfed177a', operation='UPDATE', pgid='pgtrigger_update_update_40a75', table='allocation_sectorallocationprofile', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorallocationprofile',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_sectorallocationprofilehistory" ("id", "leakage_trade_share", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_category", "sector") VALUES (OLD."id", OLD."leakage_trade_share", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_category", OLD."sector"); RETURN NULL;', hash='450ef7b68353bef5ae57ba9db32d57fed4ae6f54', operation='DELETE', pgid='pgtrigger_delete_delete_efb36', table='allocation_sectorallocationprofile', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='sectorallocationprofilehistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='sectorallocationprofilehistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='allocation.sectorallocationprofile'),
-        ),
-        migrations.AddConstraint(
-            model_name='entityfinancials',
-            constraint=models.UniqueConstraint(fields=('organisation', 'fiscal_year'), name='financials_unique_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='entityfinancials',
-            constraint=models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100), ('government_rd_support_yen__gte', 0), models.Q(('sales_yen__isnull', True), ('sales_yen__gte', 0), _connector='OR'), models.Q(('gx_rd_spend_yen__isnull', True), ('gx_rd_spend_yen__gte', 0), _connector='OR')), name='financials_valid'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='entityfinancials',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_entityfinancialshistory" ("fiscal_year", "government_rd_support_yen", "gx_rd_spend_yen", "id", "operating_profit_yen", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_evidence_confirmed", "sales_yen", "shortfall_t") VALUES (NEW."fiscal_year", NEW."government_rd_support_yen", NEW."gx_rd_spend_yen", NEW."id", NEW."operating_profit_yen", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_evidence_confirmed", NEW."sales_yen", NEW."shortfall_t"); RETURN NULL;', hash='0142a8b1cd385d1e69b7cc8e5239b7f1f4a72bea', operation='INSERT', pgid='pgtrigger_insert_insert_154ec', table='allocation_entityfinancials', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='entityfinancials',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_entityfinancialshistory" ("fiscal_year", "government_rd_support_yen", "gx_rd_spend_yen", "id", "operating_profit_yen", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_evidence_confirmed", "sales_yen", "shortfall_t") VALUES (NEW."fiscal_year", NEW."government_rd_support_yen", NEW."gx_rd_spend_yen", NEW."id", NEW."operating_profit_yen", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_evidence_confirmed", NEW."sales_yen", NEW."shortfall_t"); RETURN NULL;', hash='a1e55ce6ef931e3ac975d3d21d7ecba92df486bb', operation='UPDATE', pgid='pgtrigger_update_update_6d81a', table='allocation_entityfinancials', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='entityfinancials',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_entityfinancialshistory" ("fiscal_year", "government_rd_support_yen", "gx_rd_spend_yen", "id", "operating_profit_yen", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_evidence_confirmed", "sales_yen", "shortfall_t") VALUES (OLD."fiscal_year", OLD."government_rd_support_yen", OLD."gx_rd_spend_yen", OLD."id", OLD."operating_profit_yen", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_evidence_confirmed", OLD."sales_yen", OLD."shortfall_t"); RETURN NULL;', hash='e21939a1d45feccb1e418785c49276492314c624', operation='DELETE', pgid='pgtrigger_delete_delete_9ca9a', table='allocation_entityfinancials', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='entityfinancialshistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='5e8018227da8142295d1754447c0cdc80510a733', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_31b2f', table='allocation_entityfinancialshistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='facilitysuccession',
-            constraint=models.CheckConstraint(condition=models.Q(('transferor__isnull', False), ('successor__isnull', False), _connector='OR'), name='succession_involves_a_regulated_entity'),
-        ),
-        migrations.AddConstraint(
-            model_name='facilitysuccession',
-            constraint=models.UniqueConstraint(fields=('facility', 'executed_on'), name='succession_one_per_day'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilitysuccession',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilitysuccessionhistory" ("executed_on", "facility_id", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "successor_id", "transferor_id") VALUES (NEW."executed_on", NEW."facility_id", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."successor_id", NEW."transferor_id"); RETURN NULL;', hash='0791739362eee22027b6770018e681b055e0287e', operation='INSERT', pgid='pgtrigger_insert_insert_c9460', table='allocation_facilitysuccession', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilitysuccession',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_facilitysuccessionhistory" ("executed_on", "facility_id", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "successor_id", "transferor_id") VALUES (NEW."executed_on", NEW."facility_id", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."successor_id", NEW."transferor_id"); RETURN NULL;', hash='38bbaaf7c4937f03dc4bbe7701b5edca5347a5f6', operation='UPDATE', pgid='pgtrigger_update_update_1d4c1', table='allocation_facilitysuccession', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilitysuccession',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_facilitysuccessionhistory" ("executed_on", "facility_id", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "successor_id", "transferor_id") VALUES (OLD."executed_on", OLD."facility_id", OLD."id", OLD."kind", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."successor_id", OLD."transferor_id"); RETURN NULL;', hash='fd08725420d71116ee288d9574f8a0a966c269a4', operation='DELETE', pgid='pgtrigger_delete_delete_20894', table='allocation_facilitysuccession', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='facilitysuccessionhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='1a33115c52418100ca6c097ad246c2ac5b507036', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_19f56', table='allocation_facilitysuccessionhistory', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='sectorallocationprofilehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='8e1f875855acecc2d1a663c2aec922191061cf7a', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_91b05', table='allocation_sectorallocationprofilehistory', when='BEFORE')),
         ),
     ]

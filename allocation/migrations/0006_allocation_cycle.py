@@ -3,7 +3,6 @@
 import django.db.models.deletion
 import django.utils.timezone
 import pgtrigger.compiler
-import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
@@ -56,6 +55,29 @@ class Migration(migrations.Migration):
                 'verbose_name': 'allocation application',
                 'verbose_name_plural': 'allocation applications',
                 'ordering': ['-fiscal_year', 'organisation__name', '-version'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='allocation_application_fiscal_year_range'), models.UniqueConstraint(condition=models.Q(('status', 'issued')), fields=('organisation', 'fiscal_year'), name='allocation_application_one_issued_per_fy'), models.UniqueConstraint(condition=models.Q(('status__in', ['issued', 'superseded']), _negated=True), fields=('organisation', 'fiscal_year'), name='allocation_application_one_open_per_fy'), models.UniqueConstraint(fields=('organisation', 'fiscal_year', 'version'), name='allocation_application_version_unique'), models.CheckConstraint(condition=models.Q(('approved_by__isnull', True), models.Q(('approved_by', models.F('reviewer')), _negated=True), _connector='OR'), name='allocation_application_four_eyes'), models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'submitted', 'under_review', 'returned']), models.Q(('computed_total__gte', 0), ('computed_total__isnull', False)), _connector='OR'), name='allocation_application_computed_has_total'), models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['issued', 'superseded']), _negated=True), ('issued_quantity__isnull', False), _connector='OR'), name='allocation_application_issued_has_quantity'), models.CheckConstraint(condition=models.Q(('carried_forward_t__gte', 0), ('carried_in_t__gte', 0)), name='allocation_application_carried_not_negative'), models.CheckConstraint(condition=models.Q(('adjustment_t', 0), models.Q(('adjustment_reason', ''), _negated=True), _connector='OR'), name='allocation_application_adjustment_has_reason'), models.CheckConstraint(condition=models.Q(('green_innovation_fund_share__isnull', True), models.Q(('green_innovation_fund_share__gte', 0), ('green_innovation_fund_share__lte', 1)), _connector='OR'), name='allocation_application_gif_share_is_a_share')],
+                'triggers': [pgtrigger.compiler.Trigger(name='allocation_application_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{approved:issued,computed:approved,computed:returned,draft:submitted,issued:superseded,returned:submitted,submitted:under_review,under_review:computed,under_review:returned}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='e815ad2d90f69515d7fb8f5dddda1315f3525639', operation='UPDATE', pgid='pgtrigger_allocation_application_transitions_747b6', table='allocation_allocationapplication', when='BEFORE')), pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationapplicationhistory" ("adjustment_reason", "adjustment_t", "approved_at", "approved_by_id", "carried_forward_t", "carried_in_t", "computed_at", "computed_lines", "computed_total", "correction_reason", "created_at", "created_by_id", "entity_note", "fiscal_year", "green_innovation_fund_share", "gx_patents", "id", "issued_at", "issued_quantity", "ledger_transaction_id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_confirmation_reference", "rd_confirmed_by", "returned_message", "reviewer_id", "status", "submitted_at", "submitted_by_id", "supersedes_id", "version") VALUES (NEW."adjustment_reason", NEW."adjustment_t", NEW."approved_at", NEW."approved_by_id", NEW."carried_forward_t", NEW."carried_in_t", NEW."computed_at", NEW."computed_lines", NEW."computed_total", NEW."correction_reason", NEW."created_at", NEW."created_by_id", NEW."entity_note", NEW."fiscal_year", NEW."green_innovation_fund_share", NEW."gx_patents", NEW."id", NEW."issued_at", NEW."issued_quantity", NEW."ledger_transaction_id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_confirmation_reference", NEW."rd_confirmed_by", NEW."returned_message", NEW."reviewer_id", NEW."status", NEW."submitted_at", NEW."submitted_by_id", NEW."supersedes_id", NEW."version"); RETURN NULL;', hash='40c78648246939ee9d9b93ec0b06423e49f1c13c', operation='INSERT', pgid='pgtrigger_insert_insert_d88aa', table='allocation_allocationapplication', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_allocationapplicationhistory" ("adjustment_reason", "adjustment_t", "approved_at", "approved_by_id", "carried_forward_t", "carried_in_t", "computed_at", "computed_lines", "computed_total", "correction_reason", "created_at", "created_by_id", "entity_note", "fiscal_year", "green_innovation_fund_share", "gx_patents", "id", "issued_at", "issued_quantity", "ledger_transaction_id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_confirmation_reference", "rd_confirmed_by", "returned_message", "reviewer_id", "status", "submitted_at", "submitted_by_id", "supersedes_id", "version") VALUES (NEW."adjustment_reason", NEW."adjustment_t", NEW."approved_at", NEW."approved_by_id", NEW."carried_forward_t", NEW."carried_in_t", NEW."computed_at", NEW."computed_lines", NEW."computed_total", NEW."correction_reason", NEW."created_at", NEW."created_by_id", NEW."entity_note", NEW."fiscal_year", NEW."green_innovation_fund_share", NEW."gx_patents", NEW."id", NEW."issued_at", NEW."issued_quantity", NEW."ledger_transaction_id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_confirmation_reference", NEW."rd_confirmed_by", NEW."returned_message", NEW."reviewer_id", NEW."status", NEW."submitted_at", NEW."submitted_by_id", NEW."supersedes_id", NEW."version"); RETURN NULL;', hash='69d7310e02eb164ce57341eed45de5b0bd7dde6b', operation='UPDATE', pgid='pgtrigger_update_update_3f411', table='allocation_allocationapplication', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationapplicationhistory" ("adjustment_reason", "adjustment_t", "approved_at", "approved_by_id", "carried_forward_t", "carried_in_t", "computed_at", "computed_lines", "computed_total", "correction_reason", "created_at", "created_by_id", "entity_note", "fiscal_year", "green_innovation_fund_share", "gx_patents", "id", "issued_at", "issued_quantity", "ledger_transaction_id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_confirmation_reference", "rd_confirmed_by", "returned_message", "reviewer_id", "status", "submitted_at", "submitted_by_id", "supersedes_id", "version") VALUES (OLD."adjustment_reason", OLD."adjustment_t", OLD."approved_at", OLD."approved_by_id", OLD."carried_forward_t", OLD."carried_in_t", OLD."computed_at", OLD."computed_lines", OLD."computed_total", OLD."correction_reason", OLD."created_at", OLD."created_by_id", OLD."entity_note", OLD."fiscal_year", OLD."green_innovation_fund_share", OLD."gx_patents", OLD."id", OLD."issued_at", OLD."issued_quantity", OLD."ledger_transaction_id", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_confirmation_reference", OLD."rd_confirmed_by", OLD."returned_message", OLD."reviewer_id", OLD."status", OLD."submitted_at", OLD."submitted_by_id", OLD."supersedes_id", OLD."version"); RETURN NULL;', hash='6490685aa004a032bba21f5a812189778bcf3627', operation='DELETE', pgid='pgtrigger_delete_delete_30743', table='allocation_allocationapplication', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='AllocationRun',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
+                ('status', models.CharField(choices=[('running', 'Running'), ('finished', 'Finished'), ('finished_with_failures', 'Finished with failures')], default='running', max_length=24, verbose_name='status')),
+                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
+                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
+                ('total', models.PositiveIntegerField(default=0, verbose_name='applications')),
+                ('done', models.PositiveIntegerField(default=0, verbose_name='issued')),
+                ('quantity', models.BigIntegerField(default=0, verbose_name='allowances to issue')),
+                ('failures', models.JSONField(blank=True, default=list, verbose_name='failures')),
+                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='started by')),
+            ],
+            options={
+                'verbose_name': 'allocation run',
+                'verbose_name_plural': 'allocation runs',
+                'ordering': ['-started_at'],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'running')), fields=('fiscal_year',), name='allocation_run_one_running_per_fy'), models.CheckConstraint(condition=models.Q(('done__lte', models.F('total'))), name='allocation_run_done_within_total')],
             },
         ),
         migrations.CreateModel(
@@ -99,6 +121,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='a50b46024cd589d82ce48532d69066f2d31686b8', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_13418', table='allocation_allocationapplicationhistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -118,98 +141,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'allocation notice',
                 'verbose_name_plural': 'allocation notices',
                 'ordering': ['-issued_on', 'number'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('sha256__regex', '^[0-9a-f]{64}$')), name='allocation_notice_sha256_hex')],
             },
-        ),
-        migrations.CreateModel(
-            name='AllocationRun',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='fiscal year')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('finished', 'Finished'), ('finished_with_failures', 'Finished with failures')], default='running', max_length=24, verbose_name='status')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='applications')),
-                ('done', models.PositiveIntegerField(default=0, verbose_name='issued')),
-                ('quantity', models.BigIntegerField(default=0, verbose_name='allowances to issue')),
-                ('failures', models.JSONField(blank=True, default=list, verbose_name='failures')),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='started by')),
-            ],
-            options={
-                'verbose_name': 'allocation run',
-                'verbose_name_plural': 'allocation runs',
-                'ordering': ['-started_at'],
-            },
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='allocation_application_fiscal_year_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'issued')), fields=('organisation', 'fiscal_year'), name='allocation_application_one_issued_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['issued', 'superseded']), _negated=True), fields=('organisation', 'fiscal_year'), name='allocation_application_one_open_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.UniqueConstraint(fields=('organisation', 'fiscal_year', 'version'), name='allocation_application_version_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('approved_by__isnull', True), models.Q(('approved_by', models.F('reviewer')), _negated=True), _connector='OR'), name='allocation_application_four_eyes'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'submitted', 'under_review', 'returned']), models.Q(('computed_total__gte', 0), ('computed_total__isnull', False)), _connector='OR'), name='allocation_application_computed_has_total'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['issued', 'superseded']), _negated=True), ('issued_quantity__isnull', False), _connector='OR'), name='allocation_application_issued_has_quantity'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('carried_forward_t__gte', 0), ('carried_in_t__gte', 0)), name='allocation_application_carried_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('adjustment_t', 0), models.Q(('adjustment_reason', ''), _negated=True), _connector='OR'), name='allocation_application_adjustment_has_reason'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('green_innovation_fund_share__isnull', True), models.Q(('green_innovation_fund_share__gte', 0), ('green_innovation_fund_share__lte', 1)), _connector='OR'), name='allocation_application_gif_share_is_a_share'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationapplication',
-            trigger=pgtrigger.compiler.Trigger(name='allocation_application_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{approved:issued,computed:approved,computed:returned,draft:submitted,issued:superseded,returned:submitted,submitted:under_review,under_review:computed,under_review:returned}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='e815ad2d90f69515d7fb8f5dddda1315f3525639', operation='UPDATE', pgid='pgtrigger_allocation_application_transitions_747b6', table='allocation_allocationapplication', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationapplication',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationapplicationhistory" ("adjustment_reason", "adjustment_t", "approved_at", "approved_by_id", "carried_forward_t", "carried_in_t", "computed_at", "computed_lines", "computed_total", "correction_reason", "created_at", "created_by_id", "entity_note", "fiscal_year", "green_innovation_fund_share", "gx_patents", "id", "issued_at", "issued_quantity", "ledger_transaction_id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_confirmation_reference", "rd_confirmed_by", "returned_message", "reviewer_id", "status", "submitted_at", "submitted_by_id", "supersedes_id", "version") VALUES (NEW."adjustment_reason", NEW."adjustment_t", NEW."approved_at", NEW."approved_by_id", NEW."carried_forward_t", NEW."carried_in_t", NEW."computed_at", NEW."computed_lines", NEW."computed_total", NEW."correction_reason", NEW."created_at", NEW."created_by_id", NEW."entity_note", NEW."fiscal_year", NEW."green_innovation_fund_share", NEW."gx_patents", NEW."id", NEW."issued_at", NEW."issued_quantity", NEW."ledger_transaction_id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_confirmation_reference", NEW."rd_confirmed_by", NEW."returned_message", NEW."reviewer_id", NEW."status", NEW."submitted_at", NEW."submitted_by_id", NEW."supersedes_id", NEW."version"); RETURN NULL;', hash='40c78648246939ee9d9b93ec0b06423e49f1c13c', operation='INSERT', pgid='pgtrigger_insert_insert_d88aa', table='allocation_allocationapplication', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationapplication',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_allocationapplicationhistory" ("adjustment_reason", "adjustment_t", "approved_at", "approved_by_id", "carried_forward_t", "carried_in_t", "computed_at", "computed_lines", "computed_total", "correction_reason", "created_at", "created_by_id", "entity_note", "fiscal_year", "green_innovation_fund_share", "gx_patents", "id", "issued_at", "issued_quantity", "ledger_transaction_id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_confirmation_reference", "rd_confirmed_by", "returned_message", "reviewer_id", "status", "submitted_at", "submitted_by_id", "supersedes_id", "version") VALUES (NEW."adjustment_reason", NEW."adjustment_t", NEW."approved_at", NEW."approved_by_id", NEW."carried_forward_t", NEW."carried_in_t", NEW."computed_at", NEW."computed_lines", NEW."computed_total", NEW."correction_reason", NEW."created_at", NEW."created_by_id", NEW."entity_note", NEW."fiscal_year", NEW."green_innovation_fund_share", NEW."gx_patents", NEW."id", NEW."issued_at", NEW."issued_quantity", NEW."ledger_transaction_id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_confirmation_reference", NEW."rd_confirmed_by", NEW."returned_message", NEW."reviewer_id", NEW."status", NEW."submitted_at", NEW."submitted_by_id", NEW."supersedes_id", NEW."version"); RETURN NULL;', hash='69d7310e02eb164ce57341eed45de5b0bd7dde6b', operation='UPDATE', pgid='pgtrigger_update_update_3f411', table='allocation_allocationapplication', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationapplication',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_allocationapplicationhistory" ("adjustment_reason", "adjustment_t", "approved_at", "approved_by_id", "carried_forward_t", "carried_in_t", "computed_at", "computed_lines", "computed_total", "correction_reason", "created_at", "created_by_id", "entity_note", "fiscal_year", "green_innovation_fund_share", "gx_patents", "id", "issued_at", "issued_quantity", "ledger_transaction_id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_confirmation_reference", "rd_confirmed_by", "returned_message", "reviewer_id", "status", "submitted_at", "submitted_by_id", "supersedes_id", "version") VALUES (OLD."adjustment_reason", OLD."adjustment_t", OLD."approved_at", OLD."approved_by_id", OLD."carried_forward_t", OLD."carried_in_t", OLD."computed_at", OLD."computed_lines", OLD."computed_total", OLD."correction_reason", OLD."created_at", OLD."created_by_id", OLD."entity_note", OLD."fiscal_year", OLD."green_innovation_fund_share", OLD."gx_patents", OLD."id", OLD."issued_at", OLD."issued_quantity", OLD."ledger_transaction_id", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_confirmation_reference", OLD."rd_confirmed_by", OLD."returned_message", OLD."reviewer_id", OLD."status", OLD."submitted_at", OLD."submitted_by_id", OLD."supersedes_id", OLD."version"); RETURN NULL;', hash='6490685aa004a032bba21f5a812189778bcf3627', operation='DELETE', pgid='pgtrigger_delete_delete_30743', table='allocation_allocationapplication', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='allocationapplicationhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='a50b46024cd589d82ce48532d69066f2d31686b8', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_13418', table='allocation_allocationapplicationhistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationnotice',
-            constraint=models.CheckConstraint(condition=models.Q(('sha256__regex', '^[0-9a-f]{64}$')), name='allocation_notice_sha256_hex'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'running')), fields=('fiscal_year',), name='allocation_run_one_running_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='allocationrun',
-            constraint=models.CheckConstraint(condition=models.Q(('done__lte', models.F('total'))), name='allocation_run_done_within_total'),
         ),
     ]

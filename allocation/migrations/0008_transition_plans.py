@@ -5,7 +5,6 @@ import django.db.models.expressions
 import django.utils.timezone
 import gxregistry.storage
 import pgtrigger.compiler
-import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
@@ -46,6 +45,9 @@ class Migration(migrations.Migration):
                 'verbose_name': 'transition plan',
                 'verbose_name_plural': 'transition plans',
                 'ordering': ['-fiscal_year', 'organisation__name', '-version'],
+                'indexes': [models.Index(fields=['fiscal_year', 'status'], name='transition_plan_fy_status')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='transition_plan_fiscal_year_range'), models.UniqueConstraint(fields=('organisation', 'fiscal_year', 'version'), name='transition_plan_version_unique'), models.UniqueConstraint(condition=models.Q(('status__in', ['draft', 'filed', 'submitted'])), fields=('organisation', 'fiscal_year'), name='transition_plan_one_open_per_fy'), models.CheckConstraint(condition=models.Q(('confirmed_by__isnull', True), models.Q(('confirmed_by', models.F('filed_by')), _negated=True), _connector='OR'), name='transition_plan_four_eyes'), models.CheckConstraint(condition=models.Q(('rd_expenses_yen__isnull', True), ('rd_expenses_yen__gte', 0), _connector='OR'), name='transition_plan_rd_expenses_not_negative'), models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['accepted', 'returned']), _negated=True), ('decided_at__isnull', False), _connector='OR'), name='transition_plan_decided_has_date')],
+                'triggers': [pgtrigger.compiler.Trigger(name='transition_plan_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{draft:filed,filed:draft,filed:submitted,submitted:accepted,submitted:returned}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='6cd2866c78fe89a6a6b0fc1284de545b5252a216', operation='UPDATE', pgid='pgtrigger_transition_plan_transitions_0f123', table='allocation_transitionplan', when='BEFORE')), pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_transitionplanhistory" ("confirmed_at", "confirmed_by_id", "created_at", "created_by_id", "decided_at", "decided_by_id", "filed_at", "filed_by_id", "fiscal_year", "group_boundary", "id", "message", "organisation_id", "other_initiatives", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_expenses_yen", "rd_initiatives", "status", "version") VALUES (NEW."confirmed_at", NEW."confirmed_by_id", NEW."created_at", NEW."created_by_id", NEW."decided_at", NEW."decided_by_id", NEW."filed_at", NEW."filed_by_id", NEW."fiscal_year", NEW."group_boundary", NEW."id", NEW."message", NEW."organisation_id", NEW."other_initiatives", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_expenses_yen", NEW."rd_initiatives", NEW."status", NEW."version"); RETURN NULL;', hash='759e37998fa8f94f7a88bdb7f7fbb50b086c8a50', operation='INSERT', pgid='pgtrigger_insert_insert_d0f72', table='allocation_transitionplan', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_transitionplanhistory" ("confirmed_at", "confirmed_by_id", "created_at", "created_by_id", "decided_at", "decided_by_id", "filed_at", "filed_by_id", "fiscal_year", "group_boundary", "id", "message", "organisation_id", "other_initiatives", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_expenses_yen", "rd_initiatives", "status", "version") VALUES (NEW."confirmed_at", NEW."confirmed_by_id", NEW."created_at", NEW."created_by_id", NEW."decided_at", NEW."decided_by_id", NEW."filed_at", NEW."filed_by_id", NEW."fiscal_year", NEW."group_boundary", NEW."id", NEW."message", NEW."organisation_id", NEW."other_initiatives", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_expenses_yen", NEW."rd_initiatives", NEW."status", NEW."version"); RETURN NULL;', hash='1549469453db2b3d8a63036b1fd6bf9eb1aaaa88', operation='UPDATE', pgid='pgtrigger_update_update_4e352', table='allocation_transitionplan', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_transitionplanhistory" ("confirmed_at", "confirmed_by_id", "created_at", "created_by_id", "decided_at", "decided_by_id", "filed_at", "filed_by_id", "fiscal_year", "group_boundary", "id", "message", "organisation_id", "other_initiatives", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_expenses_yen", "rd_initiatives", "status", "version") VALUES (OLD."confirmed_at", OLD."confirmed_by_id", OLD."created_at", OLD."created_by_id", OLD."decided_at", OLD."decided_by_id", OLD."filed_at", OLD."filed_by_id", OLD."fiscal_year", OLD."group_boundary", OLD."id", OLD."message", OLD."organisation_id", OLD."other_initiatives", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_expenses_yen", OLD."rd_initiatives", OLD."status", OLD."version"); RETURN NULL;', hash='94e9db49a0dd6b127efed407b9e5aa14e7bee2a4', operation='DELETE', pgid='pgtrigger_delete_delete_0cc22', table='allocation_transitionplan', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -80,6 +82,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'capital investment',
                 'verbose_name_plural': 'capital investments',
                 'ordering': ['position', 'pk'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('effect_t_per_year__gte', 0)), name='plan_investment_effect_not_negative')],
             },
         ),
         migrations.CreateModel(
@@ -97,6 +100,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'plan emissions',
                 'verbose_name_plural': 'plan emissions',
                 'ordering': ['kind', 'fiscal_year'],
+                'constraints': [models.UniqueConstraint(fields=('plan', 'kind', 'fiscal_year'), name='plan_emissions_once_per_year'), models.CheckConstraint(condition=models.Q(('direct_t__gte', 0), ('indirect_t__gte', 0)), name='plan_emissions_not_negative'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'projected'), _negated=True), models.Q(('fiscal_year__gte', 2026), ('fiscal_year__lte', 2030)), _connector='OR'), name='plan_emissions_projection_years'), models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2023), ('fiscal_year__lte', 2100)), name='plan_emissions_fiscal_year_range')],
             },
         ),
         migrations.CreateModel(
@@ -115,6 +119,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'public document',
                 'verbose_name_plural': 'public documents',
                 'ordering': ['position', 'pk'],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(models.Q(('url', ''), _negated=True), ('file', '')), models.Q(('url', ''), models.Q(('file', ''), _negated=True)), _connector='OR'), name='plan_document_link_or_file')],
             },
         ),
         migrations.CreateModel(
@@ -146,78 +151,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='13b8b9d2d419aec3c7cd169d4fa63777eec77689', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_1d73f', table='allocation_transitionplanhistory', when='BEFORE'))],
             },
-        ),
-        migrations.AddIndex(
-            model_name='transitionplan',
-            index=models.Index(fields=['fiscal_year', 'status'], name='transition_plan_fy_status'),
-        ),
-        migrations.AddConstraint(
-            model_name='transitionplan',
-            constraint=models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2000), ('fiscal_year__lte', 2100)), name='transition_plan_fiscal_year_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='transitionplan',
-            constraint=models.UniqueConstraint(fields=('organisation', 'fiscal_year', 'version'), name='transition_plan_version_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='transitionplan',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['draft', 'filed', 'submitted'])), fields=('organisation', 'fiscal_year'), name='transition_plan_one_open_per_fy'),
-        ),
-        migrations.AddConstraint(
-            model_name='transitionplan',
-            constraint=models.CheckConstraint(condition=models.Q(('confirmed_by__isnull', True), models.Q(('confirmed_by', models.F('filed_by')), _negated=True), _connector='OR'), name='transition_plan_four_eyes'),
-        ),
-        migrations.AddConstraint(
-            model_name='transitionplan',
-            constraint=models.CheckConstraint(condition=models.Q(('rd_expenses_yen__isnull', True), ('rd_expenses_yen__gte', 0), _connector='OR'), name='transition_plan_rd_expenses_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='transitionplan',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['accepted', 'returned']), _negated=True), ('decided_at__isnull', False), _connector='OR'), name='transition_plan_decided_has_date'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transitionplan',
-            trigger=pgtrigger.compiler.Trigger(name='transition_plan_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{draft:filed,filed:draft,filed:submitted,submitted:accepted,submitted:returned}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='6cd2866c78fe89a6a6b0fc1284de545b5252a216', operation='UPDATE', pgid='pgtrigger_transition_plan_transitions_0f123', table='allocation_transitionplan', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transitionplan',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_transitionplanhistory" ("confirmed_at", "confirmed_by_id", "created_at", "created_by_id", "decided_at", "decided_by_id", "filed_at", "filed_by_id", "fiscal_year", "group_boundary", "id", "message", "organisation_id", "other_initiatives", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_expenses_yen", "rd_initiatives", "status", "version") VALUES (NEW."confirmed_at", NEW."confirmed_by_id", NEW."created_at", NEW."created_by_id", NEW."decided_at", NEW."decided_by_id", NEW."filed_at", NEW."filed_by_id", NEW."fiscal_year", NEW."group_boundary", NEW."id", NEW."message", NEW."organisation_id", NEW."other_initiatives", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rd_expenses_yen", NEW."rd_initiatives", NEW."status", NEW."version"); RETURN NULL;', hash='759e37998fa8f94f7a88bdb7f7fbb50b086c8a50', operation='INSERT', pgid='pgtrigger_insert_insert_d0f72', table='allocation_transitionplan', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transitionplan',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "allocation_transitionplanhistory" ("confirmed_at", "confirmed_by_id", "created_at", "created_by_id", "decided_at", "decided_by_id", "filed_at", "filed_by_id", "fiscal_year", "group_boundary", "id", "message", "organisation_id", "other_initiatives", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_expenses_yen", "rd_initiatives", "status", "version") VALUES (NEW."confirmed_at", NEW."confirmed_by_id", NEW."created_at", NEW."created_by_id", NEW."decided_at", NEW."decided_by_id", NEW."filed_at", NEW."filed_by_id", NEW."fiscal_year", NEW."group_boundary", NEW."id", NEW."message", NEW."organisation_id", NEW."other_initiatives", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rd_expenses_yen", NEW."rd_initiatives", NEW."status", NEW."version"); RETURN NULL;', hash='1549469453db2b3d8a63036b1fd6bf9eb1aaaa88', operation='UPDATE', pgid='pgtrigger_update_update_4e352', table='allocation_transitionplan', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transitionplan',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "allocation_transitionplanhistory" ("confirmed_at", "confirmed_by_id", "created_at", "created_by_id", "decided_at", "decided_by_id", "filed_at", "filed_by_id", "fiscal_year", "group_boundary", "id", "message", "organisation_id", "other_initiatives", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rd_expenses_yen", "rd_initiatives", "status", "version") VALUES (OLD."confirmed_at", OLD."confirmed_by_id", OLD."created_at", OLD."created_by_id", OLD."decided_at", OLD."decided_by_id", OLD."filed_at", OLD."filed_by_id", OLD."fiscal_year", OLD."group_boundary", OLD."id", OLD."message", OLD."organisation_id", OLD."other_initiatives", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rd_expenses_yen", OLD."rd_initiatives", OLD."status", OLD."version"); RETURN NULL;', hash='94e9db49a0dd6b127efed407b9e5aa14e7bee2a4', operation='DELETE', pgid='pgtrigger_delete_delete_0cc22', table='allocation_transitionplan', when='AFTER')),
-        ),
-        migrations.AddConstraint(
-            model_name='planinvestment',
-            constraint=models.CheckConstraint(condition=models.Q(('effect_t_per_year__gte', 0)), name='plan_investment_effect_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='planemissions',
-            constraint=models.UniqueConstraint(fields=('plan', 'kind', 'fiscal_year'), name='plan_emissions_once_per_year'),
-        ),
-        migrations.AddConstraint(
-            model_name='planemissions',
-            constraint=models.CheckConstraint(condition=models.Q(('direct_t__gte', 0), ('indirect_t__gte', 0)), name='plan_emissions_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='planemissions',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'projected'), _negated=True), models.Q(('fiscal_year__gte', 2026), ('fiscal_year__lte', 2030)), _connector='OR'), name='plan_emissions_projection_years'),
-        ),
-        migrations.AddConstraint(
-            model_name='planemissions',
-            constraint=models.CheckConstraint(condition=models.Q(('fiscal_year__gte', 2023), ('fiscal_year__lte', 2100)), name='plan_emissions_fiscal_year_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='plandocument',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(models.Q(('url', ''), _negated=True), ('file', '')), models.Q(('url', ''), models.Q(('file', ''), _negated=True)), _connector='OR'), name='plan_document_link_or_file'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='transitionplanhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='13b8b9d2d419aec3c7cd169d4fa63777eec77689', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_1d73f', table='allocation_transitionplanhistory', when='BEFORE')),
         ),
     ]

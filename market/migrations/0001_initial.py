@@ -3,7 +3,6 @@
 import datetime
 import django.db.models.deletion
 import pgtrigger.compiler
-import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
@@ -35,6 +34,28 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'instrument',
                 'verbose_name_plural': 'instruments',
+                'constraints': [models.CheckConstraint(condition=models.Q(('session_opens_at__lt', models.F('session_closes_at'))), name='instrument_session_opens_before_it_closes'), models.CheckConstraint(condition=models.Q(('tick_yen__gte', 1), ('lot__gte', 1)), name='instrument_tick_and_lot')],
+                'triggers': [pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_instrumenthistory" ("code", "created_by_id", "id", "lot", "opens_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "session_closes_at", "session_opens_at", "tick_yen", "vintage") VALUES (NEW."code", NEW."created_by_id", NEW."id", NEW."lot", NEW."opens_on", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."session_closes_at", NEW."session_opens_at", NEW."tick_yen", NEW."vintage"); RETURN NULL;', hash='bbca4257d349ec631bf49399bf346059947f7c01', operation='INSERT', pgid='pgtrigger_insert_insert_9bdd7', table='market_instrument', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "market_instrumenthistory" ("code", "created_by_id", "id", "lot", "opens_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "session_closes_at", "session_opens_at", "tick_yen", "vintage") VALUES (NEW."code", NEW."created_by_id", NEW."id", NEW."lot", NEW."opens_on", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."session_closes_at", NEW."session_opens_at", NEW."tick_yen", NEW."vintage"); RETURN NULL;', hash='f87faf79a16bda3fe6dbd12f0e770519bea07912', operation='UPDATE', pgid='pgtrigger_update_update_520b8', table='market_instrument', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_instrumenthistory" ("code", "created_by_id", "id", "lot", "opens_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "session_closes_at", "session_opens_at", "tick_yen", "vintage") VALUES (OLD."code", OLD."created_by_id", OLD."id", OLD."lot", OLD."opens_on", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."session_closes_at", OLD."session_opens_at", OLD."tick_yen", OLD."vintage"); RETURN NULL;', hash='33643a8c2a3ad2725046f3dbf804e5ab739e4ad2', operation='DELETE', pgid='pgtrigger_delete_delete_ff0de', table='market_instrument', when='AFTER'))],
+            },
+        ),
+        migrations.CreateModel(
+            name='Participant',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('applied', 'Applied, waiting for GXA'), ('active', 'Active'), ('suspended', 'Suspended'), ('refused', 'Refused')], max_length=12, verbose_name='status')),
+                ('rules_version', models.CharField(max_length=20, verbose_name='market rules accepted')),
+                ('rules_accepted_at', models.DateTimeField(verbose_name='accepted at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='last decided at')),
+                ('reason', models.CharField(blank=True, help_text='Why GXA refused or suspended the participant (shown to it).', max_length=500, verbose_name='reason')),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='last decided by')),
+                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='market_participant', to='accounts.organisation', verbose_name='organisation')),
+                ('rules_accepted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='accepted by')),
+            ],
+            options={
+                'verbose_name': 'market participant',
+                'verbose_name_plural': 'market participants',
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['refused', 'suspended']), _negated=True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='participant_refusal_has_reason')],
+                'triggers': [pgtrigger.compiler.Trigger(name='participant_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{active:suspended,applied:active,applied:refused,suspended:active}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='fec5a519a70c33856ed8bd25a9ad647d737dde77', operation='UPDATE', pgid='pgtrigger_participant_transitions_e500a', table='market_participant', when='BEFORE')), pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_participanthistory" ("decided_at", "decided_by_id", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "rules_accepted_at", "rules_accepted_by_id", "rules_version", "status") VALUES (NEW."decided_at", NEW."decided_by_id", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."reason", NEW."rules_accepted_at", NEW."rules_accepted_by_id", NEW."rules_version", NEW."status"); RETURN NULL;', hash='160a1bd51fd9a662079f6e42cf4cacba56f3c597', operation='INSERT', pgid='pgtrigger_insert_insert_bf250', table='market_participant', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "market_participanthistory" ("decided_at", "decided_by_id", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "rules_accepted_at", "rules_accepted_by_id", "rules_version", "status") VALUES (NEW."decided_at", NEW."decided_by_id", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."reason", NEW."rules_accepted_at", NEW."rules_accepted_by_id", NEW."rules_version", NEW."status"); RETURN NULL;', hash='746e08b934ccb7687902704af5c1989337c5def6', operation='UPDATE', pgid='pgtrigger_update_update_f6b4b', table='market_participant', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_participanthistory" ("decided_at", "decided_by_id", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "rules_accepted_at", "rules_accepted_by_id", "rules_version", "status") VALUES (OLD."decided_at", OLD."decided_by_id", OLD."id", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."reason", OLD."rules_accepted_at", OLD."rules_accepted_by_id", OLD."rules_version", OLD."status"); RETURN NULL;', hash='d03995bb75a7e0f795ef4c827375bb759dbc3482', operation='DELETE', pgid='pgtrigger_delete_delete_90faa', table='market_participant', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -57,6 +78,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='483df3d3375fe2642060f50d5209af6478396038', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_a6e71', table='market_instrumenthistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -76,24 +98,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'trading parameters',
                 'verbose_name_plural': 'trading parameters',
                 'ordering': ['instrument', '-effective_from'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Participant',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('applied', 'Applied, waiting for GXA'), ('active', 'Active'), ('suspended', 'Suspended'), ('refused', 'Refused')], max_length=12, verbose_name='status')),
-                ('rules_version', models.CharField(max_length=20, verbose_name='market rules accepted')),
-                ('rules_accepted_at', models.DateTimeField(verbose_name='accepted at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='last decided at')),
-                ('reason', models.CharField(blank=True, help_text='Why GXA refused or suspended the participant (shown to it).', max_length=500, verbose_name='reason')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='last decided by')),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='market_participant', to='accounts.organisation', verbose_name='organisation')),
-                ('rules_accepted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='accepted by')),
-            ],
-            options={
-                'verbose_name': 'market participant',
-                'verbose_name_plural': 'market participants',
+                'constraints': [models.UniqueConstraint(fields=('instrument', 'effective_from'), name='one_parameter_set_per_moment'), models.CheckConstraint(condition=models.Q(('band_percent__gt', 0), ('band_percent__lte', 50)), name='parameters_band_between_0_and_50_percent'), models.CheckConstraint(condition=models.Q(('reference_price_yen__gte', 1)), name='parameters_reference_price_positive')],
+                'triggers': [pgtrigger.compiler.Trigger(name='parameters_never_change', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='0830449e2884a174c72cea983c83949342823e70', operation='UPDATE OR DELETE', pgid='pgtrigger_parameters_never_change_bc432', table='market_instrumentparameters', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -116,70 +122,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='c67f9ced9235b64d581968b7dba2af8a2178b5f6', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_76e0e', table='market_participanthistory', when='BEFORE'))],
             },
-        ),
-        migrations.AddConstraint(
-            model_name='instrument',
-            constraint=models.CheckConstraint(condition=models.Q(('session_opens_at__lt', models.F('session_closes_at'))), name='instrument_session_opens_before_it_closes'),
-        ),
-        migrations.AddConstraint(
-            model_name='instrument',
-            constraint=models.CheckConstraint(condition=models.Q(('tick_yen__gte', 1), ('lot__gte', 1)), name='instrument_tick_and_lot'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='instrument',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_instrumenthistory" ("code", "created_by_id", "id", "lot", "opens_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "session_closes_at", "session_opens_at", "tick_yen", "vintage") VALUES (NEW."code", NEW."created_by_id", NEW."id", NEW."lot", NEW."opens_on", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."session_closes_at", NEW."session_opens_at", NEW."tick_yen", NEW."vintage"); RETURN NULL;', hash='bbca4257d349ec631bf49399bf346059947f7c01', operation='INSERT', pgid='pgtrigger_insert_insert_9bdd7', table='market_instrument', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='instrument',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "market_instrumenthistory" ("code", "created_by_id", "id", "lot", "opens_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "session_closes_at", "session_opens_at", "tick_yen", "vintage") VALUES (NEW."code", NEW."created_by_id", NEW."id", NEW."lot", NEW."opens_on", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."session_closes_at", NEW."session_opens_at", NEW."tick_yen", NEW."vintage"); RETURN NULL;', hash='f87faf79a16bda3fe6dbd12f0e770519bea07912', operation='UPDATE', pgid='pgtrigger_update_update_520b8', table='market_instrument', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='instrument',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_instrumenthistory" ("code", "created_by_id", "id", "lot", "opens_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "session_closes_at", "session_opens_at", "tick_yen", "vintage") VALUES (OLD."code", OLD."created_by_id", OLD."id", OLD."lot", OLD."opens_on", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."session_closes_at", OLD."session_opens_at", OLD."tick_yen", OLD."vintage"); RETURN NULL;', hash='33643a8c2a3ad2725046f3dbf804e5ab739e4ad2', operation='DELETE', pgid='pgtrigger_delete_delete_ff0de', table='market_instrument', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='instrumenthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='483df3d3375fe2642060f50d5209af6478396038', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_a6e71', table='market_instrumenthistory', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='instrumentparameters',
-            constraint=models.UniqueConstraint(fields=('instrument', 'effective_from'), name='one_parameter_set_per_moment'),
-        ),
-        migrations.AddConstraint(
-            model_name='instrumentparameters',
-            constraint=models.CheckConstraint(condition=models.Q(('band_percent__gt', 0), ('band_percent__lte', 50)), name='parameters_band_between_0_and_50_percent'),
-        ),
-        migrations.AddConstraint(
-            model_name='instrumentparameters',
-            constraint=models.CheckConstraint(condition=models.Q(('reference_price_yen__gte', 1)), name='parameters_reference_price_positive'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='instrumentparameters',
-            trigger=pgtrigger.compiler.Trigger(name='parameters_never_change', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='0830449e2884a174c72cea983c83949342823e70', operation='UPDATE OR DELETE', pgid='pgtrigger_parameters_never_change_bc432', table='market_instrumentparameters', when='BEFORE')),
-        ),
-        migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['refused', 'suspended']), _negated=True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='participant_refusal_has_reason'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='participant',
-            trigger=pgtrigger.compiler.Trigger(name='participant_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{active:suspended,applied:active,applied:refused,suspended:active}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='fec5a519a70c33856ed8bd25a9ad647d737dde77', operation='UPDATE', pgid='pgtrigger_participant_transitions_e500a', table='market_participant', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='participant',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_participanthistory" ("decided_at", "decided_by_id", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "rules_accepted_at", "rules_accepted_by_id", "rules_version", "status") VALUES (NEW."decided_at", NEW."decided_by_id", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."reason", NEW."rules_accepted_at", NEW."rules_accepted_by_id", NEW."rules_version", NEW."status"); RETURN NULL;', hash='160a1bd51fd9a662079f6e42cf4cacba56f3c597', operation='INSERT', pgid='pgtrigger_insert_insert_bf250', table='market_participant', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='participant',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "market_participanthistory" ("decided_at", "decided_by_id", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "rules_accepted_at", "rules_accepted_by_id", "rules_version", "status") VALUES (NEW."decided_at", NEW."decided_by_id", NEW."id", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."reason", NEW."rules_accepted_at", NEW."rules_accepted_by_id", NEW."rules_version", NEW."status"); RETURN NULL;', hash='746e08b934ccb7687902704af5c1989337c5def6', operation='UPDATE', pgid='pgtrigger_update_update_f6b4b', table='market_participant', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='participant',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_participanthistory" ("decided_at", "decided_by_id", "id", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "rules_accepted_at", "rules_accepted_by_id", "rules_version", "status") VALUES (OLD."decided_at", OLD."decided_by_id", OLD."id", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."reason", OLD."rules_accepted_at", OLD."rules_accepted_by_id", OLD."rules_version", OLD."status"); RETURN NULL;', hash='d03995bb75a7e0f795ef4c827375bb759dbc3482', operation='DELETE', pgid='pgtrigger_delete_delete_90faa', table='market_participant', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='participanthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='c67f9ced9235b64d581968b7dba2af8a2178b5f6', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_76e0e', table='market_participanthistory', when='BEFORE')),
         ),
     ]

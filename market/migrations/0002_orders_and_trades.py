@@ -18,6 +18,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='instrument',
+            name='insert_insert',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='instrument',
+            name='update_update',
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name='instrument',
+            name='delete_delete',
+        ),
+        migrations.AddField(
+            model_name='instrument',
+            name='halted_until',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='halted until'),
+        ),
+        migrations.AddField(
+            model_name='instrumenthistory',
+            name='halted_until',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='halted until'),
+        ),
         migrations.CreateModel(
             name='Order',
             fields=[
@@ -36,11 +58,19 @@ class Migration(migrations.Migration):
                 ('idempotency_key', models.CharField(max_length=100, verbose_name='idempotency key')),
                 ('entered_at', models.DateTimeField(verbose_name='entered at')),
                 ('closed_reason', models.CharField(blank=True, max_length=200, verbose_name='why it closed')),
+                ('cash_account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.holdingaccount', verbose_name='cash account')),
+                ('entered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
+                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='market.instrument', verbose_name='instrument')),
+                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='market.participant', verbose_name='participant')),
+                ('unit_account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.holdingaccount', verbose_name='allowance account')),
             ],
             options={
                 'verbose_name': 'order',
                 'verbose_name_plural': 'orders',
                 'ordering': ['-entered_at', '-id'],
+                'indexes': [models.Index(condition=models.Q(('status', 'open')), fields=['instrument', 'side', 'price_yen', 'sequence'], name='market_order_book')],
+                'constraints': [models.UniqueConstraint(fields=('participant', 'idempotency_key'), name='order_idempotency_key_once'), models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('price_yen__gt', 0), ('remaining__gte', 0), ('remaining__lte', models.F('quantity'))), name='order_quantities'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'open'), _negated=True), ('remaining__gt', 0), _connector='OR'), name='order_open_has_remaining'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'filled'), _negated=True), ('remaining', 0), _connector='OR'), name='order_filled_has_none_left'), models.CheckConstraint(condition=models.Q(models.Q(('side', 'sell'), ('status', 'open'), ('reserved_units', models.F('remaining')), ('reserved_yen', 0)), models.Q(('side', 'buy'), ('status', 'open'), ('reserved_yen', django.db.models.expressions.CombinedExpression(models.F('remaining'), '*', models.F('price_yen'))), ('reserved_units', 0)), models.Q(models.Q(('status', 'open'), _negated=True), ('reserved_units', 0), ('reserved_yen', 0)), _connector='OR'), name='order_reserves_what_it_may_deliver')],
+                'triggers': [pgtrigger.compiler.Trigger(name='order_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{open:cancelled,open:expired,open:filled}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='352f69a95f03d982761e1e46333216c1310ca451', operation='UPDATE', pgid='pgtrigger_order_transitions_93bff', table='market_order', when='BEFORE')), pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_orderhistory" ("cash_account_id", "closed_reason", "entered_at", "entered_by_id", "id", "idempotency_key", "instrument_id", "owner", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "price_yen", "quantity", "remaining", "reserved_units", "reserved_yen", "sequence", "side", "status", "time_in_force", "trading_day", "unit_account_id") VALUES (NEW."cash_account_id", NEW."closed_reason", NEW."entered_at", NEW."entered_by_id", NEW."id", NEW."idempotency_key", NEW."instrument_id", NEW."owner", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."price_yen", NEW."quantity", NEW."remaining", NEW."reserved_units", NEW."reserved_yen", NEW."sequence", NEW."side", NEW."status", NEW."time_in_force", NEW."trading_day", NEW."unit_account_id"); RETURN NULL;', hash='4719a83fe574f84709d9bef6fbd35bbb9a54a37f', operation='INSERT', pgid='pgtrigger_insert_insert_29a76', table='market_order', when='AFTER')), pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "market_orderhistory" ("cash_account_id", "closed_reason", "entered_at", "entered_by_id", "id", "idempotency_key", "instrument_id", "owner", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "price_yen", "quantity", "remaining", "reserved_units", "reserved_yen", "sequence", "side", "status", "time_in_force", "trading_day", "unit_account_id") VALUES (NEW."cash_account_id", NEW."closed_reason", NEW."entered_at", NEW."entered_by_id", NEW."id", NEW."idempotency_key", NEW."instrument_id", NEW."owner", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."price_yen", NEW."quantity", NEW."remaining", NEW."reserved_units", NEW."reserved_yen", NEW."sequence", NEW."side", NEW."status", NEW."time_in_force", NEW."trading_day", NEW."unit_account_id"); RETURN NULL;', hash='7dd2a0151145bd652561825e9743c490ded9f0f2', operation='UPDATE', pgid='pgtrigger_update_update_1e564', table='market_order', when='AFTER')), pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_orderhistory" ("cash_account_id", "closed_reason", "entered_at", "entered_by_id", "id", "idempotency_key", "instrument_id", "owner", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "price_yen", "quantity", "remaining", "reserved_units", "reserved_yen", "sequence", "side", "status", "time_in_force", "trading_day", "unit_account_id") VALUES (OLD."cash_account_id", OLD."closed_reason", OLD."entered_at", OLD."entered_by_id", OLD."id", OLD."idempotency_key", OLD."instrument_id", OLD."owner", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."price_yen", OLD."quantity", OLD."remaining", OLD."reserved_units", OLD."reserved_yen", OLD."sequence", OLD."side", OLD."status", OLD."time_in_force", OLD."trading_day", OLD."unit_account_id"); RETURN NULL;', hash='6d36c77495308a6892cde0e14aa2feb7271ed253', operation='DELETE', pgid='pgtrigger_delete_delete_749ee', table='market_order', when='AFTER'))],
             },
         ),
         migrations.CreateModel(
@@ -64,9 +94,17 @@ class Migration(migrations.Migration):
                 ('idempotency_key', models.CharField(max_length=100, verbose_name='idempotency key')),
                 ('entered_at', models.DateTimeField(verbose_name='entered at')),
                 ('closed_reason', models.CharField(blank=True, max_length=200, verbose_name='why it closed')),
+                ('cash_account', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='cash account')),
+                ('entered_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
+                ('instrument', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='market.instrument', verbose_name='instrument')),
+                ('participant', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='market.participant', verbose_name='participant')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='market.order')),
+                ('unit_account', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='allowance account')),
             ],
             options={
                 'abstract': False,
+                'triggers': [pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='5c6c712e9cbbb5db8382cd28a1273c44c60e93c7', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_129f0', table='market_orderhistory', when='BEFORE'))],
             },
         ),
         migrations.CreateModel(
@@ -77,34 +115,19 @@ class Migration(migrations.Migration):
                 ('price_yen', models.PositiveIntegerField(verbose_name='price (yen)')),
                 ('quantity', models.BigIntegerField(verbose_name='quantity')),
                 ('traded_at', models.DateTimeField(db_index=True, verbose_name='traded at')),
+                ('buy_order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='buys', to='market.order', verbose_name='buy order')),
+                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='trades', to='market.instrument', verbose_name='instrument')),
+                ('ledger_transaction', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='trade', to='accounts.ledgertransaction', verbose_name='ledger transaction')),
+                ('sell_order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sells', to='market.order', verbose_name='sell order')),
             ],
             options={
                 'verbose_name': 'trade',
                 'verbose_name_plural': 'trades',
                 'ordering': ['-traded_at', '-id'],
+                'indexes': [models.Index(fields=['instrument', 'traded_at'], name='market_trade_instrument_time')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('price_yen__gt', 0)), name='trade_positive'), models.CheckConstraint(condition=models.Q(('buy_order', models.F('sell_order')), _negated=True), name='trade_two_orders')],
+                'triggers': [pgtrigger.compiler.Trigger(name='trade_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='8065d70329fc29fd31d8151cd2a10a34d3d4918f', operation='UPDATE OR DELETE', pgid='pgtrigger_trade_append_only_3bef5', table='market_trade', when='BEFORE'))],
             },
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='instrument',
-            name='insert_insert',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='instrument',
-            name='update_update',
-        ),
-        pgtrigger.migrations.RemoveTrigger(
-            model_name='instrument',
-            name='delete_delete',
-        ),
-        migrations.AddField(
-            model_name='instrument',
-            name='halted_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='halted until'),
-        ),
-        migrations.AddField(
-            model_name='instrumenthistory',
-            name='halted_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='halted until'),
         ),
         pgtrigger.migrations.AddTrigger(
             model_name='instrument',
@@ -117,146 +140,6 @@ class Migration(migrations.Migration):
         pgtrigger.migrations.AddTrigger(
             model_name='instrument',
             trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_instrumenthistory" ("code", "created_by_id", "halted_until", "id", "lot", "opens_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "session_closes_at", "session_opens_at", "tick_yen", "vintage") VALUES (OLD."code", OLD."created_by_id", OLD."halted_until", OLD."id", OLD."lot", OLD."opens_on", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."session_closes_at", OLD."session_opens_at", OLD."tick_yen", OLD."vintage"); RETURN NULL;', hash='77cf9ae185885801c6a1acfc992ffc85a6c484fa', operation='DELETE', pgid='pgtrigger_delete_delete_ff0de', table='market_instrument', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='order',
-            name='cash_account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.holdingaccount', verbose_name='cash account'),
-        ),
-        migrations.AddField(
-            model_name='order',
-            name='entered_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by'),
-        ),
-        migrations.AddField(
-            model_name='order',
-            name='instrument',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='market.instrument', verbose_name='instrument'),
-        ),
-        migrations.AddField(
-            model_name='order',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='market.participant', verbose_name='participant'),
-        ),
-        migrations.AddField(
-            model_name='order',
-            name='unit_account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.holdingaccount', verbose_name='allowance account'),
-        ),
-        migrations.AddField(
-            model_name='orderhistory',
-            name='cash_account',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='cash account'),
-        ),
-        migrations.AddField(
-            model_name='orderhistory',
-            name='entered_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by'),
-        ),
-        migrations.AddField(
-            model_name='orderhistory',
-            name='instrument',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='market.instrument', verbose_name='instrument'),
-        ),
-        migrations.AddField(
-            model_name='orderhistory',
-            name='participant',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='market.participant', verbose_name='participant'),
-        ),
-        migrations.AddField(
-            model_name='orderhistory',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='orderhistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='market.order'),
-        ),
-        migrations.AddField(
-            model_name='orderhistory',
-            name='unit_account',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.holdingaccount', verbose_name='allowance account'),
-        ),
-        migrations.AddField(
-            model_name='trade',
-            name='buy_order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='buys', to='market.order', verbose_name='buy order'),
-        ),
-        migrations.AddField(
-            model_name='trade',
-            name='instrument',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='trades', to='market.instrument', verbose_name='instrument'),
-        ),
-        migrations.AddField(
-            model_name='trade',
-            name='ledger_transaction',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='trade', to='accounts.ledgertransaction', verbose_name='ledger transaction'),
-        ),
-        migrations.AddField(
-            model_name='trade',
-            name='sell_order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sells', to='market.order', verbose_name='sell order'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['instrument', 'side', 'price_yen', 'sequence'], name='market_order_book'),
-        ),
-        migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('participant', 'idempotency_key'), name='order_idempotency_key_once'),
-        ),
-        migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('price_yen__gt', 0), ('remaining__gte', 0), ('remaining__lte', models.F('quantity'))), name='order_quantities'),
-        ),
-        migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'open'), _negated=True), ('remaining__gt', 0), _connector='OR'), name='order_open_has_remaining'),
-        ),
-        migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'filled'), _negated=True), ('remaining', 0), _connector='OR'), name='order_filled_has_none_left'),
-        ),
-        migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('side', 'sell'), ('status', 'open'), ('reserved_units', models.F('remaining')), ('reserved_yen', 0)), models.Q(('side', 'buy'), ('status', 'open'), ('reserved_yen', django.db.models.expressions.CombinedExpression(models.F('remaining'), '*', models.F('price_yen'))), ('reserved_units', 0)), models.Q(models.Q(('status', 'open'), _negated=True), ('reserved_units', 0), ('reserved_yen', 0)), _connector='OR'), name='order_reserves_what_it_may_deliver'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='order',
-            trigger=pgtrigger.compiler.Trigger(name='order_transitions', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE _is_valid_transition BOOLEAN;', func='SELECT CONCAT(OLD."status", \':\', NEW."status") = ANY(\'{open:cancelled,open:expired,open:filled}\'::text[]) INTO _is_valid_transition; IF (_is_valid_transition IS FALSE AND OLD."status" IS DISTINCT FROM NEW."status") THEN RAISE EXCEPTION \'pgtrigger: Invalid transition of field "status" from "%" to "%" on table %\', OLD."status", NEW."status", TG_TABLE_NAME; ELSE RETURN NEW; END IF;', hash='352f69a95f03d982761e1e46333216c1310ca451', operation='UPDATE', pgid='pgtrigger_order_transitions_93bff', table='market_order', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='order',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_orderhistory" ("cash_account_id", "closed_reason", "entered_at", "entered_by_id", "id", "idempotency_key", "instrument_id", "owner", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "price_yen", "quantity", "remaining", "reserved_units", "reserved_yen", "sequence", "side", "status", "time_in_force", "trading_day", "unit_account_id") VALUES (NEW."cash_account_id", NEW."closed_reason", NEW."entered_at", NEW."entered_by_id", NEW."id", NEW."idempotency_key", NEW."instrument_id", NEW."owner", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."price_yen", NEW."quantity", NEW."remaining", NEW."reserved_units", NEW."reserved_yen", NEW."sequence", NEW."side", NEW."status", NEW."time_in_force", NEW."trading_day", NEW."unit_account_id"); RETURN NULL;', hash='4719a83fe574f84709d9bef6fbd35bbb9a54a37f', operation='INSERT', pgid='pgtrigger_insert_insert_29a76', table='market_order', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='order',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "market_orderhistory" ("cash_account_id", "closed_reason", "entered_at", "entered_by_id", "id", "idempotency_key", "instrument_id", "owner", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "price_yen", "quantity", "remaining", "reserved_units", "reserved_yen", "sequence", "side", "status", "time_in_force", "trading_day", "unit_account_id") VALUES (NEW."cash_account_id", NEW."closed_reason", NEW."entered_at", NEW."entered_by_id", NEW."id", NEW."idempotency_key", NEW."instrument_id", NEW."owner", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."price_yen", NEW."quantity", NEW."remaining", NEW."reserved_units", NEW."reserved_yen", NEW."sequence", NEW."side", NEW."status", NEW."time_in_force", NEW."trading_day", NEW."unit_account_id"); RETURN NULL;', hash='7dd2a0151145bd652561825e9743c490ded9f0f2', operation='UPDATE', pgid='pgtrigger_update_update_1e564', table='market_order', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='order',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "market_orderhistory" ("cash_account_id", "closed_reason", "entered_at", "entered_by_id", "id", "idempotency_key", "instrument_id", "owner", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "price_yen", "quantity", "remaining", "reserved_units", "reserved_yen", "sequence", "side", "status", "time_in_force", "trading_day", "unit_account_id") VALUES (OLD."cash_account_id", OLD."closed_reason", OLD."entered_at", OLD."entered_by_id", OLD."id", OLD."idempotency_key", OLD."instrument_id", OLD."owner", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."price_yen", OLD."quantity", OLD."remaining", OLD."reserved_units", OLD."reserved_yen", OLD."sequence", OLD."side", OLD."status", OLD."time_in_force", OLD."trading_day", OLD."unit_account_id"); RETURN NULL;', hash='6d36c77495308a6892cde0e14aa2feb7271ed253', operation='DELETE', pgid='pgtrigger_delete_delete_749ee', table='market_order', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='orderhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='5c6c712e9cbbb5db8382cd28a1273c44c60e93c7', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_129f0', table='market_orderhistory', when='BEFORE')),
-        ),
-        migrations.AddIndex(
-            model_name='trade',
-            index=models.Index(fields=['instrument', 'traded_at'], name='market_trade_instrument_time'),
-        ),
-        migrations.AddConstraint(
-            model_name='trade',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('price_yen__gt', 0)), name='trade_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='trade',
-            constraint=models.CheckConstraint(condition=models.Q(('buy_order', models.F('sell_order')), _negated=True), name='trade_two_orders'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='trade',
-            trigger=pgtrigger.compiler.Trigger(name='trade_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='8065d70329fc29fd31d8151cd2a10a34d3d4918f', operation='UPDATE OR DELETE', pgid='pgtrigger_trade_append_only_3bef5', table='market_trade', when='BEFORE')),
         ),
         # Time priority: one sequence for every instrument's orders (an amend that loses priority takes a new value).
         migrations.RunSQL("CREATE SEQUENCE market_order_priority", "DROP SEQUENCE market_order_priority"),
