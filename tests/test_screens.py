@@ -90,19 +90,21 @@ def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(browser, live_serv
             page.locator("input[name=otp_token]").fill(current_code(device))
             page.locator("main form button[type=submit]").click()
         for _name, path in pages_for(user):
+            # Opened once on the phone, then the window widened to the desktop's (the layout and the tables'
+            # script follow a resize): half the page loads of opening it at each width.
+            page.set_viewport_size({"width": WIDTHS[0], "height": 800})
+            response = page.goto(f"{live_server.url}{path}")
+            assert response.status == 200, (email, path, response.status)
+            walked += 1
+            for violation in axe.run(page).response["violations"]:
+                if violation["impact"] in ("serious", "critical"):
+                    violations.append((email, path, violation["id"], violation["nodes"][0]["target"]))
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 800})
-                response = page.goto(f"{live_server.url}{path}")
-                assert response.status == 200, (email, path, response.status)
-                walked += 1
                 scroll_width = page.evaluate("document.documentElement.scrollWidth")
                 if scroll_width > width:
                     too_wide.append((email, path, width, scroll_width))
-                if width == WIDTHS[0]:
-                    for violation in axe.run(page).response["violations"]:
-                        if violation["impact"] in ("serious", "critical"):
-                            violations.append((email, path, violation["id"], violation["nodes"][0]["target"]))
         context.close()
-    assert walked > 100  # the walk reached the pages, not only the sign-in
+    assert walked > 50  # the walk reached the pages, not only the sign-in
     assert too_wide == [], "pages wider than the screen (user, page, viewport, document width)"
     assert violations == [], "serious or critical accessibility violations"
