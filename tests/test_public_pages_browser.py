@@ -95,6 +95,18 @@ def test_the_public_reads_the_markets_prices_on_a_desktop_and_a_phone_with_every
                 return range.getClientRects().length > 1; }).map(cell => cell.innerText)""")
             if wrapped:
                 problems.append((language, width, path, "numbers broken across lines", wrapped[:3]))
+            # A chart's labels as tall on a phone as on a desktop (drawn 11 high): the chart keeps its width and
+            # scrolls in a region of its own, named and reachable from the keyboard, not shrunk to the screen.
+            smallest = page.evaluate("""Math.min(...[...document.querySelectorAll('svg.chart text')].map(
+                text => text.getBoundingClientRect().height), 99)""")
+            if smallest < 10:
+                problems.append((language, width, path, "chart labels too small to read", smallest))
+            if page.locator("svg.chart").count():
+                region = page.locator(".chart-wide:has(svg.chart)")
+                if region.get_attribute("role") != "region" or not region.get_attribute("aria-label"):
+                    problems.append((language, width, path, "chart's region not named"))
+                if width < 500 and region.get_attribute("tabindex") != "0":
+                    problems.append((language, width, path, "chart's region not reachable from the keyboard"))
         context.close()
     assert problems == []
 
