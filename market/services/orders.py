@@ -32,7 +32,7 @@ from accounts.models import (
 from accounts.roles import ACT, OPERATE_MARKET
 from gxregistry.audit import audit_context, context_variables
 from gxregistry.authorization import authorize, state_change
-from gxregistry.errors import ErrorCode, RegistryError
+from gxregistry.errors import ErrorCode, FieldChecks, RegistryError
 from gxregistry.transitions import transition_check
 from market.models import Instrument, Order, Participant, Trade
 from market.services.participants import in_session, market_operator
@@ -348,15 +348,18 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
         try:
             with transaction.atomic(), audit_context(acting_user, action="order_enter") as context:
                 authorize(acting_user, ACT, participant.organisation)
+                check = FieldChecks()  # every wrong field named at once
                 if not key or len(key) > 100:
-                    _refuse(_("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
+                    check(_refuse, _("Give the order an idempotency key (at most 100 characters)."),
+                          "idempotency_key")
                 if side not in Order.Side.values:
-                    _refuse(_("Choose buy or sell."), "side")
+                    check(_refuse, _("Choose buy or sell."), "side")
                 if time_in_force not in Order.TimeInForce.values:
-                    _refuse(_("Choose how long the order stays on the book."), "time_in_force")
+                    check(_refuse, _("Choose how long the order stays on the book."), "time_in_force")
                 # Tick, lot and hours are the instrument's terms, fixed when it is listed; what may change (the
                 # participant's state, a halt, the corridor) is read under the locks, in the database.
-                price, units = clean_price(instrument, price_yen), clean_quantity(instrument, quantity)
+                price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
+                check.done()
                 try:
                     order_id, _replayed, trade_ids, booking_ids, halted = ledger.call_prepared_and_commit(ENTER_SQL, [
                         participant.pk, instrument.pk, side, price, units, time_in_force, key, acting_user.pk, now,

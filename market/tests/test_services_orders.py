@@ -263,6 +263,9 @@ def test_orders_above_the_upper_limit_price_or_off_tick_or_out_of_session_are_re
         with pytest.raises(RegistryError) as bad:
             mkt.order(buyer, "buy", price, 1)
         assert bad.value.field == "price_yen"
+    with pytest.raises(RegistryError) as several:  # every wrong field named at once
+        mkt.order(buyer, "hold", "3001.5", 0)
+    assert [refusal.field for refusal in several.value.refusals()] == ["side", "price_yen", "quantity"]
     assert not Order.objects.exists() and yen(buyer.cash) == (100_000_000, 0)
 
 

@@ -68,6 +68,11 @@ def test_wrong_price_and_someone_who_may_not_trade_are_refused_with_nothing_ente
     refused = client.post(url(mkt), {"form": "enter", "side": "buy", "price_yen": "5000", "quantity": "1",
                                      "time_in_force": "day", "idempotency_key": "k1"})
     assert refused.status_code == 400 and "4,400" in refused.content.decode()  # the upper-limit price, named
+    # Every wrong field is named at once, each at its field, not one per attempt.
+    several = client.post(url(mkt), {"form": "enter", "side": "buy", "price_yen": "3001.5", "quantity": "0",
+                                     "time_in_force": "day", "idempotency_key": "k1"})
+    errors = several.context["enter_form"].errors
+    assert several.status_code == 400 and set(errors) >= {"price_yen", "quantity"}, errors
     viewer = make_user(Role.VIEWER, buyer.organisation)
     client.logout()
     signed_in(viewer)
