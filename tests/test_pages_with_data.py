@@ -32,7 +32,7 @@ def _demo_data(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def demo(_demo_data, db):
-    pass
+    """The module's demo data, the test in a savepoint of its own (``db``)."""
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
