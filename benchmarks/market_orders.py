@@ -3,8 +3,10 @@
     GX_DATABASE_NAME=gxregistry_national .venv/bin/python benchmarks/market_orders.py   # any migrated database
 
 Each client is a process with its own participant (allowances and yen at GXA) entering limit orders around one
-price through ``market.services.orders.order_enter`` — checks, reservation, matching under the instrument's lock,
-and the settlement of every fill in the ledger — on one instrument, so about half of them trade. Measured: orders
+price through ``market.services.orders.order_enter`` — authorization and checks in the client, then through the
+order gateway (``manage.py market_gateway``, started for the run, as ``make run`` starts it), which enters the
+orders waiting a batch at a time: matching, reservations and the settlement of the batch's trades in the ledger —
+on one instrument, so about half of them trade. Measured: orders
 per second including matching and settlement, as a ratio to pgbench's TPC-B-like script on the same database in
 the same run (goal >= 0.3), and the p95 latency of an order's entry (goal < 20 ms). The orders are entered at a
 fixed moment inside the session (the services take ``now``), on an instrument of a far vintage made for the run.
@@ -15,7 +17,9 @@ import multiprocessing
 import os
 import platform
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from datetime import date, datetime
@@ -31,6 +35,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
 from accounts import ledger, services  # noqa: E402
@@ -41,6 +46,7 @@ from accounts.validators import synthetic_corporate_number  # noqa: E402
 from benchmarks.common import machine_cpu_seconds, p95, pgbench_tps, process_cpu_seconds  # noqa: E402
 from gxregistry.errors import RegistryError  # noqa: E402
 from gxregistry.management.commands.seed_demo import _code  # noqa: E402
+from market import gateway  # noqa: E402
 from market.models import Instrument, Order, Participant, Trade  # noqa: E402
 from market.services import orders, participants  # noqa: E402
 
@@ -114,11 +120,12 @@ WRITTEN = ["market_order", "market_orderhistory", "market_trade", "accounts_bala
            "accounts_ledgertransaction", "accounts_ledgerentry", "pghistory_context"]
 
 
-def order_rate(clients, seconds, instrument_id, people, run):
+def order_rate(clients, seconds, instrument_id, people, run, gateway_pids):
     jobs = [(i, instrument_id, people[i][0], people[i][1], seconds, f"{run}") for i in range(clients)]
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (ANALYZE) {', '.join(WRITTEN)}")
     connections.close_all()
+    gateway_cpu = [process_cpu_seconds(pid) for pid in gateway_pids]
     busy, began = machine_cpu_seconds(), time.perf_counter()
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, jobs)
@@ -126,7 +133,9 @@ def order_rate(clients, seconds, instrument_id, people, run):
     latencies = sorted(latency for worker, *_ in results for latency in worker)
     server = [result[3] for result in results]
     cpu = {"machine": busy, "elapsed": time.perf_counter() - began, "clients": sum(result[2] for result in results),
-           "backends": None if None in server else sum(server)}
+           "backends": None if None in server else sum(server),
+           "gateway": process_cpu_seconds(gateway_pids[0]) - gateway_cpu[0],
+           "gateway backend": process_cpu_seconds(gateway_pids[1]) - gateway_cpu[1]}
     return len(latencies) / seconds, latencies, sum(result[1] for result in results), cpu
 
 
@@ -146,13 +155,47 @@ def main():
         sys.exit("no market operator in this database: run the demo seed first")
     run = f"m{int(time.time())}"
     instrument_id, people = prepare(options.clients, run)
+    settings.MARKET_GATEWAY_SOCKET = f"/tmp/gx-bench-gateway-{os.getpid()}.sock"  # noqa: S108 - the run's own
+    process = subprocess.Popen([sys.executable, "manage.py", "market_gateway", "--socket",  # noqa: S603
+                                settings.MARKET_GATEWAY_SOCKET], cwd=Path(__file__).resolve().parent.parent)
+    try:
+        gateway_pids = [process.pid, _gateway_backend()]
+        ratios = _rounds(options, instrument_id, people, run, gateway_pids)
+    finally:
+        process.terminate()
+        process.wait()
+    print(f"ratio to pgbench: median {statistics.median(ratios):.2f} over {len(ratios)} rounds (goal >= 0.3); "
+          f"open orders on the book: {Order.objects.filter(instrument_id=instrument_id, status='open').count()}")
+    print(f"reconciliation after the run: {'clean' if ledger.reconcile().clean else 'DIFFERENCES'}")
+
+
+def _gateway_backend() -> int:
+    """The gateway's database backend, once it has connected (it connects for its first batch)."""
+    for _attempt in range(100):
+        try:
+            with socket.socket(socket.AF_UNIX) as channel:
+                channel.connect(settings.MARKET_GATEWAY_SOCKET)
+                break
+        except OSError:
+            time.sleep(0.1)
+    with connection.cursor() as cursor:
+        for _attempt in range(100):
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [gateway.APPLICATION_NAME])
+            row = cursor.fetchone()
+            if row:
+                return row[0]
+            time.sleep(0.1)
+    sys.exit("the gateway did not connect")
+
+
+def _rounds(options, instrument_id, people, run, gateway_pids):
     ratios = []
     for round_number in range(1, options.rounds + 1):
         pgbench_cpu = []
         tps = pgbench_tps(options.clients, options.seconds, pgbench_cpu)
         trades_before = Trade.objects.filter(instrument_id=instrument_id).count()
         rate, latencies, refused, cpu = order_rate(options.clients, options.seconds, instrument_id, people,
-                                                   f"{run}-{round_number}")
+                                                   f"{run}-{round_number}", gateway_pids)
         traded = Trade.objects.filter(instrument_id=instrument_id).count() - trades_before
         ratios.append(rate / tps)
         print(f"round {round_number}: pgbench tpcb-like, {options.clients} clients, {options.seconds} s: {tps:.0f} "
@@ -164,11 +207,10 @@ def main():
         orders_entered = len(latencies)
         print(f"  CPU, all cores: a pgbench transaction {_per(pgbench_cpu[0], tps * options.seconds)} ms; an order "
               f"{_per(cpu['machine'], orders_entered)} ms (the Python clients {_per(cpu['clients'], orders_entered)} "
-              f"ms, their database backends {_per(cpu['backends'], orders_entered)} ms); cores busy "
-              f"{cpu['machine'] / cpu['elapsed'] / os.cpu_count():.0%}", flush=True)
-    print(f"ratio to pgbench: median {statistics.median(ratios):.2f} over {len(ratios)} rounds (goal >= 0.3); "
-          f"open orders on the book: {Order.objects.filter(instrument_id=instrument_id, status='open').count()}")
-    print(f"reconciliation after the run: {'clean' if ledger.reconcile().clean else 'DIFFERENCES'}")
+              f"ms, their database backends {_per(cpu['backends'], orders_entered)} ms, the gateway "
+              f"{_per(cpu['gateway'], orders_entered)} ms, its backend {_per(cpu['gateway backend'], orders_entered)}"
+              f" ms); cores busy {cpu['machine'] / cpu['elapsed'] / os.cpu_count():.0%}", flush=True)
+    return ratios
 
 
 if __name__ == "__main__":

@@ -282,6 +282,10 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Background jobs (django-q2) ------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# The market's order gateway (market.gateway; `manage.py market_gateway`): the unix socket through which the web and
+# API processes enter orders, a batch at a time. Unset, each process enters its orders itself (tests, a shell).
+MARKET_GATEWAY_SOCKET = env.str("MARKET_GATEWAY_SOCKET", default="")
 Q_CLUSTER = {
     "name": "gxregistry",
     "workers": env.int("Q_WORKERS", default=2),

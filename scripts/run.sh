@@ -8,6 +8,7 @@ PY=.venv/bin/python
 cleanup() {
   trap - INT TERM EXIT
   [[ -n "${QCLUSTER_PID:-}" ]] && kill "$QCLUSTER_PID" 2>/dev/null && wait "$QCLUSTER_PID" 2>/dev/null || true
+  [[ -n "${GATEWAY_PID:-}" ]] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null || true
   [[ -z "${DATABASE_URL:-}" ]] && $PY -m gxregistry.embedded_db stop
   echo "Stopped."
 }
@@ -20,5 +21,9 @@ $PY manage.py seed_demo
 $PY manage.py qcluster &
 QCLUSTER_PID=$!
 PORT=${PORT:-8000}
+# The market's order gateway: the web server's orders reach the book through it (docs/market.md).
+export MARKET_GATEWAY_SOCKET="${MARKET_GATEWAY_SOCKET:-${TMPDIR:-/tmp}/gx-market-gateway-$PORT.sock}"
+$PY manage.py market_gateway &
+GATEWAY_PID=$!
 echo "GX-ETS Registry at http://127.0.0.1:$PORT  (Ctrl-C stops everything)"
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload

@@ -19,7 +19,6 @@ from accounts.ledger.booking import (  # noqa: F401 - the package's public API
     ascii_digits,
     book,
     call_prepared,
-    call_prepared_and_commit,
     cancel_units,
     cash_account_open,
     clean_quantity,

@@ -20,7 +20,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-import psycopg
 import structlog
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
@@ -226,56 +225,6 @@ def call_prepared(sql: str, params: list) -> tuple:
         with logged, connection.wrap_database_errors, ServerBindingCursor(connection.connection) as cursor:
             cursor.execute(sql, params, prepare=True)
             return cursor.fetchone()
-
-
-DURABLE_SQL = "SELECT pg_logical_emit_message(true, 'gx', 'durable')"
-
-
-def call_prepared_and_commit(sql: str, params: list) -> tuple:
-    """``call_prepared`` as the last statement of the caller's transaction: the call, its COMMIT and a wait for the
-    disk, in one round trip (psycopg's pipeline). The row locks the function took are released as soon as the
-    database is done with them, not once its answer has reached Python and a COMMIT has come back; and that COMMIT
-    does not wait for the disk while they are held (``synchronous_commit`` off for this transaction only). Then,
-    still before the answer, a statement of its own that writes to the WAL is committed synchronously, which puts
-    ours on disk too (the WAL is written in order): nobody is told of a commit a crash could take back, and a client
-    that lost the answer retries with its idempotency key. Inside an enclosing transaction (a service calling
-    another, a test) the call is an ordinary ``call_prepared`` and the enclosing transaction commits as usual."""
-    if not (connection.in_atomic_block and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids):
-        return call_prepared(sql, params)
-    with connection.cursor() as django_cursor:
-        logged = django_cursor.debug_sql(sql, params) if connection.queries_logged else contextlib.nullcontext()
-        raw = connection.connection
-        with logged, connection.wrap_database_errors, ServerBindingCursor(raw) as cursor:
-            refused = None
-            with raw.pipeline() as pipeline:
-                try:
-                    cursor.execute("SET LOCAL synchronous_commit TO off")
-                    cursor.execute(sql, params, prepare=True)
-                    raw.execute("COMMIT")  # Django's own COMMIT at the end of the block then finds nothing to commit
-                    _make_durable(raw)  # skipped, with the COMMIT, if the call failed
-                    pipeline.sync()
-                except psycopg.Error as error:  # the call's refusal, whichever statement's answer brought it
-                    refused = error
-                    _drain(pipeline)
-            if refused is not None:  # raised once the pipeline has ended cleanly (psycopg logs a warning otherwise)
-                raise refused
-            return cursor.fetchone()
-
-
-def _drain(pipeline) -> None:
-    """Read the answers still due after a failed statement (the skipped COMMIT's), so the pipeline ends cleanly."""
-    for _attempt in range(3):
-        try:
-            pipeline.sync()
-            return
-        except psycopg.errors.PipelineAborted:
-            continue
-
-
-def _make_durable(raw) -> None:
-    """After the COMMIT and before the pipeline's sync: a transaction of its own (PostgreSQL's implicit one, which
-    the sync ends), committed synchronously because it writes to the WAL."""
-    raw.execute(DURABLE_SQL)
 
 
 def log_booked(transaction_ids, kind: str) -> None:

@@ -19,6 +19,10 @@ class Book:
         orders = self._sides[side]
         return orders[0][1] if orders else None
 
+    def rest(self, order: Order) -> None:
+        """Put an order on the book as it rests (read back from where the book is kept)."""
+        insort(self._sides[order.side], (priority(order), order))
+
     def submit(self, order: Order, *, band: tuple[int, int] | None = None) -> Result:
         other = Side.SELL if order.side == Side.BUY else Side.BUY
         result = match(order, self.resting(other), band=band)
@@ -32,7 +36,7 @@ class Book:
                                         resting.owner)))
         self._sides[other] = remaining
         if result.rests is not None:
-            insort(self._sides[order.side], (priority(result.rests), result.rests))
+            self.rest(result.rests)
         return result
 
     def cancel(self, order_id: int) -> Order | None:

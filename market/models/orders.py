@@ -104,7 +104,9 @@ class Order(models.Model):
 
 
 class Trade(models.Model):
-    """A match between a buy and a sell order, settled in one ledger transaction (units against yen)."""
+    """A match between a buy and a sell order. The trades of one batch of orders settle together in one ledger
+    transaction that moves each participant's net allowances and yen (market/services/book.py); none when they
+    cancel out."""
 
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades",
                                    verbose_name=_("instrument"))
@@ -114,8 +116,8 @@ class Trade(models.Model):
     aggressor = models.CharField(_("incoming side"), max_length=4, choices=Order.Side.choices)
     price_yen = models.PositiveIntegerField(_("price (yen)"))
     quantity = models.BigIntegerField(_("quantity"))
-    ledger_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, related_name="trade",
-                                              verbose_name=_("ledger transaction"))
+    ledger_transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="trades",
+                                           null=True, blank=True, verbose_name=_("settled by ledger transaction"))
     traded_at = models.DateTimeField(_("traded at"), db_index=True)
 
     class Meta:

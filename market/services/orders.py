@@ -2,19 +2,17 @@
 
 Everything that changes an instrument's book (entering, amending, cancelling and expiring orders) first locks the
 instrument's row, so one transaction at a time matches on it; orders of different instruments go side by side. An
-open order reserves what it may deliver on the balance it will deliver from (``Balance.reserved``); a trade
-releases the two reservations and books units against yen in one ledger transaction through the ledger's booking
-function. Entry and matching run in the database (market/sql/order_book.sql), one round trip per order;
-market/engine/matching.py is the reference model they are tested against.
+open order reserves what it may deliver on the balance it will deliver from (``Balance.reserved``). Orders are
+entered and matched a batch at a time (``market.services.book``, through the order gateway, ``market.gateway``);
+a batch's trades settle together through the ledger's booking function.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import cached_property
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Func, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +32,9 @@ from gxregistry.audit import audit_context, context_variables
 from gxregistry.authorization import authorize, state_change
 from gxregistry.errors import ErrorCode, FieldChecks, RegistryError
 from gxregistry.transitions import transition_check
+from market import gateway
 from market.models import Instrument, Order, Participant, Trade
+from market.services import book
 from market.services.participants import in_session, market_operator
 
 YEN = ledger.Unit(UnitType.YEN, YEN_VINTAGE)
@@ -297,17 +297,10 @@ def _save_reservation(order: Order) -> None:
     order.save()
 
 
-ENTER_SQL = ("SELECT o_order_id, o_replayed, o_trade_ids, o_booking_ids, o_halted FROM gx_market_order_enter("
-             "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-MATCH_SQL = "SELECT o_trade_ids, o_booking_ids, o_halted FROM gx_market_match(%s, %s, %s)"
-
-
-def _book_refusal(error: DatabaseError, participant: Participant, instrument: Instrument) -> RegistryError | None:
-    """The RegistryError for a refusal raised by the book's functions (market/sql/order_book.sql), or None."""
-    cause = error.__cause__
-    state = getattr(cause, "sqlstate", None) or ""
-    detail = json.loads(cause.diag.message_detail or "{}") if state.startswith("GX") else {}
-    if state == "GX001":
+def _book_refusal(answer: book.Answer, participant: Participant, instrument: Instrument) -> RegistryError:
+    """The RegistryError for the book's refusal of an order (``market.services.book``)."""
+    detail = answer.detail
+    if answer.refusal == "GX001":
         refusal = ledger.insufficient_units(
             number=detail["number"], held=detail["held"], asked=detail["asked"],
             unit=ledger.Unit(detail["unit_type"], detail["vintage"]), reserved=detail["reserved"])
@@ -322,61 +315,50 @@ def _book_refusal(error: DatabaseError, participant: Participant, instrument: In
             "This idempotency key was used for a different order."), "idempotency_key"),
         "GX108": lambda: _halted(instrument, datetime.fromisoformat(detail["until"])),
     }
-    return refusals[state]() if state in refusals else None
-
-
-def _matched(order_id: int, trade_ids, booking_ids, halted: bool) -> Entered:
-    ledger.log_booked(booking_ids, LedgerTransaction.Kind.TRADE)
-    return Entered(order_id, trade_ids, halted)
+    return refusals[answer.refusal]()
 
 
 @state_change
 def order_enter(*, participant: Participant, instrument: Instrument, side: str, price_yen, quantity,
                 time_in_force: str = Order.TimeInForce.DAY, idempotency_key: str, acting_user,
                 now: datetime | None = None) -> Entered:
-    """A participant's limit order: checked, its delivery reserved, matched at once against the book (price-time
-    priority, at the resting order's price) and every fill settled; what is left rests on the book. Entering the
-    same ``idempotency_key`` again returns the order entered with it.
+    """A participant's limit order: checked, matched at once against the book (price-time priority, at the resting
+    order's price) with every fill settled, and what is left rests on the book with its delivery reserved. Entering
+    the same ``idempotency_key`` again returns the order entered with it.
 
-    What needs the database is one call of ``gx_market_order_enter`` (market/sql/order_book.sql), sent with the
-    transaction's COMMIT (``ledger.call_prepared_and_commit``): the instrument's lock, which every order on it waits
-    for, is held for the database's work only, and the answer is given once the order is on disk.
+    The representative is authorized and the fields checked here; the rest (the participant's state, the corridor,
+    a halt, what its accounts hold) is checked where the order is entered, with the other orders of its batch
+    (``market.gateway.submit``, ``market.services.book``). ``now`` None: the moment the order is entered.
     """
-    now = now or timezone.now()
     key = (idempotency_key or "").strip()
-    for attempt in range(ledger.RETRY_ATTEMPTS):
+    with audit_context(acting_user, action="order_enter") as context:
+        with transaction.atomic():
+            authorize(acting_user, ACT, participant.organisation)
+            check = FieldChecks()  # every wrong field named at once
+            if not key or len(key) > 100:
+                check(_refuse, _("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
+            if side not in Order.Side.values:
+                check(_refuse, _("Choose buy or sell."), "side")
+            if time_in_force not in Order.TimeInForce.values:
+                check(_refuse, _("Choose how long the order stays on the book."), "time_in_force")
+            # Tick and lot are the instrument's terms, fixed when it is listed; what may change is checked where
+            # the order is entered.
+            price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
+            check.done()
+        entry = book.Entry(participant_id=participant.pk, user_id=acting_user.pk, side=side, price=price,
+                           quantity=units, time_in_force=time_in_force, key=key)
         try:
-            with transaction.atomic(), audit_context(acting_user, action="order_enter") as context:
-                authorize(acting_user, ACT, participant.organisation)
-                check = FieldChecks()  # every wrong field named at once
-                if not key or len(key) > 100:
-                    check(_refuse, _("Give the order an idempotency key (at most 100 characters)."),
-                          "idempotency_key")
-                if side not in Order.Side.values:
-                    check(_refuse, _("Choose buy or sell."), "side")
-                if time_in_force not in Order.TimeInForce.values:
-                    check(_refuse, _("Choose how long the order stays on the book."), "time_in_force")
-                # Tick, lot and hours are the instrument's terms, fixed when it is listed; what may change (the
-                # participant's state, a halt, the corridor) is read under the locks, in the database.
-                price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
-                check.done()
-                try:
-                    order_id, _replayed, trade_ids, booking_ids, halted = ledger.call_prepared_and_commit(ENTER_SQL, [
-                        participant.pk, instrument.pk, side, price, units, time_in_force, key, acting_user.pk, now,
-                        in_session(instrument, now), *context_variables(context)])
-                except DatabaseError as error:
-                    refusal = _book_refusal(error, participant, instrument)
-                    if refusal is not None:
-                        raise refusal from None
-                    raise
-                return _matched(order_id, trade_ids, booking_ids, halted)
-        except DatabaseError as error:
-            state = getattr(error.__cause__, "sqlstate", None)
-            if state == "GX106":  # its first order: the cash account is opened, and the order entered again
+            answer = gateway.submit(instrument, entry, now, context_variables(context))
+            if answer.refusal == "GX106":  # its first order: the cash account is opened, and the order entered again
                 cash_account(participant.organisation)
-            elif state not in ledger.RETRYABLE_SQLSTATES or attempt == ledger.RETRY_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+                answer = gateway.submit(instrument, entry, now, context_variables(context))
+        except gateway.GatewayUnavailable:
+            raise RegistryError(ErrorCode.INVALID_STATE, _(
+                "Order entry did not answer. Send the order again: its key makes sure it is entered once."),
+                "idempotency_key") from None
+    if answer.refusal:
+        raise _book_refusal(answer, participant, instrument)
+    return Entered(answer.order_id, answer.trade_ids, answer.halted)
 
 
 def _locked_instrument(instrument: Instrument) -> Instrument:
@@ -420,7 +402,7 @@ def order_amend(*, order: Order, acting_user, price_yen=None, quantity=None, now
     """Change an open order's price or quantity (the whole order, filled part included). Lowering the quantity
     keeps its place in time; raising it or changing the price takes a new place, and a new price may trade."""
     now = now or timezone.now()
-    with transaction.atomic(), audit_context(acting_user, action="order_amend"):
+    with transaction.atomic(), audit_context(acting_user, action="order_amend") as context:
         instrument, order = _locked_order(order)
         authorize(acting_user, ACT, order.participant.organisation)
         transition_check(order, Order.Status.CANCELLED)  # only an open order is amended
@@ -451,8 +433,9 @@ def order_amend(*, order: Order, acting_user, price_yen=None, quantity=None, now
         if not loses_priority:
             return Entered(order.pk, (), order=order)
         # A new place in time, and a new price may cross the book: matched as an incoming order is.
-        trade_ids, booking_ids, halted = ledger.call_prepared(MATCH_SQL, [order.pk, now, acting_user.pk])
-        return _matched(order.pk, trade_ids, booking_ids, halted)
+        answer = gateway.submit(instrument, book.Entry(order_id=order.pk, user_id=acting_user.pk), now,
+                                context_variables(context))
+        return Entered(order.pk, answer.trade_ids, answer.halted)
 
 
 @state_change

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import CompliancePeriod
-from market.services import orders
+from market.services import book, orders
 from market.tests.test_services_orders import Market
 
 
@@ -20,7 +20,8 @@ def mkt(make_user, make_organisation):
 @pytest.fixture
 def open_market(make_user, make_organisation, monkeypatch):
     world = Market(make_user, make_organisation)
-    monkeypatch.setattr(orders, "in_session", lambda instrument, moment: True)
+    for module in (orders, book):  # amending checks the session itself; entering checks it with its batch
+        monkeypatch.setattr(module, "in_session", lambda instrument, moment: True)
     CompliancePeriod.objects.filter(fiscal_year=2027).update(
         surrender_deadline=timezone.localdate() + timedelta(days=365))
     return world
