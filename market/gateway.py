@@ -17,7 +17,6 @@ import os
 import selectors
 import socket
 import threading
-import time
 import uuid
 from collections import defaultdict
 from datetime import datetime
@@ -82,14 +81,19 @@ def _ask(path: str, request: bytes) -> bytes:
     return _channel.answers.readline()
 
 
-def enter_in_process(instrument: Instrument, entries: list[book.Entry], now: datetime,
-                     context: tuple[str, str]) -> list[book.Answer]:
-    """``book.enter`` in a transaction (or the caller's savepoint), retried when the database asks (a deadlock)."""
+def enter_in_process(instrument: Instrument, entries: list[book.Entry], now: datetime, context: tuple[str, str],
+                     memory: book.BookInMemory | None = None) -> list[book.Answer]:
+    """``book.enter`` in a transaction (or the caller's savepoint), retried when the database asks (a deadlock). A
+    batch that did not commit leaves the book in ``memory`` unknown."""
     for attempt in range(ledger.RETRY_ATTEMPTS):
         try:
             with transaction.atomic():
-                return book.enter(instrument, entries, now, context)
-        except DatabaseError as error:
+                return book.enter(instrument, entries, now, context, memory)
+        except BaseException as error:
+            if memory is not None:
+                memory.forget()
+            if not isinstance(error, DatabaseError):
+                raise
             if (getattr(error.__cause__, "sqlstate", None) not in ledger.RETRYABLE_SQLSTATES
                     or attempt == ledger.RETRY_ATTEMPTS - 1 or connection.in_atomic_block):
                 raise
@@ -155,16 +159,18 @@ def batch_context(entries: list[book.Entry]) -> tuple[str, str]:
     return str(uuid.uuid4()), json.dumps({"action": "order_enter", "via": "market_gateway", "users": users})
 
 
-def _enter_batch(instrument: Instrument, now: datetime, requests: list[tuple[socket.socket, dict]]) -> list[dict]:
+def _enter_batch(instrument: Instrument, now: datetime, requests: list[tuple[socket.socket, dict]],
+                 memory: book.BookInMemory) -> list[dict]:
     entries = [book.Entry(**request["entry"]) for _client, request in requests]
     try:
-        return [answer.as_json() for answer in enter_in_process(instrument, entries, now, batch_context(entries))]
-    except DatabaseError:
+        return [answer.as_json() for answer in enter_in_process(instrument, entries, now, batch_context(entries),
+                                                                memory)]
+    except Exception:  # noqa: BLE001 - whatever it was, the gateway answers and goes on
         if len(entries) == 1:
             log.exception("market_gateway_order_failed", instrument=instrument.pk)
             return [{"error": "the order could not be entered"}]
     # One order's unexpected failure (a balance changed under the batch) does not keep the others out.
-    return [answer for request in requests for answer in _enter_batch(instrument, now, [request])]
+    return [answer for request in requests for answer in _enter_batch(instrument, now, [request], memory)]
 
 
 def _connect() -> None:
@@ -186,7 +192,7 @@ def serve(path: str, *, ready=None, stop=None) -> None:
     server = socket.socket(socket.AF_UNIX)
     server.bind(path)
     server.listen(256)
-    waiting, instruments = _Waiting(server), {}
+    waiting, instruments, books = _Waiting(server), {}, defaultdict(book.BookInMemory)
     _connect()
     log.info("market_gateway_ready", socket=path)
     if ready is not None:
@@ -201,12 +207,15 @@ def serve(path: str, *, ready=None, stop=None) -> None:
                 batches[(request["instrument"], request["now"])].append((client, request))
             _connect()
             for (instrument_id, moment), batch in batches.items():
-                if instrument_id not in instruments:  # an instrument's terms are fixed once it is listed
-                    instruments[instrument_id] = Instrument.objects.get(pk=instrument_id)
-                now = datetime.fromisoformat(moment) if moment else timezone.now()
-                began = time.perf_counter()
-                answers = _enter_batch(instruments[instrument_id], now, batch)
-                log.debug("market_gateway_batch", orders=len(batch), ms=round((time.perf_counter() - began) * 1000, 2))
+                try:
+                    if instrument_id not in instruments:  # an instrument's terms are fixed once it is listed
+                        instruments[instrument_id] = Instrument.objects.get(pk=instrument_id)
+                    now = datetime.fromisoformat(moment) if moment else timezone.now()
+                except Exception:  # noqa: BLE001 - a request it cannot read is answered, the gateway goes on
+                    log.exception("market_gateway_request_unreadable", instrument=instrument_id)
+                    answers = [{"error": "the request could not be read"}] * len(batch)
+                else:
+                    answers = _enter_batch(instruments[instrument_id], now, batch, books[instrument_id])
                 for (client, _request), answer in zip(batch, answers, strict=True):
                     _answer(waiting, client, answer)
     finally:

@@ -1,5 +1,6 @@
 """Orders on an instrument's book and the trades between them (market.services.orders; docs/market.md)."""
 
+import pghistory
 import pgtrigger
 from django.db import models
 from django.db.models import F, Q
@@ -15,7 +16,19 @@ from market.models.participants import Instrument, Participant
 ORDER_TRANSITIONS = {"open": {"filled", "cancelled", "expired"}}
 
 
-@audited()
+# The audit trail of an order is its row (who entered it, when, at what price and quantity: the row is written once,
+# as matching left it) and its trades (what filled it); pghistory keeps what people changed after entry — an amend
+# (price, quantity, place in time), a cancellation, an expiry — as the order was before the change, with who and when.
+# Fills write no audit row: an order costs one row, not one a fill (docs/market.md).
+ORDER_CHANGED_BY_A_PERSON = (
+    pgtrigger.Q(old__price_yen__df=pgtrigger.F("new__price_yen"))
+    | pgtrigger.Q(old__quantity__df=pgtrigger.F("new__quantity"))
+    | pgtrigger.Q(old__sequence__df=pgtrigger.F("new__sequence"))
+    | pgtrigger.Q(old__status="open", new__status__in=["cancelled", "expired"]))
+
+
+@audited(trackers=(pghistory.UpdateEvent("before_change", row=pghistory.Old, condition=ORDER_CHANGED_BY_A_PERSON),
+                   pghistory.DeleteEvent()))
 class Order(models.Model):
     """A limit order. While open it reserves what it may deliver: a sell order its remaining allowances in the
     seller's account, a buy order its remaining quantity times its price in yen in the buyer's cash account

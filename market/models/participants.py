@@ -56,7 +56,7 @@ class Participant(models.Model):
         return str(self.organisation)
 
 
-@audited()
+@audited(exclude=["book_version"])
 class Instrument(models.Model):
     """What is traded: allowances of one vintage (credits later), with its fixed trading terms."""
 
@@ -71,6 +71,9 @@ class Instrument(models.Model):
     # taken until then.
     halted_until = models.DateTimeField(_("halted until"), null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    # Counts the statements that changed the instrument's orders (a trigger, market/sql/book_version.sql): the order
+    # gateway keeps the book in memory while no one else has changed it.
+    book_version = models.BigIntegerField(_("changes of the book"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("instrument")

@@ -44,7 +44,8 @@ YEN_VINTAGE = 0
 @dataclass(frozen=True)
 class Entry:
     """An order to enter, its fields checked and its representative authorized by ``orders.order_enter``; or, with
-    ``order_id``, an open order an amend gave a new place in time, to be matched again (it keeps its reservation)."""
+    ``order_id``, an open order an amend gave a new place in time, to be matched again (it keeps its reservation;
+    ``side`` and ``quantity``, what remains of it, say how much of the book it may reach)."""
 
     participant_id: int = 0
     user_id: int | None = None
@@ -118,19 +119,30 @@ SELECT o.participant_id, o.idempotency_key, o.id, o.instrument_id, o.side, o.pri
                                               AND t.aggressor = o.side ORDER BY t.id)
   FROM unnest(%s::bigint[], %s::text[]) AS k(participant, key)
   JOIN market_order o ON o.participant_id = k.participant AND o.idempotency_key = k.key"""
-READ_INSTRUMENT = "SELECT halted_until FROM market_instrument WHERE id = %s FOR NO KEY UPDATE"
-READ_CORRIDOR = "SELECT upper_limit_price_yen FROM accounts_complianceperiod WHERE id = gx_price_corridor(%s)"
-READ_BAND = """
-SELECT reference_price_yen, band_percent, halt_minutes FROM market_instrumentparameters
- WHERE instrument_id = %s AND effective_from <= %s ORDER BY effective_from DESC LIMIT 1"""
-# The balances the batch's participants trade from, locked in the ledger's order (account, unit) so a booking
-# elsewhere cannot deadlock with the batch.
+# The instrument locked (the book's one writer at a time), with what is in force: a halt, the upper-limit price of
+# the day's corridor (§1), the price band (§8).
+READ_INSTRUMENT = """
+SELECT i.halted_until, i.book_version,
+       (SELECT upper_limit_price_yen FROM accounts_complianceperiod WHERE id = gx_price_corridor(%s)),
+       band.reference_price_yen, band.band_percent, band.halt_minutes
+  FROM market_instrument i
+  LEFT JOIN LATERAL (SELECT reference_price_yen, band_percent, halt_minutes FROM market_instrumentparameters
+                      WHERE instrument_id = i.id AND effective_from <= %s
+                      ORDER BY effective_from DESC LIMIT 1) band ON true
+ WHERE i.id = %s FOR NO KEY UPDATE OF i"""
+READ_BOOK = f"SELECT {ORDER_COLUMNS} FROM market_order WHERE instrument_id = %s AND status = 'open' ORDER BY sequence"  # noqa: S608
+READ_VERSION = "SELECT book_version FROM market_instrument WHERE id = %s"
+# The balances the batch's participants may trade from (the instrument's allowances in their holding or trading
+# accounts, yen in their cash accounts), locked in the ledger's order (account, unit) so a booking elsewhere cannot
+# deadlock with the batch.
 READ_BALANCES = """
 SELECT b.account_id, b.unit_type, b.quantity - b.reserved, b.reserved
-  FROM market_participant p CROSS JOIN LATERAL gx_market_trading_accounts(p.organisation_id) a
-  JOIN accounts_balance b ON b.credit_batch_id IS NULL
-   AND ((b.account_id = a.unit_id AND b.unit_type = 'allowance' AND b.vintage = %s)
-        OR (b.account_id = a.cash_id AND b.unit_type = 'yen' AND b.vintage = 0))
+  FROM market_participant p
+  JOIN accounts_holdingaccount h ON h.organisation_id = p.organisation_id
+   AND h.kind IN ('operator_holding', 'trading', 'market_cash')
+  JOIN accounts_balance b ON b.account_id = h.id AND b.credit_batch_id IS NULL
+   AND CASE WHEN h.kind = 'market_cash' THEN b.unit_type = 'yen' AND b.vintage = 0
+            ELSE b.unit_type = 'allowance' AND b.vintage = %s END
  WHERE p.id = ANY(%s) ORDER BY b.account_id, b.unit_type FOR NO KEY UPDATE OF b"""
 # The top of each side, best first (the book's indexes): as many orders as the batch's orders of the other side
 # could fill (each resting order holds at least a lot), and one more, so the best price left is known.
@@ -185,12 +197,27 @@ SETTLEMENT = ("WITH settlement AS (SELECT * FROM gx_ledger_book('trade', %s, %s,
 WRITE_HALT = "UPDATE market_instrument SET halted_until = %s WHERE id = %s"
 
 
-def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: tuple[str, str]) -> list[Answer]:
+class BookInMemory:
+    """An instrument's whole book as the order gateway keeps it between its batches, good while the instrument's
+    ``book_version`` is the one its last batch left (nobody else has changed the orders since). A batch that fails
+    leaves it unknown (``forget``), and the next reads it again."""
+
+    def __init__(self):
+        self.version: int | None = None
+        self.book, self.orders = Book(), {}
+
+    def forget(self) -> None:
+        self.version = None
+
+
+def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: tuple[str, str],
+          memory: BookInMemory | None = None) -> list[Answer]:
     """Enter ``entries`` on ``instrument`` at ``now``, in the caller's transaction (``context``: the audit context's
-    id and metadata, as pghistory sets them). Returns an answer for each entry, in order."""
+    id and metadata, as pghistory sets them). Returns an answer for each entry, in order. ``memory``: the book as
+    the gateway keeps it; without it, the batch reads the top of the book it may reach."""
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        batch = _Batch(connection.connection, instrument, entries, now)
+        batch = _Batch(connection.connection, instrument, entries, now, memory)
         answers = batch.run(context)
     if batch.settlement_id is not None:
         ledger.log_booked([batch.settlement_id], LedgerTransaction.Kind.TRADE)
@@ -198,12 +225,18 @@ def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: 
 
 
 class _Batch:
-    def __init__(self, db: psycopg.Connection, instrument: Instrument, entries: list[Entry], now: datetime):
+    def __init__(self, db: psycopg.Connection, instrument: Instrument, entries: list[Entry], now: datetime,
+                 memory: BookInMemory | None):
         self.db, self.instrument, self.entries, self.now = db, instrument, entries, now
+        if memory is not None and any(e.order_id is not None for e in entries):
+            memory.forget()  # an amended order is matched again in the amend's own transaction, not here
+            memory = None
+        self.memory = memory
         self.day = timezone.localdate(now)
         self.in_session = in_session(instrument, now)
-        self.orders: dict[int, _Order] = {}  # every order the batch reads or enters, by number
-        self.before: dict[int, tuple[int, str, int]] = {}  # order -> (remaining, status, reservation) as read
+        self.orders: dict[int, _Order] = {}  # the orders the batch knows (the whole book in memory), by number
+        self.before: dict[int, tuple[int, str, int]] = {}  # order it changed -> (remaining, status, reservation)
+        self.new: list[_Order] = []
         # What the batch changes, by (account, unit): the balance's quantity (the settlement) and its reservation.
         self.moved: dict[tuple[int, str], int] = defaultdict(int)
         self.reserving: dict[tuple[int, str], int] = defaultdict(int)
@@ -220,7 +253,7 @@ class _Batch:
         new = [e for e in self.entries if e.order_id is None]
         again = [e.order_id for e in self.entries if e.order_id is not None]
         wants = {"sell": 0, "buy": 0}  # what the batch's orders could take from each side
-        for e in new:
+        for e in self.entries:
             wants["sell" if e.side == "buy" else "buy"] += e.quantity
         participants = sorted({e.participant_id for e in new})
         cursors = {}
@@ -231,40 +264,48 @@ class _Batch:
 
             run("participants", READ_PARTICIPANTS, [participants])
             run("replays", READ_REPLAYS, [[e.participant_id for e in new], [e.key for e in new]])
-            run("instrument", READ_INSTRUMENT, [self.instrument.id])
-            run("corridor", READ_CORRIDOR, [self.day])
-            run("band", READ_BAND, [self.instrument.id, self.now])
+            run("instrument", READ_INSTRUMENT, [self.day, self.now, self.instrument.id])
             run("balances", READ_BALANCES, [self.instrument.vintage, participants])
-            run("again", READ_AGAIN, [again])
-            for side in ("sell", "buy"):
+            if again:
+                run("again", READ_AGAIN, [again])
+            for side in ("sell", "buy") if self.memory is None else ():
                 run(side, READ_SIDE[side], [self.instrument.id, again, -(-wants[side] // self.instrument.lot) + 1])
             run("numbers", READ_NUMBERS, [len(new)])
         self.participants = {row[0]: row[1:] for row in cursors["participants"].fetchall()}
         self.replays = {(row[0], row[1]): row[2:] for row in cursors["replays"].fetchall()}
-        (halted_until,) = cursors["instrument"].fetchone()
+        halted_until, self.version, self.upper, reference, percent, self.halt_minutes = cursors["instrument"].fetchone()
         self.halted_until = halted_until if halted_until and halted_until > self.now else None
-        corridor = cursors["corridor"].fetchone()
-        self.upper = corridor[0] if corridor else None
-        band = cursors["band"].fetchone()
-        self.band = self.halt_minutes = None
-        if band:  # whole yen inside the band (InstrumentParameters.band)
-            reference, percent, self.halt_minutes = Decimal(band[0]), band[1], band[2]
+        self.band = None
+        if reference is not None:  # whole yen inside the band (InstrumentParameters.band)
+            reference = Decimal(reference)
             spread = reference * percent / 100
             self.band = (int((reference - spread).to_integral_value(ROUND_CEILING)),
                          int((reference + spread).to_integral_value(ROUND_FLOOR)))
         self.balances = {(row[0], row[1]): (row[2], row[3]) for row in cursors["balances"].fetchall()}
-        self.book = Book()
-        for side in ("sell", "buy"):
-            for row in cursors[side].fetchall():
-                self.book.rest(self._read_order(row).resting())
-        self.again = {row[0]: self._read_order(row) for row in cursors["again"].fetchall()}
+        if self.memory is not None:
+            if self.memory.version != self.version:  # changed by someone else (or not read yet): read it all
+                self.memory.book, self.memory.orders = Book(), {}
+                self.book, self.orders = self.memory.book, self.memory.orders
+                for row in self._cursor().execute(READ_BOOK, [self.instrument.id], prepare=True).fetchall():
+                    self.book.rest(self._read_order(row).resting())
+            self.book, self.orders = self.memory.book, self.memory.orders
+        else:
+            self.book = Book()
+            for side in ("sell", "buy"):
+                for row in cursors[side].fetchall():
+                    self.book.rest(self._read_order(row).resting())
+        self.again = {row[0]: self._read_order(row) for row in cursors["again"].fetchall()} if again else {}
         self.numbers = iter(cursors["numbers"].fetchall())
 
     def _read_order(self, row) -> _Order:
         order = _Order(*row)
         self.orders[order.id] = order
-        self.before[order.id] = (order.remaining, order.status, order.reserved)
         return order
+
+    def _changing(self, order: _Order) -> None:
+        """Remember an order's state as the batch found it, before the batch changes it."""
+        if not order.new:
+            self.before.setdefault(order.id, (order.remaining, order.status, order.reserved))
 
     # --- matching ----------------------------------------------------------------------------------------------
 
@@ -326,6 +367,7 @@ class _Batch:
         result = self.book.submit(order.resting(), band=self.band)
         for fill in result.fills:
             resting = self.orders[fill.resting_id]
+            self._changing(resting)
             buy, sell = (order, resting) if order.side == "buy" else (resting, order)
             self.trades.append((buy.id, sell.id, order.side, fill.price, fill.quantity))
             for filled in (resting, order):
@@ -351,6 +393,7 @@ class _Batch:
             order = self.again.get(entry.order_id)
             if order is None or self.halted_until is not None:
                 return Answer(order_id=entry.order_id), None
+            self._changing(order)
         else:
             answer = self._replay(entry, seen) or self._refusal(entry)
             if answer is not None:
@@ -361,6 +404,7 @@ class _Batch:
             order = _Order(number, entry.side, entry.price, entry.quantity, entry.quantity, sequence, owner, units,
                            cash, 0, new=True, touch=best.price if best else None, entry=entry)
             self.orders[number] = order
+            self.new.append(order)
         trades, halted = self._match(order)
         if order.new:
             seen[(entry.participant_id, entry.key)] = (
@@ -375,33 +419,37 @@ class _Batch:
             answers.append(answer)
             if order is not None:
                 entered.append(answer)
-        if any(order.new or self.before[number] != (order.remaining, order.status, order.reserved)
-               for number, order in self.orders.items()):
+        if self.new or self.before:
             trade_ids = self._write(context)
             for answer in entered:  # trade indexes become their numbers (a replay in the batch shares the list)
                 answer.trade_ids[:] = [trade_ids[index] for index in answer.trade_ids]
+        if self.memory is not None:  # what left the book leaves the memory too; the count is the batch's own
+            for order in [*self.new, *(self.orders[number] for number in self.before)]:
+                if order.status != "open":
+                    self.orders.pop(order.id, None)
+                else:
+                    order.new, order.entry = False, None
+            self.memory.version = self.version
         return answers
 
     # --- writes ------------------------------------------------------------------------------------------------
 
     def _write(self, context: tuple[str, str]) -> list[int]:
-        new, changed = [], []
-        for number, order in self.orders.items():
-            if order.new:
-                e = order.entry
-                new.append({"id": number, "participant": e.participant_id, "side": order.side, "price": order.price,
-                            "quantity": order.quantity, "remaining": order.remaining, "status": order.status,
-                            "tif": e.time_in_force, "sequence": order.sequence, "owner": order.owner,
-                            "units": order.unit_account, "cash": order.cash_account, "reserved": order.reserved,
-                            "key": e.key, "by": e.user_id, "reason": order.closed_reason, "touch": order.touch})
-            elif self.before[number] != (order.remaining, order.status, order.reserved):
-                changed.append({"id": number, "remaining": order.remaining, "status": order.status,
-                                "reason": order.closed_reason, "reserved": order.reserved})
+        new = [{"id": order.id, "participant": order.entry.participant_id, "side": order.side, "price": order.price,
+                "quantity": order.quantity, "remaining": order.remaining, "status": order.status,
+                "tif": order.entry.time_in_force, "sequence": order.sequence, "owner": order.owner,
+                "units": order.unit_account, "cash": order.cash_account, "reserved": order.reserved,
+                "key": order.entry.key, "by": order.entry.user_id, "reason": order.closed_reason, "touch": order.touch}
+               for order in self.new]
+        changed = [{"id": number, "remaining": order.remaining, "status": order.status, "reason": order.closed_reason,
+                    "reserved": order.reserved}
+                   for number, order in ((number, self.orders[number]) for number in self.before)
+                   if self.before[number] != (order.remaining, order.status, order.reserved)]
         given_back, taken = defaultdict(int), defaultdict(int)
-        for number, order in self.orders.items():
-            change = order.reserved - (0 if order.new else self.before[number][2])
+        for order, reserved_before in [(o, 0) for o in self.new] + [(self.orders[n], b[2]) for n, b in self.before.items()]:
+            change = order.reserved - reserved_before
             (given_back if change < 0 else taken)[order.account] += change
-        cursors = [self._cursor() for _ in range(6)]
+        cursors = [self._cursor() for _ in range(7)]
         with self.db.pipeline():
             cursors[0].execute(WRITE_CONTEXT, list(context), prepare=True)
             cursors[1].execute(WRITE_ORDERS, [json.dumps({"new": new, "changed": changed}), self.instrument.id, self.day,
@@ -412,6 +460,8 @@ class _Batch:
             self._write_reservations(cursors[4], taken)
             if self.halted:
                 cursors[5].execute(WRITE_HALT, [self.halted_until, self.instrument.id], prepare=True)
+            cursors[6].execute(READ_VERSION, [self.instrument.id], prepare=True)
+        (self.version,) = cursors[6].fetchone()  # the count of changes this batch leaves
         if not self.trades:
             return []
         rows = cursors[3].fetchall()

@@ -433,8 +433,8 @@ def order_amend(*, order: Order, acting_user, price_yen=None, quantity=None, now
         if not loses_priority:
             return Entered(order.pk, (), order=order)
         # A new place in time, and a new price may cross the book: matched as an incoming order is.
-        answer = gateway.submit(instrument, book.Entry(order_id=order.pk, user_id=acting_user.pk), now,
-                                context_variables(context))
+        again = book.Entry(order_id=order.pk, user_id=acting_user.pk, side=order.side, quantity=order.remaining)
+        answer = gateway.submit(instrument, again, now, context_variables(context))
         return Entered(order.pk, answer.trade_ids, answer.halted)
 
 

@@ -132,11 +132,11 @@ def running_gateway(tmp_path, settings):
     ready, stop, batches = threading.Event(), threading.Event(), []
     real_enter = book.enter
 
-    def counting_enter(instrument, entries, now, context):
+    def counting_enter(instrument, entries, *args):
         batches.append(len(entries))
         if len(batches) == 10:  # a slow moment: the orders sent meanwhile wait, and are entered together
             time.sleep(0.5)
-        return real_enter(instrument, entries, now, context)
+        return real_enter(instrument, entries, *args)
 
     book.enter = counting_enter
     thread = threading.Thread(target=gateway.serve, args=(path,), kwargs={"ready": ready.set, "stop": stop},
@@ -190,3 +190,16 @@ def test_when_the_gateway_does_not_answer_the_representative_is_told_to_send_the
         mkt.order(seller, "sell", 3000, 5, key="no-gateway")
     assert refused.value.field == "idempotency_key" and "again" in str(refused.value.message)
     assert not Order.objects.exists() and held(seller.account) == (10, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gateway_keeps_the_book_in_memory_only_while_nobody_else_has_changed_it(mkt, running_gateway):
+    seller, other, buyer = mkt.participant(allowances=10), mkt.participant(allowances=10), mkt.participant(yen=10**6)
+    first = mkt.order(seller, "sell", 3000, 10, key="first").order
+    market.order_cancel(order=first, acting_user=seller.rep)  # outside the gateway, in the representative's process
+    mkt.order(other, "sell", 3001, 5, key="second")
+    bought = mkt.order(buyer, "buy", 3001, 10, key="buy")
+    assert [(t.sell_order.participant_id, t.quantity) for t in bought.trades] == [(other.pk, 5)]  # not the cancelled
+    assert held(seller.account) == (10, 0) and held(buyer.account) == (5, 0)
+    assert Order.objects.get(pk=bought.order_id).remaining == 5
+    assert market.reservation_differences() == [] and ledger.reconcile().clean

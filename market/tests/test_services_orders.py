@@ -109,33 +109,38 @@ def test_a_statement_names_the_other_side_of_each_leg_of_a_trade_in_its_own_unit
         ("allowance", [buyer.account]), ("yen", [buyer.cash])]
 
 
-def test_the_audit_history_of_an_order_says_who_entered_it_and_who_filled_it(mkt):
-    """Entry runs in one database function, which sets pghistory's context itself (a prepared statement is out of
-    reach of pghistory's statement prefix): each change of an order is attributed to the act that made it."""
+def test_the_audit_trail_of_an_order_is_its_row_its_trades_and_what_people_changed_after_entry(mkt):
+    """Who entered an order is on its row, what filled it in its trades; pghistory keeps each later change a person
+    made (an amend, a cancellation) as the order was before it, with who made it. Fills write no audit row."""
     seller, buyer = mkt.participant(allowances=100), mkt.participant(yen=1_000_000)
     resting = mkt.order(seller, "sell", 3000, 100).order
-    mkt.order(buyer, "buy", 3000, 100)
-    inserted, filled = resting.history.order_by("pgh_id")
-    assert (inserted.pgh_label, inserted.status, filled.status) == ("insert", S.OPEN, S.FILLED)
-    assert inserted.pgh_context.metadata["user"] == seller.rep.pk
-    assert filled.pgh_context.metadata["user"] == buyer.rep.pk  # the buyer's order filled it
-    assert filled.pgh_context.metadata["action"] == "order_enter"
+    (trade,) = mkt.order(buyer, "buy", 3000, 40).trades
+    resting.refresh_from_db()
+    assert resting.entered_by == seller.rep and trade.buy_order.entered_by == buyer.rep and resting.remaining == 60
+    assert not resting.history.exists()  # entered and partly filled: nothing but its row and its trade
+    market.order_amend(order=resting, acting_user=seller.rep, price_yen=3100, now=OPEN)
+    market.order_cancel(order=resting, acting_user=seller.rep, now=OPEN)
+    amended, cancelled = resting.history.order_by("pgh_id")
+    assert (amended.pgh_label, amended.price_yen, amended.remaining, amended.status) == ("before_change", 3000, 60,
+                                                                                         S.OPEN)
+    assert (cancelled.price_yen, cancelled.status) == (3100, S.OPEN)
+    assert amended.pgh_context.metadata["action"] == "order_amend"
+    assert cancelled.pgh_context.metadata["action"] == "order_cancel"
+    assert cancelled.pgh_context.metadata["user"] == seller.rep.pk
 
 
 def test_an_order_that_trades_on_entry_is_written_once_and_reserves_only_what_rests(mkt):
-    """Entry matches before it writes the order: one row and one audit row as matching left it (not an insert and
-    an update), its fills paid from what is free and only its rest reserved; yet it needs all it may deliver free at
+    """Entry matches before it writes the order: one row as matching left it (not an insert and an update, and no
+    audit row), its fills paid from what is free and only its rest reserved; yet it needs all it may deliver free at
     entry, as if nothing filled."""
     seller, buyer = mkt.participant(allowances=100), mkt.participant(yen=1_000_000)
     mkt.order(seller, "sell", 2900, 60)
     rested = mkt.order(buyer, "buy", 3000, 100).order  # 60 filled at 2,900, 40 rest at 3,000
     assert (rested.status, rested.remaining, rested.reserved_yen) == (S.OPEN, 40, 120_000)
-    assert [(e.pgh_label, e.status, e.remaining) for e in rested.history.order_by("pgh_id")] == [
-        ("insert", S.OPEN, 40)]
+    assert not rested.history.exists()
     assert yen(buyer.cash) == (1_000_000 - 60 * 2900, 40 * 3000)
     filled = mkt.order(seller, "sell", 3000, 40).order
-    assert [(e.pgh_label, e.status, e.remaining, e.reserved_units) for e in filled.history.all()] == [
-        ("insert", S.FILLED, 0, 0)]
+    assert (filled.status, filled.remaining, filled.reserved_units) == (S.FILLED, 0, 0) and not filled.history.exists()
     assert held(seller.account) == (0, 0) and yen(buyer.cash) == (1_000_000 - 174_000 - 120_000, 0)
     short = mkt.participant(yen=260_000)
     mkt.order(mkt.participant(allowances=100), "sell", 2500, 100)
