@@ -120,18 +120,19 @@ SELECT o.participant_id, o.idempotency_key, o.id, o.instrument_id, o.side, o.pri
   FROM unnest(%s::bigint[], %s::text[]) AS k(participant, key)
   JOIN market_order o ON o.participant_id = k.participant AND o.idempotency_key = k.key"""
 # The instrument locked (the book's one writer at a time), with what is in force: a halt, the upper-limit price of
-# the day's corridor (§1), the price band (§8).
+# the day's corridor (§1), the price band (§8); and the new orders' numbers and places in time.
 READ_INSTRUMENT = """
 SELECT i.halted_until, i.book_version,
        (SELECT upper_limit_price_yen FROM accounts_complianceperiod WHERE id = gx_price_corridor(%s)),
-       band.reference_price_yen, band.band_percent, band.halt_minutes
+       band.reference_price_yen, band.band_percent, band.halt_minutes,
+       ARRAY(SELECT nextval('market_order_id_seq') FROM generate_series(1, %s)),
+       ARRAY(SELECT nextval('market_order_priority') FROM generate_series(1, %s))
   FROM market_instrument i
   LEFT JOIN LATERAL (SELECT reference_price_yen, band_percent, halt_minutes FROM market_instrumentparameters
                       WHERE instrument_id = i.id AND effective_from <= %s
                       ORDER BY effective_from DESC LIMIT 1) band ON true
  WHERE i.id = %s FOR NO KEY UPDATE OF i"""
 READ_BOOK = f"SELECT {ORDER_COLUMNS} FROM market_order WHERE instrument_id = %s AND status = 'open' ORDER BY sequence"  # noqa: S608
-READ_VERSION = "SELECT book_version FROM market_instrument WHERE id = %s"
 # The balances the batch's participants may trade from (the instrument's allowances in their holding or trading
 # accounts, yen in their cash accounts), locked in the ledger's order (account, unit) so a booking elsewhere cannot
 # deadlock with the batch.
@@ -153,13 +154,15 @@ READ_SIDE = {
            "AND status = 'open' AND id <> ALL(%s) ORDER BY price_yen DESC, sequence LIMIT %s",
 }
 READ_AGAIN = f"SELECT {ORDER_COLUMNS} FROM market_order WHERE id = ANY(%s) AND status = 'open'"  # noqa: S608
-READ_NUMBERS = ("SELECT nextval('market_order_id_seq'), nextval('market_order_priority') "
-                "FROM generate_series(1, %s)")
 
 WRITE_CONTEXT = "SELECT set_config('pghistory.context_id', %s, true), set_config('pghistory.context_metadata', %s, true)"
 # One statement, one JSON parameter each (psycopg would dump a list parameter element by element in Python).
 WRITE_ORDERS = """
-WITH batch AS (SELECT %s::jsonb AS j), entered AS (
+WITH batch AS (SELECT %s::jsonb AS j), given_back AS (
+  UPDATE accounts_balance b SET reserved = b.reserved + t.change
+    FROM batch, jsonb_to_recordset(batch.j -> 'given_back') AS t(account bigint, unit text, change bigint)
+   WHERE b.account_id = t.account AND b.unit_type = t.unit AND b.credit_batch_id IS NULL
+     AND b.vintage = CASE WHEN t.unit = 'yen' THEN 0 ELSE %s END), entered AS (
   INSERT INTO market_order (id, instrument_id, participant_id, side, price_yen, quantity, remaining, status,
                             time_in_force, sequence, owner, unit_account_id, cash_account_id, reserved_units,
                             reserved_yen, trading_day, idempotency_key, entered_by_id, entered_at, closed_at,
@@ -178,13 +181,15 @@ UPDATE market_order o SET remaining = t.remaining, status = t.status, closed_rea
   FROM batch, jsonb_to_recordset(batch.j -> 'changed') AS t(id bigint, remaining bigint, status text, reason text,
        reserved bigint)
  WHERE o.id = t.id"""
-# Reservations given back before the settlement moves what they held, taken after it (a balance's reservation never
-# above its quantity).
-WRITE_RESERVATIONS = """
-UPDATE accounts_balance b SET reserved = b.reserved + t.change
-  FROM jsonb_to_recordset(%s::jsonb) AS t(account bigint, unit text, change bigint)
- WHERE b.account_id = t.account AND b.unit_type = t.unit AND b.credit_batch_id IS NULL
-   AND b.vintage = CASE WHEN t.unit = 'yen' THEN 0 ELSE %s END"""
+# Reservations given back before the settlement moves what they held (with the orders, above), taken after it: a
+# balance's reservation is never above its quantity. Then the count of the book's changes the batch leaves.
+WRITE_TAKEN = """
+WITH taken AS (
+  UPDATE accounts_balance b SET reserved = b.reserved + t.change
+    FROM jsonb_to_recordset(%s::jsonb) AS t(account bigint, unit text, change bigint)
+   WHERE b.account_id = t.account AND b.unit_type = t.unit AND b.credit_batch_id IS NULL
+     AND b.vintage = CASE WHEN t.unit = 'yen' THEN 0 ELSE %s END)
+SELECT book_version FROM market_instrument WHERE id = %s"""
 WRITE_TRADES = """
 INSERT INTO market_trade (instrument_id, buy_order_id, sell_order_id, aggressor, price_yen, quantity,
                           ledger_transaction_id, traded_at)
@@ -264,16 +269,17 @@ class _Batch:
 
             run("participants", READ_PARTICIPANTS, [participants])
             run("replays", READ_REPLAYS, [[e.participant_id for e in new], [e.key for e in new]])
-            run("instrument", READ_INSTRUMENT, [self.day, self.now, self.instrument.id])
+            run("instrument", READ_INSTRUMENT, [self.day, len(new), len(new), self.now, self.instrument.id])
             run("balances", READ_BALANCES, [self.instrument.vintage, participants])
             if again:
                 run("again", READ_AGAIN, [again])
             for side in ("sell", "buy") if self.memory is None else ():
                 run(side, READ_SIDE[side], [self.instrument.id, again, -(-wants[side] // self.instrument.lot) + 1])
-            run("numbers", READ_NUMBERS, [len(new)])
         self.participants = {row[0]: row[1:] for row in cursors["participants"].fetchall()}
         self.replays = {(row[0], row[1]): row[2:] for row in cursors["replays"].fetchall()}
-        halted_until, self.version, self.upper, reference, percent, self.halt_minutes = cursors["instrument"].fetchone()
+        (halted_until, self.version, self.upper, reference, percent, self.halt_minutes, numbers,
+         sequences) = cursors["instrument"].fetchone()
+        self.numbers = iter(zip(numbers, sequences, strict=True))
         self.halted_until = halted_until if halted_until and halted_until > self.now else None
         self.band = None
         if reference is not None:  # whole yen inside the band (InstrumentParameters.band)
@@ -295,7 +301,6 @@ class _Batch:
                 for row in cursors[side].fetchall():
                     self.book.rest(self._read_order(row).resting())
         self.again = {row[0]: self._read_order(row) for row in cursors["again"].fetchall()} if again else {}
-        self.numbers = iter(cursors["numbers"].fetchall())
 
     def _read_order(self, row) -> _Order:
         order = _Order(*row)
@@ -449,31 +454,26 @@ class _Batch:
         for order, reserved_before in [(o, 0) for o in self.new] + [(self.orders[n], b[2]) for n, b in self.before.items()]:
             change = order.reserved - reserved_before
             (given_back if change < 0 else taken)[order.account] += change
-        cursors = [self._cursor() for _ in range(7)]
+        cursors = [self._cursor() for _ in range(5)]
         with self.db.pipeline():
-            cursors[0].execute(WRITE_CONTEXT, list(context), prepare=True)
-            cursors[1].execute(WRITE_ORDERS, [json.dumps({"new": new, "changed": changed}), self.instrument.id, self.day,
-                                              self.now, self.now, self.now], prepare=True)
-            self._write_reservations(cursors[2], given_back)
+            if self.halted or self.again:  # what pghistory audits here: the instrument's halt, an amended order's end
+                cursors[0].execute(WRITE_CONTEXT, list(context), prepare=True)
+            cursors[1].execute(WRITE_ORDERS, [
+                json.dumps({"new": new, "changed": changed, "given_back": _changes(given_back)}),
+                self.instrument.vintage, self.instrument.id, self.day, self.now, self.now, self.now], prepare=True)
             if self.trades:
-                self._write_trades(cursors[3])
-            self._write_reservations(cursors[4], taken)
+                self._write_trades(cursors[2])
             if self.halted:
-                cursors[5].execute(WRITE_HALT, [self.halted_until, self.instrument.id], prepare=True)
-            cursors[6].execute(READ_VERSION, [self.instrument.id], prepare=True)
-        (self.version,) = cursors[6].fetchone()  # the count of changes this batch leaves
+                cursors[3].execute(WRITE_HALT, [self.halted_until, self.instrument.id], prepare=True)
+            cursors[4].execute(WRITE_TAKEN, [json.dumps(_changes(taken)), self.instrument.vintage, self.instrument.id],
+                               prepare=True)
+        (self.version,) = cursors[4].fetchone()  # the count of changes this batch leaves
         if not self.trades:
             return []
-        rows = cursors[3].fetchall()
+        rows = cursors[2].fetchall()
         self.settlement_id = rows[0][3]
         numbered = {(buy, sell): number for number, buy, sell, _settlement in rows}
         return [numbered[(buy, sell)] for buy, sell, *_rest in self.trades]
-
-    def _write_reservations(self, cursor, changes: dict) -> None:
-        rows = [{"account": account, "unit": unit, "change": change}
-                for (account, unit), change in sorted(changes.items()) if change]
-        if rows:
-            cursor.execute(WRITE_RESERVATIONS, [json.dumps(rows), self.instrument.vintage], prepare=True)
 
     def settlement_moves(self) -> list[tuple[int, int, str, int, int]]:
         """The batch's settlement: for each unit, each net giver's allowances or yen to the net takers, until all
@@ -507,3 +507,8 @@ class _Batch:
         cursor.execute(SETTLEMENT + WRITE_TRADES, [
             key, digest, f"{self.instrument.code}: {len(self.trades)} trades", sources, destinations, units, vintages,
             [None] * len(moves), quantities, self.instrument.id, self.now, trades], prepare=True)
+
+
+def _changes(changes: dict) -> list[dict]:
+    return [{"account": account, "unit": unit, "change": change}
+            for (account, unit), change in sorted(changes.items()) if change]
