@@ -332,19 +332,19 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
     """
     key = (idempotency_key or "").strip()
     with audit_context(acting_user, action="order_enter") as context:
-        with transaction.atomic():
-            authorize(acting_user, ACT, participant.organisation)
-            check = FieldChecks()  # every wrong field named at once
-            if not key or len(key) > 100:
-                check(_refuse, _("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
-            if side not in Order.Side.values:
-                check(_refuse, _("Choose buy or sell."), "side")
-            if time_in_force not in Order.TimeInForce.values:
-                check(_refuse, _("Choose how long the order stays on the book."), "time_in_force")
-            # Tick and lot are the instrument's terms, fixed when it is listed; what may change is checked where
-            # the order is entered.
-            price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
-            check.done()
+        # Nothing is written here (the order is, where it is entered), so no transaction of its own.
+        authorize(acting_user, ACT, participant.organisation)
+        check = FieldChecks()  # every wrong field named at once
+        if not key or len(key) > 100:
+            check(_refuse, _("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
+        if side not in Order.Side.values:
+            check(_refuse, _("Choose buy or sell."), "side")
+        if time_in_force not in Order.TimeInForce.values:
+            check(_refuse, _("Choose how long the order stays on the book."), "time_in_force")
+        # Tick and lot are the instrument's terms, fixed when it is listed; what may change is checked where the
+        # order is entered.
+        price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
+        check.done()
         entry = book.Entry(participant_id=participant.pk, user_id=acting_user.pk, side=side, price=price,
                            quantity=units, time_in_force=time_in_force, key=key)
         try:
