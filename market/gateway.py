@@ -191,6 +191,9 @@ def serve(path: str, *, ready=None, stop=None) -> None:
         os.unlink(path)  # left by a gateway that stopped
     server = socket.socket(socket.AF_UNIX)
     server.bind(path)
+    # Only the registry's own processes (its operating-system user, as for its database password) may send orders:
+    # the service that sends one has authorized its representative; the gateway re-checks the participant's state.
+    os.chmod(path, 0o600)
     server.listen(256)
     waiting, instruments, books = _Waiting(server), {}, defaultdict(book.BookInMemory)
     _connect()

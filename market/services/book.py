@@ -23,7 +23,6 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import psycopg
 from django.db import connection
@@ -34,7 +33,7 @@ from accounts.models import LedgerTransaction
 from market.engine.book import Book
 from market.engine.matching import Order as Resting
 from market.engine.matching import Side, Stop
-from market.models import Instrument
+from market.models import Instrument, InstrumentParameters
 from market.services.participants import in_session
 
 ALLOWANCE, YEN = "allowance", "yen"
@@ -281,12 +280,8 @@ class _Batch:
          sequences) = cursors["instrument"].fetchone()
         self.numbers = iter(zip(numbers, sequences, strict=True))
         self.halted_until = halted_until if halted_until and halted_until > self.now else None
-        self.band = None
-        if reference is not None:  # whole yen inside the band (InstrumentParameters.band)
-            reference = Decimal(reference)
-            spread = reference * percent / 100
-            self.band = (int((reference - spread).to_integral_value(ROUND_CEILING)),
-                         int((reference + spread).to_integral_value(ROUND_FLOOR)))
+        self.band = None if reference is None else InstrumentParameters(
+            reference_price_yen=reference, band_percent=percent).band()
         self.balances = {(row[0], row[1]): (row[2], row[3]) for row in cursors["balances"].fetchall()}
         if self.memory is not None:
             if self.memory.version != self.version:  # changed by someone else (or not read yet): read it all

@@ -3,6 +3,7 @@
 the batch's trades settle in one ledger transaction of net moves, and nothing is created or lost. Through the
 gateway's socket, many clients at once get every order answered once it is committed."""
 
+import os
 import threading
 import time
 from collections import defaultdict
@@ -151,7 +152,7 @@ def running_gateway(tmp_path, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_through_the_gateway_many_clients_at_once_get_every_order_entered_once(mkt, running_gateway):
+def test_through_the_gateway_many_clients_at_once_get_every_order_entered_once(mkt, running_gateway, settings):
     people = [mkt.participant(allowances=1_000, yen=10_000_000) for _ in range(6)]
     before = _totals()
 
@@ -174,6 +175,7 @@ def test_through_the_gateway_many_clients_at_once_get_every_order_entered_once(m
     assert len(entered) == len(set(entered)) == 90 == Order.objects.count()
     assert all(again == answers[0] for answers, again in results)
     assert sum(running_gateway) >= 96 and max(running_gateway) > 1  # orders that waited were entered together
+    assert os.stat(settings.MARKET_GATEWAY_SOCKET).st_mode & 0o777 == 0o600  # the registry's own processes only
     bids = Order.objects.filter(status=S.OPEN, side="buy").order_by("-price_yen").first()
     asks = Order.objects.filter(status=S.OPEN, side="sell").order_by("price_yen").first()
     assert bids is None or asks is None or bids.price_yen < asks.price_yen  # the book is never left crossed
