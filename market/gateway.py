@@ -47,19 +47,16 @@ def submit(instrument: Instrument, entry: book.Entry, now: datetime | None, cont
         return enter_in_process(instrument, [entry], now or timezone.now(), context)[0]
     request = json.dumps({"instrument": instrument.pk, "now": now.isoformat() if now else None,
                           "entry": entry.as_json()}).encode() + b"\n"
-    for attempt in range(2):  # a connection the gateway dropped (restarted) is opened again, once
+    for _attempt in range(2):  # a connection the gateway dropped (it restarted) is opened again, once
         try:
             line = _ask(path, request)
-        except OSError as error:
-            _channel.__dict__.clear()
-            if attempt:
-                raise GatewayUnavailable(str(error)) from error
-            continue
+        except OSError:
+            line = b""
         if line:
             break
-        _channel.__dict__.clear()
+        _hang_up()
     else:
-        raise GatewayUnavailable("no answer")
+        raise GatewayUnavailable(f"no answer on {path}")
     answer = json.loads(line)
     if "error" in answer:
         raise GatewayUnavailable(answer["error"])
@@ -71,9 +68,16 @@ def submit(instrument: Instrument, entry: book.Entry, now: datetime | None, cont
 _channel = threading.local()
 
 
+def _hang_up() -> None:
+    channel = _channel.__dict__.pop("socket", None)
+    _channel.__dict__.clear()
+    if channel is not None:
+        channel.close()
+
+
 def _ask(path: str, request: bytes) -> bytes:
     if getattr(_channel, "path", None) != path:
-        _channel.__dict__.clear()
+        _hang_up()
         channel = socket.socket(socket.AF_UNIX)
         channel.connect(path)
         _channel.socket, _channel.answers, _channel.path = channel, channel.makefile("rb"), path

@@ -22,7 +22,7 @@ from market.models import AuctionOffer, Instrument, Order, ReverseAuction
 from market.services import auctions, orders
 from market.services.participants import in_session
 
-# Why the matching cancelled the rest of an incoming order (Order.closed_reason, set in market/sql/order_book.sql).
+# Why the matching cancelled the rest of an incoming order (Order.closed_reason, set in market/services/book.py).
 CANCELLED_ON_ENTRY = {
     "self_trade": gettext_lazy("The rest was cancelled: it would have traded with an order of your own "
                                "organisation or joint-notification group (self-trade prevention)."),

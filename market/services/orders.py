@@ -53,7 +53,7 @@ def cash_account(organisation: Organisation) -> HoldingAccount:
 
 
 def _database_rule(function: str, organisation: Organisation) -> str:
-    """A market rule kept once, as a database function that order entry calls too (market/sql/order_book.sql)."""
+    """A market rule kept once, as a database function that order entry reads too (market/sql/order_book.sql)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(%s)", [organisation.pk])  # noqa: S608 - the names below, not input
         return cursor.fetchone()[0]
@@ -188,7 +188,7 @@ def whole_number(value, field, message) -> int:
 
 class Entered:
     """An order as entering or amending it left it, with the trades it made then (read from the database when
-    first asked for: the book's functions return their numbers)."""
+    first asked for: the batch that entered it answers their numbers, market.services.book)."""
 
     def __init__(self, order_id: int, trade_ids=(), halted: bool = False, order: Order | None = None):
         self.order_id, self.trade_ids, self.halted = order_id, tuple(trade_ids), halted
