@@ -87,10 +87,12 @@ def _ask(path: str, request: bytes) -> bytes:
 
 def enter_in_process(instrument: Instrument, entries: list[book.Entry], now: datetime, context: tuple[str, str],
                      memory: book.BookInMemory | None = None) -> list[book.Answer]:
-    """``book.enter`` in a transaction (or the caller's savepoint), retried when the database asks (a deadlock). A
-    batch that did not commit leaves the book in ``memory`` unknown."""
+    """``book.enter`` in a transaction of its own (or the caller's savepoint), retried when the database asks (a
+    deadlock). A batch that did not commit leaves the book in ``memory`` unknown."""
     for attempt in range(ledger.RETRY_ATTEMPTS):
         try:
+            if not connection.in_atomic_block:
+                return book.enter(instrument, entries, now, context, memory, commit=True)
             with transaction.atomic():
                 return book.enter(instrument, entries, now, context, memory)
         except BaseException as error:
@@ -186,6 +188,10 @@ def _connect() -> None:
     if connection.connection is None:  # named in pg_stat_activity, for operators and the benchmark
         connection.ensure_connection()
         connection.connection.execute(f"SET application_name TO '{APPLICATION_NAME}'")
+        # The batch's statements are prepared once and run thousands of times: without this, PostgreSQL plans
+        # some of them again at every batch (their generic plan looks dearer than a plan for the values at hand,
+        # which is no better), and planning cost more than running them (benchmarks/README.md, twelfth session).
+        connection.connection.execute("SET plan_cache_mode TO force_generic_plan")
 
 
 def serve(path: str, *, ready=None, stop=None) -> None:

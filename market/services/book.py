@@ -18,6 +18,7 @@ SQLSTATE-like code the services turn into the user's message (``market.services.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import defaultdict
@@ -215,14 +216,25 @@ class BookInMemory:
 
 
 def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: tuple[str, str],
-          memory: BookInMemory | None = None) -> list[Answer]:
-    """Enter ``entries`` on ``instrument`` at ``now``, in the caller's transaction (``context``: the audit context's
-    id and metadata, as pghistory sets them). Returns an answer for each entry, in order. ``memory``: the book as
-    the gateway keeps it; without it, the batch reads the top of the book it may reach."""
+          memory: BookInMemory | None = None, *, commit: bool = False) -> list[Answer]:
+    """Enter ``entries`` on ``instrument`` at ``now`` (``context``: the audit context's id and metadata, as pghistory
+    sets them). Returns an answer for each entry, in order. ``memory``: the book as the gateway keeps it; without it,
+    the batch reads the top of the book it may reach.
+
+    ``commit``: the batch is a transaction of its own, begun with its reads and committed with its writes (no round
+    trip of its own for either: the instrument's lock is held for two round trips, not four); the connection must be
+    in autocommit mode, outside any transaction. Otherwise the batch runs in the caller's transaction."""
     connection.ensure_connection()
+    if commit and not connection.get_autocommit():
+        raise ValueError("a batch that commits itself needs a connection outside any transaction")
     with connection.wrap_database_errors:
-        batch = _Batch(connection.connection, instrument, entries, now, memory)
-        answers = batch.run(context)
+        batch = _Batch(connection.connection, instrument, entries, now, memory, commit)
+        try:
+            answers = batch.run(context)
+        except BaseException:
+            if commit:
+                batch.roll_back()
+            raise
     if batch.settlement_id is not None:
         ledger.log_booked([batch.settlement_id], LedgerTransaction.Kind.TRADE)
     return answers
@@ -230,8 +242,8 @@ def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: 
 
 class _Batch:
     def __init__(self, db: psycopg.Connection, instrument: Instrument, entries: list[Entry], now: datetime,
-                 memory: BookInMemory | None):
-        self.db, self.instrument, self.entries, self.now = db, instrument, entries, now
+                 memory: BookInMemory | None, commit: bool):
+        self.db, self.instrument, self.entries, self.now, self.commit = db, instrument, entries, now, commit
         if memory is not None and any(e.order_id is not None for e in entries):
             memory.forget()  # an amended order is matched again in the amend's own transaction, not here
             memory = None
@@ -251,6 +263,12 @@ class _Batch:
     def _cursor(self):
         return psycopg.Cursor(self.db)  # server-side binding, prepared: the same statements every batch
 
+    def roll_back(self) -> None:
+        """End a batch that commits itself and failed (its transaction left open, or aborted, by the error)."""
+        if not self.db.closed and self.db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):  # a broken connection has no transaction left to end
+                self.db.execute("ROLLBACK")
+
     # --- reads -------------------------------------------------------------------------------------------------
 
     def _read(self) -> None:
@@ -266,6 +284,8 @@ class _Batch:
                 cursors[name] = self._cursor()
                 cursors[name].execute(sql, params, prepare=True)
 
+            if self.commit:
+                self.db.execute("BEGIN")
             run("participants", READ_PARTICIPANTS, [participants])
             run("replays", READ_REPLAYS, [[e.participant_id for e in new], [e.key for e in new]])
             run("instrument", READ_INSTRUMENT, [self.day, len(new), len(new), self.now, self.instrument.id])
@@ -423,6 +443,8 @@ class _Batch:
             trade_ids = self._write(context)
             for answer in entered:  # trade indexes become their numbers (a replay in the batch shares the list)
                 answer.trade_ids[:] = [trade_ids[index] for index in answer.trade_ids]
+        elif self.commit:  # nothing entered: the locks the reads took are let go
+            self.db.execute("COMMIT")
         if self.memory is not None:  # what left the book leaves the memory too; the count is the batch's own
             for order in [*self.new, *(self.orders[number] for number in self.before)]:
                 if order.status != "open":
@@ -462,6 +484,8 @@ class _Batch:
                 cursors[3].execute(WRITE_HALT, [self.halted_until, self.instrument.id], prepare=True)
             cursors[4].execute(WRITE_TAKEN, [json.dumps(_changes(taken)), self.instrument.vintage, self.instrument.id],
                                prepare=True)
+            if self.commit:
+                self.db.execute("COMMIT")
         (self.version,) = cursors[4].fetchone()  # the count of changes this batch leaves
         if not self.trades:
             return []

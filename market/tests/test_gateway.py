@@ -9,8 +9,9 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Sum
 
 from accounts import ledger
@@ -113,6 +114,25 @@ def test_an_order_entered_outside_a_transaction_is_committed_when_the_call_retur
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_after_its_first_writes_leaves_nothing_and_the_connection_goes_on(mkt, monkeypatch):
+    seller, buyer = mkt.participant(allowances=100), mkt.participant(yen=1_000_000)
+    mkt.order(seller, "sell", 3000, 40, key="s")
+    before = _totals()
+    # The batch's last write fails after the orders, trades and settlement are written in its transaction.
+    monkeypatch.setattr(book, "WRITE_TAKEN", "SELECT 1 / 0 WHERE %s::text IS NOT NULL AND %s::int > 0 AND %s > 0")
+    with pytest.raises(DatabaseError):
+        _enter(mkt, [_entry(buyer, "buy", 3000, 10, "b")])
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert not Trade.objects.exists() and Order.objects.count() == 1 and _totals() == before
+    assert held(seller.account) == (100, 40) and yen(buyer.cash) == (1_000_000, 0)
+    monkeypatch.undo()
+    (answer,) = _enter(mkt, [_entry(buyer, "buy", 3000, 10, "b")])  # the same key: entered now, once
+    assert answer.refusal is None and not answer.replayed and len(answer.trade_ids) == 1
+    assert held(seller.account) == (90, 30) and yen(buyer.cash) == (970_000, 0)
+    assert market.reservation_differences() == [] and ledger.reconcile().clean
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_refusal_changes_nothing_and_inside_a_callers_transaction_the_order_commits_with_it(mkt):
     seller = mkt.participant(allowances=10)
     with pytest.raises(RegistryError) as refused:
@@ -133,11 +153,11 @@ def running_gateway(tmp_path, settings):
     ready, stop, batches = threading.Event(), threading.Event(), []
     real_enter = book.enter
 
-    def counting_enter(instrument, entries, *args):
+    def counting_enter(instrument, entries, *args, **kwargs):
         batches.append(len(entries))
         if len(batches) == 10:  # a slow moment: the orders sent meanwhile wait, and are entered together
             time.sleep(0.5)
-        return real_enter(instrument, entries, *args)
+        return real_enter(instrument, entries, *args, **kwargs)
 
     book.enter = counting_enter
     thread = threading.Thread(target=gateway.serve, args=(path,), kwargs={"ready": ready.set, "stop": stop},
