@@ -86,13 +86,13 @@ def _ask(path: str, request: bytes) -> bytes:
 
 
 def enter_in_process(instrument: Instrument, entries: list[book.Entry], now: datetime, context: tuple[str, str],
-                     memory: book.BookInMemory | None = None) -> list[book.Answer]:
+                     memory: book.BookInMemory | None = None, meanwhile=None) -> list[book.Answer]:
     """``book.enter`` in a transaction of its own (or the caller's savepoint), retried when the database asks (a
     deadlock). A batch that did not commit leaves the book in ``memory`` unknown."""
     for attempt in range(ledger.RETRY_ATTEMPTS):
         try:
             if not connection.in_atomic_block:
-                return book.enter(instrument, entries, now, context, memory, commit=True)
+                return book.enter(instrument, entries, now, context, memory, commit=True, meanwhile=meanwhile)
             with transaction.atomic():
                 return book.enter(instrument, entries, now, context, memory)
         except BaseException as error:
@@ -166,17 +166,17 @@ def batch_context(entries: list[book.Entry]) -> tuple[str, str]:
 
 
 def _enter_batch(instrument: Instrument, now: datetime, requests: list[tuple[socket.socket, dict]],
-                 memory: book.BookInMemory) -> list[dict]:
+                 memory: book.BookInMemory, meanwhile) -> list[dict]:
     entries = [book.Entry(**request["entry"]) for _client, request in requests]
     try:
         return [answer.as_json() for answer in enter_in_process(instrument, entries, now, batch_context(entries),
-                                                                memory)]
+                                                                memory, meanwhile)]
     except Exception:  # noqa: BLE001 - whatever it was, the gateway answers and goes on
         if len(entries) == 1:
             log.exception("market_gateway_order_failed", instrument=instrument.pk)
             return [{"error": "the order could not be entered"}]
     # One order's unexpected failure (a balance changed under the batch) does not keep the others out.
-    return [answer for request in requests for answer in _enter_batch(instrument, now, [request], memory)]
+    return [answer for request in requests for answer in _enter_batch(instrument, now, [request], memory, meanwhile)]
 
 
 def _connect() -> None:
@@ -210,10 +210,19 @@ def serve(path: str, *, ready=None, stop=None) -> None:
     log.info("market_gateway_ready", socket=path)
     if ready is not None:
         ready()
+    # The answers of the batch just committed: sent once the next batch's reads are on their way to the database
+    # (or at once, when no order is waiting), so that the database is not kept waiting while the gateway writes them.
+    due: list[tuple[socket.socket, dict]] = []
+
+    def answer_due() -> None:
+        while due:
+            _answer(waiting, *due.pop(0))
+
     try:
         while stop is None or not stop.is_set():
-            requests = waiting.gather(0.5)
+            requests = waiting.gather(0 if due else 0.5)
             if not requests:
+                answer_due()
                 continue
             batches = defaultdict(list)
             for client, request in requests:
@@ -228,9 +237,10 @@ def serve(path: str, *, ready=None, stop=None) -> None:
                     log.exception("market_gateway_request_unreadable", instrument=instrument_id)
                     answers = [{"error": "the request could not be read"}] * len(batch)
                 else:
-                    answers = _enter_batch(instruments[instrument_id], now, batch, books[instrument_id])
-                for (client, _request), answer in zip(batch, answers, strict=True):
-                    _answer(waiting, client, answer)
+                    answers = _enter_batch(instruments[instrument_id], now, batch, books[instrument_id], answer_due)
+                answer_due()  # if the batch did not get as far as its reads
+                due.extend((client, answer) for (client, _request), answer in zip(batch, answers, strict=True))
+        answer_due()
     finally:
         server.close()
         connection.close()

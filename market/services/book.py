@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -109,9 +110,8 @@ class _Order:
 ORDER_COLUMNS = ("id, side, price_yen, quantity, remaining, sequence, owner, unit_account_id, cash_account_id, "
                  "reserved_units + reserved_yen")
 READ_PARTICIPANTS = """
-SELECT p.id, p.status, gx_market_owner(p.organisation_id), a.unit_kind, a.unit_id, a.unit_number, a.cash_id,
-       a.cash_number
-  FROM market_participant p CROSS JOIN LATERAL gx_market_trading_accounts(p.organisation_id) a
+SELECT p.id, p.status, t.owner, t.unit_kind, t.unit_id, t.unit_number, t.cash_id, t.cash_number
+  FROM market_participant p JOIN gx_market_trading_terms t ON t.organisation_id = p.organisation_id
  WHERE p.id = ANY(%s) ORDER BY p.id FOR NO KEY UPDATE OF p"""
 READ_REPLAYS = """
 SELECT o.participant_id, o.idempotency_key, o.id, o.instrument_id, o.side, o.price_yen, o.quantity, o.time_in_force,
@@ -216,19 +216,23 @@ class BookInMemory:
 
 
 def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: tuple[str, str],
-          memory: BookInMemory | None = None, *, commit: bool = False) -> list[Answer]:
+          memory: BookInMemory | None = None, *, commit: bool = False,
+          meanwhile: Callable[[], None] | None = None) -> list[Answer]:
     """Enter ``entries`` on ``instrument`` at ``now`` (``context``: the audit context's id and metadata, as pghistory
     sets them). Returns an answer for each entry, in order. ``memory``: the book as the gateway keeps it; without it,
     the batch reads the top of the book it may reach.
 
     ``commit``: the batch is a transaction of its own, begun with its reads and committed with its writes (no round
     trip of its own for either: the instrument's lock is held for two round trips, not four); the connection must be
-    in autocommit mode, outside any transaction. Otherwise the batch runs in the caller's transaction."""
+    in autocommit mode, outside any transaction. Otherwise the batch runs in the caller's transaction.
+
+    ``meanwhile``: called once the batch's reads are sent, while the database runs them (the gateway answers the
+    clients of the batch before, instead of keeping the database waiting for that)."""
     connection.ensure_connection()
     if commit and not connection.get_autocommit():
         raise ValueError("a batch that commits itself needs a connection outside any transaction")
     with connection.wrap_database_errors:
-        batch = _Batch(connection.connection, instrument, entries, now, memory, commit)
+        batch = _Batch(connection.connection, instrument, entries, now, memory, commit, meanwhile)
         try:
             answers = batch.run(context)
         except BaseException:
@@ -242,8 +246,9 @@ def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: 
 
 class _Batch:
     def __init__(self, db: psycopg.Connection, instrument: Instrument, entries: list[Entry], now: datetime,
-                 memory: BookInMemory | None, commit: bool):
-        self.db, self.instrument, self.entries, self.now, self.commit = db, instrument, entries, now, commit
+                 memory: BookInMemory | None, commit: bool, meanwhile: Callable[[], None] | None):
+        self.db, self.instrument, self.entries, self.now = db, instrument, entries, now
+        self.commit, self.meanwhile = commit, meanwhile
         if memory is not None and any(e.order_id is not None for e in entries):
             memory.forget()  # an amended order is matched again in the amend's own transaction, not here
             memory = None
@@ -267,7 +272,7 @@ class _Batch:
         """End a batch that commits itself and failed (its transaction left open, or aborted, by the error)."""
         if not self.db.closed and self.db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             with contextlib.suppress(psycopg.Error):  # a broken connection has no transaction left to end
-                self.db.execute("ROLLBACK")
+                self._cursor().execute("ROLLBACK")
 
     # --- reads -------------------------------------------------------------------------------------------------
 
@@ -285,7 +290,7 @@ class _Batch:
                 cursors[name].execute(sql, params, prepare=True)
 
             if self.commit:
-                self.db.execute("BEGIN")
+                self._cursor().execute("BEGIN")
             run("participants", READ_PARTICIPANTS, [participants])
             run("replays", READ_REPLAYS, [[e.participant_id for e in new], [e.key for e in new]])
             run("instrument", READ_INSTRUMENT, [self.day, len(new), len(new), self.now, self.instrument.id])
@@ -294,6 +299,8 @@ class _Batch:
                 run("again", READ_AGAIN, [again])
             for side in ("sell", "buy") if self.memory is None else ():
                 run(side, READ_SIDE[side], [self.instrument.id, again, -(-wants[side] // self.instrument.lot) + 1])
+            if self.meanwhile is not None:  # the reads are sent (each execute flushes): the database is at work
+                self.meanwhile()
         self.participants = {row[0]: row[1:] for row in cursors["participants"].fetchall()}
         self.replays = {(row[0], row[1]): row[2:] for row in cursors["replays"].fetchall()}
         (halted_until, self.version, self.upper, reference, percent, self.halt_minutes, numbers,
@@ -444,7 +451,7 @@ class _Batch:
             for answer in entered:  # trade indexes become their numbers (a replay in the batch shares the list)
                 answer.trade_ids[:] = [trade_ids[index] for index in answer.trade_ids]
         elif self.commit:  # nothing entered: the locks the reads took are let go
-            self.db.execute("COMMIT")
+            self._cursor().execute("COMMIT")
         if self.memory is not None:  # what left the book leaves the memory too; the count is the batch's own
             for order in [*self.new, *(self.orders[number] for number in self.before)]:
                 if order.status != "open":
@@ -485,7 +492,7 @@ class _Batch:
             cursors[4].execute(WRITE_TAKEN, [json.dumps(_changes(taken)), self.instrument.vintage, self.instrument.id],
                                prepare=True)
             if self.commit:
-                self.db.execute("COMMIT")
+                self._cursor().execute("COMMIT")
         (self.version,) = cursors[4].fetchone()  # the count of changes this batch leaves
         if not self.trades:
             return []

@@ -52,17 +52,18 @@ def cash_account(organisation: Organisation) -> HoldingAccount:
     return ledger.cash_account_open(organisation)
 
 
-def _database_rule(function: str, organisation: Organisation) -> str:
-    """A market rule kept once, as a database function that order entry reads too (market/sql/order_book.sql)."""
+def _trading_terms(column: str, organisation: Organisation) -> str:
+    """A market rule kept once, in the database's view that order entry reads too (market/sql/trading_terms.sql)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s)", [organisation.pk])  # noqa: S608 - the names below, not input
+        cursor.execute(f"SELECT {column} FROM gx_market_trading_terms "  # noqa: S608 - the names below, not input
+                       "WHERE organisation_id = %s", [organisation.pk])
         return cursor.fetchone()[0]
 
 
 def unit_account(organisation: Organisation) -> HoldingAccount:
     """The account a participant trades allowances from: a regulated entity's corporate holding account, a
-    trading operator's trading account (``gx_market_unit_account_kind``)."""
-    kind = _database_rule("gx_market_unit_account_kind", organisation)
+    trading operator's trading account (``gx_market_trading_terms.unit_kind``)."""
+    kind = _trading_terms("unit_kind", organisation)
     account = organisation.holding_accounts.filter(kind=kind).order_by("pk").first()
     if account is None:
         raise _no_unit_account(organisation, kind)
@@ -76,8 +77,8 @@ def _no_unit_account(organisation: Organisation, kind: str) -> RegistryError:
 
 def owner_of(organisation: Organisation) -> str:
     """Who an order belongs to for self-trade prevention: the joint-notification group, else the organisation
-    (``gx_market_owner``)."""
-    return _database_rule("gx_market_owner", organisation)
+    (``gx_market_trading_terms.owner``)."""
+    return _trading_terms("owner", organisation)
 
 
 def _bank_transfer(kind: str, participant: Participant, amount_yen, bank_reference: str, acting_user,
@@ -331,22 +332,23 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
     (``market.gateway.submit``, ``market.services.book``). ``now`` None: the moment the order is entered.
     """
     key = (idempotency_key or "").strip()
+    # Nothing is written here (the order is, where it is entered): no transaction of its own, and the audit context
+    # is only handed on with the order (entered before the reads, pghistory would prefix each with it).
+    authorize(acting_user, ACT, participant.organisation)
+    check = FieldChecks()  # every wrong field named at once
+    if not key or len(key) > 100:
+        check(_refuse, _("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
+    if side not in Order.Side.values:
+        check(_refuse, _("Choose buy or sell."), "side")
+    if time_in_force not in Order.TimeInForce.values:
+        check(_refuse, _("Choose how long the order stays on the book."), "time_in_force")
+    # Tick and lot are the instrument's terms, fixed when it is listed; what may change is checked where the order
+    # is entered.
+    price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
+    check.done()
+    entry = book.Entry(participant_id=participant.pk, user_id=acting_user.pk, side=side, price=price,
+                       quantity=units, time_in_force=time_in_force, key=key)
     with audit_context(acting_user, action="order_enter") as context:
-        # Nothing is written here (the order is, where it is entered), so no transaction of its own.
-        authorize(acting_user, ACT, participant.organisation)
-        check = FieldChecks()  # every wrong field named at once
-        if not key or len(key) > 100:
-            check(_refuse, _("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
-        if side not in Order.Side.values:
-            check(_refuse, _("Choose buy or sell."), "side")
-        if time_in_force not in Order.TimeInForce.values:
-            check(_refuse, _("Choose how long the order stays on the book."), "time_in_force")
-        # Tick and lot are the instrument's terms, fixed when it is listed; what may change is checked where the
-        # order is entered.
-        price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
-        check.done()
-        entry = book.Entry(participant_id=participant.pk, user_id=acting_user.pk, side=side, price=price,
-                           quantity=units, time_in_force=time_in_force, key=key)
         try:
             answer = gateway.submit(instrument, entry, now, context_variables(context))
             if answer.refusal == "GX106":  # its first order: the cash account is opened, and the order entered again
