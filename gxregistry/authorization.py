@@ -13,6 +13,11 @@ the write (NetBox re-checks permissions inside the write; Zulip's actions check 
 
 Suspension of the user (``is_active``) and of the membership that grants the permission, and the
 second factor, are checked here, not by each caller.
+
+Order entry is the one act whose memberships are read by its caller: the order gateway's batch
+(``market.services.book``) reads those of all its orders' representatives at once, locked, in the
+transaction that writes the orders, decides with ``membership_allows``, and the service raises the
+refusal through ``authorize_membership`` — the same decision and message as ``authorize``.
 """
 
 from __future__ import annotations
@@ -77,13 +82,7 @@ def authorize(actor, permission: str, organisation=None, *, fresh_code: str | No
     pass it for irreversible acts. It is checked last, so nobody burns a code on an act they may
     not do anyway.
     """
-    from accounts.roles import COMPANY_ACTS, ROLE_PERMISSIONS
-
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        _refuse(_("Sign in as someone who may do this."))
-    if not actor.is_active:
-        _refuse(_("Your access has been suspended."), ErrorCode.SUSPENDED)
-
+    authorize_actor(actor)
     if "." in permission:  # a global permission: registry administrators, through their group
         if organisation is not None:
             raise ValueError("a global permission is not checked against an organisation")
@@ -93,16 +92,42 @@ def authorize(actor, permission: str, organisation=None, *, fresh_code: str | No
     else:
         if organisation is None:  # e.g. the government's accounts: no company acts for them
             _refuse(ErrorCode.NOT_PERMITTED.label)
-        membership = _active_membership(actor, organisation)
-        if membership is not None and permission in ROLE_PERMISSIONS[membership.role]:
-            _check_not_suspended(membership)
-        elif permission not in COMPANY_ACTS and actor.has_perm(f"accounts.{permission}"):  # not even a superuser
-            _check_not_suspended(_administrator_membership(actor))
-        else:
-            _refuse(_("You may not do this for %(organisation)s.") % {"organisation": organisation})
+        authorize_membership(actor, permission, organisation, _active_membership(actor, organisation))
 
     if fresh_code is not None:
         _check_fresh_code(actor, fresh_code)
+
+
+def authorize_actor(actor) -> None:
+    """The part of ``authorize`` that needs no organisation: someone signed in, whose access is not suspended."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        _refuse(_("Sign in as someone who may do this."))
+    if not actor.is_active:
+        _refuse(_("Your access has been suspended."), ErrorCode.SUSPENDED)
+
+
+def membership_allows(membership: ActiveMembership | None, permission: str) -> bool:
+    """Whether an active membership (or none) lets its holder do a company's own act (``accounts.roles.COMPANY_ACTS``)
+    now: for a caller that reads memberships itself, many at once (order entry: ``market.services.book``), and
+    refuses through ``authorize_membership`` what this does not allow."""
+    from accounts.roles import COMPANY_ACTS, ROLE_PERMISSIONS
+
+    if permission not in COMPANY_ACTS:
+        raise ValueError("only a company's own acts are decided by the membership alone")
+    return membership is not None and permission in ROLE_PERMISSIONS[membership.role] and membership.suspended_at is None
+
+
+def authorize_membership(actor, permission: str, organisation, membership: ActiveMembership | None) -> None:
+    """``authorize``'s decision for an act on ``organisation``, given the actor's active membership of it (or None) as
+    ``authorize`` reads it, or as a caller read it in the transaction that writes the act (order entry)."""
+    from accounts.roles import COMPANY_ACTS, ROLE_PERMISSIONS
+
+    if membership is not None and permission in ROLE_PERMISSIONS[membership.role]:
+        _check_not_suspended(membership)
+    elif permission not in COMPANY_ACTS and actor.has_perm(f"accounts.{permission}"):  # not even a superuser
+        _check_not_suspended(_administrator_membership(actor))
+    else:
+        _refuse(_("You may not do this for %(organisation)s.") % {"organisation": organisation})
 
 
 def authorize_self(actor, user) -> None:

@@ -286,6 +286,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # The market's order gateway (market.gateway; `manage.py market_gateway`): the unix socket through which the web and
 # API processes enter orders, a batch at a time. Unset, each process enters its orders itself (tests, a shell).
 MARKET_GATEWAY_SOCKET = env.str("MARKET_GATEWAY_SOCKET", default="")
+# How long the gateway waits, at most, for the next orders of the clients it has just answered (market.gateway.serve).
+MARKET_GATEWAY_LINGER_MS = env.float("MARKET_GATEWAY_LINGER_MS", default=2.0)
 Q_CLUSTER = {
     "name": "gxregistry",
     "workers": env.int("Q_WORKERS", default=2),

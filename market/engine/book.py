@@ -40,12 +40,16 @@ class Book:
         return order_id in self._where
 
     def rest(self, order: Order) -> None:
-        """Put an order on the book behind the orders at its price (read back in time order, or left by matching)."""
+        """Put an order on the book in its place in time among the orders at its price: behind them, unless it is
+        older than some (an order put back with the place an amend let it keep)."""
         level = self._levels[order.side].get(order.price)
         if level is None:
             level = self._levels[order.side][order.price] = deque()
             insort(self._prices[order.side], self._key(order.side, order.price))
-        level.append(order)
+        if level and order.sequence < level[-1].sequence:
+            level.insert(next(i for i, resting in enumerate(level) if resting.sequence > order.sequence), order)
+        else:
+            level.append(order)
         self._where[order.id] = (order.side, order.price)
 
     def submit(self, order: Order, *, band: tuple[int, int] | None = None) -> Result:

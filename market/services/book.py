@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +31,8 @@ from django.utils import timezone
 
 from accounts import ledger
 from accounts.models import LedgerTransaction
+from accounts.roles import ACT
+from gxregistry.authorization import ActiveMembership, membership_allows
 from market.engine.book import Book
 from market.engine.matching import Order as Resting
 from market.engine.matching import Side, Stop
@@ -67,7 +68,7 @@ class Answer:
     replayed: bool = False
     trade_ids: list[int] = field(default_factory=list)
     halted: bool = False
-    refusal: str | None = None  # GX101 .. GX108, GX001 (market/services/orders.py turns them into messages)
+    refusal: str | None = None  # GX101 .. GX109, GX001 (market/services/orders.py turns them into messages)
     detail: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
@@ -113,6 +114,15 @@ READ_PARTICIPANTS = """
 SELECT p.id, p.status, t.owner, t.unit_kind, t.unit_id, t.unit_number, t.cash_id, t.cash_number
   FROM market_participant p JOIN gx_market_trading_terms t ON t.organisation_id = p.organisation_id
  WHERE p.id = ANY(%s) ORDER BY p.id FOR NO KEY UPDATE OF p"""
+# The batch's representatives' memberships of their participants' organisations (order entry's authorization,
+# gxregistry.authorization.membership_allows), share-locked: a suspension waits for the batch that relied on them.
+READ_MEMBERSHIPS = """
+SELECT k.participant, k.user_id, m.role, m.suspended_at, m.suspension_reason
+  FROM unnest(%s::bigint[], %s::bigint[]) AS k(participant, user_id)
+  JOIN market_participant p ON p.id = k.participant
+  JOIN accounts_membership m ON m.user_id = k.user_id AND m.organisation_id = p.organisation_id
+   AND m.ended_at IS NULL
+   FOR SHARE OF m"""
 READ_REPLAYS = """
 SELECT o.participant_id, o.idempotency_key, o.id, o.instrument_id, o.side, o.price_yen, o.quantity, o.time_in_force,
        ARRAY(SELECT t.id FROM market_trade t WHERE (t.buy_order_id = o.id OR t.sell_order_id = o.id)
@@ -216,23 +226,19 @@ class BookInMemory:
 
 
 def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: tuple[str, str],
-          memory: BookInMemory | None = None, *, commit: bool = False,
-          meanwhile: Callable[[], None] | None = None) -> list[Answer]:
+          memory: BookInMemory | None = None, *, commit: bool = False) -> list[Answer]:
     """Enter ``entries`` on ``instrument`` at ``now`` (``context``: the audit context's id and metadata, as pghistory
     sets them). Returns an answer for each entry, in order. ``memory``: the book as the gateway keeps it; without it,
     the batch reads the top of the book it may reach.
 
     ``commit``: the batch is a transaction of its own, begun with its reads and committed with its writes (no round
     trip of its own for either: the instrument's lock is held for two round trips, not four); the connection must be
-    in autocommit mode, outside any transaction. Otherwise the batch runs in the caller's transaction.
-
-    ``meanwhile``: called once the batch's reads are sent, while the database runs them (the gateway answers the
-    clients of the batch before, instead of keeping the database waiting for that)."""
+    in autocommit mode, outside any transaction. Otherwise the batch runs in the caller's transaction."""
     connection.ensure_connection()
     if commit and not connection.get_autocommit():
         raise ValueError("a batch that commits itself needs a connection outside any transaction")
     with connection.wrap_database_errors:
-        batch = _Batch(connection.connection, instrument, entries, now, memory, commit, meanwhile)
+        batch = _Batch(connection.connection, instrument, entries, now, memory, commit)
         try:
             answers = batch.run(context)
         except BaseException:
@@ -246,9 +252,8 @@ def enter(instrument: Instrument, entries: list[Entry], now: datetime, context: 
 
 class _Batch:
     def __init__(self, db: psycopg.Connection, instrument: Instrument, entries: list[Entry], now: datetime,
-                 memory: BookInMemory | None, commit: bool, meanwhile: Callable[[], None] | None):
-        self.db, self.instrument, self.entries, self.now = db, instrument, entries, now
-        self.commit, self.meanwhile = commit, meanwhile
+                 memory: BookInMemory | None, commit: bool):
+        self.db, self.instrument, self.entries, self.now, self.commit = db, instrument, entries, now, commit
         if memory is not None and any(e.order_id is not None for e in entries):
             memory.forget()  # an amended order is matched again in the amend's own transaction, not here
             memory = None
@@ -292,6 +297,7 @@ class _Batch:
             if self.commit:
                 self._cursor().execute("BEGIN")
             run("participants", READ_PARTICIPANTS, [participants])
+            run("memberships", READ_MEMBERSHIPS, [[e.participant_id for e in new], [e.user_id for e in new]])
             run("replays", READ_REPLAYS, [[e.participant_id for e in new], [e.key for e in new]])
             run("instrument", READ_INSTRUMENT, [self.day, len(new), len(new), self.now, self.instrument.id])
             run("balances", READ_BALANCES, [self.instrument.vintage, participants])
@@ -299,9 +305,8 @@ class _Batch:
                 run("again", READ_AGAIN, [again])
             for side in ("sell", "buy") if self.memory is None else ():
                 run(side, READ_SIDE[side], [self.instrument.id, again, -(-wants[side] // self.instrument.lot) + 1])
-            if self.meanwhile is not None:  # the reads are sent (each execute flushes): the database is at work
-                self.meanwhile()
         self.participants = {row[0]: row[1:] for row in cursors["participants"].fetchall()}
+        self.memberships = {(row[0], row[1]): ActiveMembership(*row[2:]) for row in cursors["memberships"].fetchall()}
         self.replays = {(row[0], row[1]): row[2:] for row in cursors["replays"].fetchall()}
         (halted_until, self.version, self.upper, reference, percent, self.halt_minutes, numbers,
          sequences) = cursors["instrument"].fetchone()
@@ -371,6 +376,16 @@ class _Batch:
                 "field": "quantity" if selling else "price_yen"})
         return None
 
+    def _unauthorized(self, entry: Entry) -> Answer | None:
+        """The refusal of an entry whose representative may not act for its participant now (before anything else
+        is told about the participant); the service raises it with the membership read here."""
+        membership = self.memberships.get((entry.participant_id, entry.user_id))
+        if membership_allows(membership, ACT):
+            return None
+        return Answer(refusal="GX109", detail={"membership": None if membership is None else [
+            membership.role, membership.suspended_at and membership.suspended_at.isoformat(),
+            membership.suspension_reason]})
+
     def _replay(self, entry: Entry, seen: dict) -> Answer | None:
         """The answer to an entry whose key its participant used before: the order first entered, or a conflict."""
         first = seen.get((entry.participant_id, entry.key)) or self.replays.get((entry.participant_id, entry.key))
@@ -422,7 +437,7 @@ class _Batch:
                 return Answer(order_id=entry.order_id), None
             self._changing(order)
         else:
-            answer = self._replay(entry, seen) or self._refusal(entry)
+            answer = self._unauthorized(entry) or self._replay(entry, seen) or self._refusal(entry)
             if answer is not None:
                 return answer, None
             _status, owner, _kind, units, _number, cash, _cash_number = self.participants[entry.participant_id]

@@ -29,7 +29,13 @@ from accounts.models import (
 )
 from accounts.roles import ACT, OPERATE_MARKET
 from gxregistry.audit import audit_context, context_variables
-from gxregistry.authorization import authorize, state_change
+from gxregistry.authorization import (
+    ActiveMembership,
+    authorize,
+    authorize_actor,
+    authorize_membership,
+    state_change,
+)
 from gxregistry.errors import ErrorCode, FieldChecks, RegistryError
 from gxregistry.transitions import transition_check
 from market import gateway
@@ -298,9 +304,18 @@ def _save_reservation(order: Order) -> None:
     order.save()
 
 
-def _book_refusal(answer: book.Answer, participant: Participant, instrument: Instrument) -> RegistryError:
+def _book_refusal(answer: book.Answer, participant: Participant, instrument: Instrument, acting_user) -> RegistryError:
     """The RegistryError for the book's refusal of an order (``market.services.book``)."""
     detail = answer.detail
+    if answer.refusal == "GX109":  # authorize's own refusal, from the membership the batch read
+        membership = detail["membership"]
+        try:
+            authorize_membership(acting_user, ACT, participant.organisation, None if membership is None else
+                                 ActiveMembership(membership[0], membership[1] and datetime.fromisoformat(
+                                     membership[1]), membership[2]))
+        except RegistryError as refused:
+            return refused
+        return RegistryError(ErrorCode.NOT_PERMITTED, ErrorCode.NOT_PERMITTED.label, "user")
     if answer.refusal == "GX001":
         refusal = ledger.insufficient_units(
             number=detail["number"], held=detail["held"], asked=detail["asked"],
@@ -327,14 +342,15 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
     order's price) with every fill settled, and what is left rests on the book with its delivery reserved. Entering
     the same ``idempotency_key`` again returns the order entered with it.
 
-    The representative is authorized and the fields checked here; the rest (the participant's state, the corridor,
-    a halt, what its accounts hold) is checked where the order is entered, with the other orders of its batch
-    (``market.gateway.submit``, ``market.services.book``). ``now`` None: the moment the order is entered.
+    The fields are checked here; the representative's membership of the participant (``authorize``'s decision), the
+    participant's state, the corridor, a halt and what its accounts hold are checked where the order is entered, in
+    the transaction that writes it, with the other orders of its batch (``market.gateway.submit``,
+    ``market.services.book``). ``now`` None: the moment the order is entered.
     """
     key = (idempotency_key or "").strip()
     # Nothing is written here (the order is, where it is entered): no transaction of its own, and the audit context
     # is only handed on with the order (entered before the reads, pghistory would prefix each with it).
-    authorize(acting_user, ACT, participant.organisation)
+    authorize_actor(acting_user)
     check = FieldChecks()  # every wrong field named at once
     if not key or len(key) > 100:
         check(_refuse, _("Give the order an idempotency key (at most 100 characters)."), "idempotency_key")
@@ -359,7 +375,7 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
                 "Order entry did not answer. Send the order again: its key makes sure it is entered once."),
                 "idempotency_key") from None
     if answer.refusal:
-        raise _book_refusal(answer, participant, instrument)
+        raise _book_refusal(answer, participant, instrument, acting_user)
     return Entered(answer.order_id, answer.trade_ids, answer.halted)
 
 

@@ -92,3 +92,14 @@ def test_a_self_trade_cancels_the_incoming_remainder_and_the_band_halts():
     assert [f.quantity for f in result.fills] == [5] and result.cancelled == 3 and result.halted
     result = match(Order(5, Side.BUY, 99, 8, 5, "C"), resting)
     assert result.fills == () and result.rests.quantity == 8 and result.stop == Stop.NO_MORE_MATCH
+
+
+def test_an_order_put_back_with_the_place_an_amend_let_it_keep_trades_before_younger_ones():
+    book = Book()
+    for number, sequence in ((1, 10), (2, 20), (3, 30)):
+        book.rest(Order(number, Side.SELL, 3000, 5, sequence, f"seller-{number}"))
+    kept = book.cancel(1)  # an amend that lowers the quantity: the order keeps its place in time
+    book.rest(Order(kept.id, kept.side, kept.price, 3, kept.sequence, kept.owner))
+    assert [order.id for order in book.resting(Side.SELL)] == [1, 2, 3]
+    result = book.submit(Order(4, Side.BUY, 3000, 4, 40, "buyer"))
+    assert [(fill.resting_id, fill.quantity) for fill in result.fills] == [(1, 3), (2, 1)]

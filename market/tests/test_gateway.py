@@ -13,10 +13,12 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts import ledger
-from accounts.models import Balance, LedgerTransaction
-from gxregistry.errors import RegistryError
+from accounts.models import Balance, LedgerTransaction, Membership
+from accounts.roles import Role
+from gxregistry.errors import ErrorCode, RegistryError
 from market import gateway
 from market.models import Order, Trade
 from market.services import book
@@ -95,6 +97,32 @@ def test_a_batch_whose_trades_cancel_out_moves_nothing_and_still_records_its_tra
     assert held(a.account) == (10, 0) and held(b.account) == (0, 0) and yen(b.cash) == (100_000, 0)
     assert not Order.objects.filter(status=S.OPEN).exists()
     assert market.reservation_differences() == [] and ledger.reconcile().clean
+
+
+@pytest.mark.django_db
+def test_a_batch_authorizes_each_representative_with_the_membership_it_reads(mkt):
+    seller, buyer, other = (mkt.participant(allowances=100), mkt.participant(yen=1_000_000),
+                            mkt.participant(yen=1_000_000))
+    Membership.objects.filter(user=other.rep, organisation=other.organisation).update(
+        suspended_at=timezone.now(), suspension_reason="under review")
+    stranger = book.Entry(participant_id=buyer.pk, user_id=seller.rep.pk, side="buy", price=3000, quantity=5,
+                          time_in_force="gtc", key="not-mine")
+    answers = _enter(mkt, [_entry(seller, "sell", 3000, 10, "s"), stranger, _entry(other, "buy", 3000, 5, "o"),
+                           _entry(buyer, "buy", 3000, 4, "b")])
+    assert [answer.refusal for answer in answers] == [None, "GX109", "GX109", None]
+    assert answers[1].detail == {"membership": None}  # the seller's representative is no member of the buyer
+    assert answers[2].detail["membership"][0] == Role.AUTHORISED_REPRESENTATIVE
+    assert answers[2].detail["membership"][2] == "under review"
+    assert held(seller.account) == (96, 6) and yen(buyer.cash) == (988_000, 0) and yen(other.cash) == (1_000_000, 0)
+    # The service raises authorize's own refusal, with its message, from the membership the batch read.
+    with pytest.raises(RegistryError) as refused:
+        mkt.order(other, "buy", 3000, 5, key="o2")
+    assert refused.value.code == ErrorCode.SUSPENDED and "under review" in str(refused.value.message)
+    with pytest.raises(RegistryError) as refused:
+        market.order_enter(participant=buyer, instrument=mkt.instrument, side="buy", price_yen=3000, quantity=5,
+                           idempotency_key="not-mine", acting_user=seller.rep, now=OPEN)
+    assert refused.value.code == ErrorCode.NOT_PERMITTED and refused.value.field == "user"
+    assert not Order.objects.filter(idempotency_key__in=["o2", "not-mine"]).exists()
 
 
 @pytest.mark.django_db(transaction=True)
