@@ -3,9 +3,9 @@ order is entered").
 
 Every order entered on an instrument, and every order an amend puts back in time, comes through ``enter``: a batch
 of them in one transaction under the instrument's row lock, in two round trips to the database — the reads (the
-participants, their accounts and balances, idempotency keys, the corridor, the band, the top of the book, the new
-orders' numbers), then every write — with the matching in between, in memory, by ``market.engine`` (the same rules
-the property tests hold it to). The order gateway (``market.gateway``) hands it every order waiting when it wakes;
+representatives' memberships, which authorize each order; the participants, their accounts and balances, idempotency
+keys, the corridor, the band, the top of the book, the new orders' numbers), then every write — with the matching in
+between, in memory, by ``market.engine`` (the same rules the property tests hold it to). The order gateway (``market.gateway``) hands it every order waiting when it wakes;
 without a gateway (tests, a shell) a service enters its one order the same way.
 
 The trades of a batch settle together: one ledger transaction of kind ``trade`` moves each participant's net
