@@ -4,6 +4,7 @@ the batch's trades settle in one ledger transaction of net moves, and nothing is
 gateway's socket, many clients at once get every order answered once it is committed."""
 
 import os
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -253,3 +254,29 @@ def test_the_gateway_keeps_the_book_in_memory_only_while_nobody_else_has_changed
     assert held(seller.account) == (10, 0) and held(buyer.account) == (5, 0)
     assert Order.objects.get(pk=bought.order_id).remaining == 5
     assert market.reservation_differences() == [] and ledger.reconcile().clean
+
+
+def test_the_gateway_lingers_for_the_clients_it_has_just_answered_and_not_for_a_lone_one(tmp_path):
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "linger.sock"))
+    server.listen(8)
+    waiting = gateway._Waiting(server)
+    first, second = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
+    try:
+        for client in (first, second):
+            client.connect(str(tmp_path / "linger.sock"))
+            client.sendall(b'{"n": 0}\n')
+        assert len(waiting.gather(1.0, linger=0.5)) == 2  # both busy, both here: no wait
+        first.sendall(b'{"n": 1}\n')  # answered, the first sends at once, the second a moment later
+        threading.Timer(0.05, second.sendall, [b'{"n": 2}\n']).start()
+        began = time.monotonic()
+        assert sorted(request["n"] for _client, request in waiting.gather(1.0, linger=0.5)) == [1, 2]
+        assert time.monotonic() - began < 0.4
+        second.close()  # a client gone is not waited for
+        first.sendall(b'{"n": 3}\n')
+        began = time.monotonic()
+        assert [request["n"] for _client, request in waiting.gather(1.0, linger=0.5)] == [3]
+        assert time.monotonic() - began < 0.3
+    finally:
+        first.close()
+        server.close()
