@@ -361,6 +361,8 @@ def order_enter(*, participant: Participant, instrument: Instrument, side: str, 
     # Tick and lot are the instrument's terms, fixed when it is listed; what may change is checked where the order
     # is entered.
     price, units = check(clean_price, instrument, price_yen), check(clean_quantity, instrument, quantity)
+    if check.refused:  # someone who may not act for the participant is refused as such, not told about the fields
+        authorize(acting_user, ACT, participant.organisation)
     check.done()
     entry = book.Entry(participant_id=participant.pk, user_id=acting_user.pk, side=side, price=price,
                        quantity=units, time_in_force=time_in_force, key=key)

@@ -123,7 +123,15 @@ def test_a_batch_authorizes_each_representative_with_the_membership_it_reads(mkt
         market.order_enter(participant=buyer, instrument=mkt.instrument, side="buy", price_yen=3000, quantity=5,
                            idempotency_key="not-mine", acting_user=seller.rep, now=OPEN)
     assert refused.value.code == ErrorCode.NOT_PERMITTED and refused.value.field == "user"
-    assert not Order.objects.filter(idempotency_key__in=["o2", "not-mine"]).exists()
+    with pytest.raises(RegistryError) as refused:  # wrong fields too: still refused as someone who may not act
+        market.order_enter(participant=buyer, instrument=mkt.instrument, side="buy", price_yen="abc", quantity=-5,
+                           idempotency_key="not-mine", acting_user=seller.rep, now=OPEN)
+    assert refused.value.code == ErrorCode.NOT_PERMITTED and refused.value.field == "user"
+    with pytest.raises(RegistryError) as refused:  # its own representative is told about the fields
+        market.order_enter(participant=buyer, instrument=mkt.instrument, side="buy", price_yen="abc", quantity=-5,
+                           idempotency_key="mine", acting_user=buyer.rep, now=OPEN)
+    assert refused.value.field == "price_yen" and [other.field for other in refused.value.others] == ["quantity"]
+    assert not Order.objects.filter(idempotency_key__in=["o2", "not-mine", "mine"]).exists()
 
 
 @pytest.mark.django_db(transaction=True)
