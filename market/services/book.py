@@ -5,8 +5,9 @@ Every order entered on an instrument, and every order an amend puts back in time
 of them in one transaction under the instrument's row lock, in two round trips to the database — the reads (the
 representatives' memberships, which authorize each order; the participants, their accounts and balances, idempotency
 keys, the corridor, the band, the top of the book, the new orders' numbers), then every write — with the matching in
-between, in memory, by ``market.engine`` (the same rules the property tests hold it to). The order gateway (``market.gateway``) hands it every order waiting when it wakes;
-without a gateway (tests, a shell) a service enters its one order the same way.
+between, in memory, by ``market.engine`` (the same rules the property tests hold it to). The order gateway
+(``market.gateway``) hands it every order waiting when it wakes; without a gateway (tests, a shell) a service enters
+its one order the same way.
 
 The trades of a batch settle together: one ledger transaction of kind ``trade`` moves each participant's net
 allowances and yen (a clearing house's netting), each trade keeping its price, quantity and orders in
@@ -316,12 +317,12 @@ class _Batch:
             reference_price_yen=reference, band_percent=percent).band()
         self.balances = {(row[0], row[1]): (row[2], row[3]) for row in cursors["balances"].fetchall()}
         if self.memory is not None:
-            if self.memory.version != self.version:  # changed by someone else (or not read yet): read it all
+            stale = self.memory.version != self.version  # changed by someone else (or not read yet): read it all
+            if stale:
                 self.memory.book, self.memory.orders = Book(), {}
-                self.book, self.orders = self.memory.book, self.memory.orders
-                for row in self._cursor().execute(READ_BOOK, [self.instrument.id], prepare=True).fetchall():
-                    self.book.rest(self._read_order(row).resting())
             self.book, self.orders = self.memory.book, self.memory.orders
+            for row in self._cursor().execute(READ_BOOK, [self.instrument.id], prepare=True).fetchall() if stale else ():
+                self.book.rest(self._read_order(row).resting())
         else:
             self.book = Book()
             for side in ("sell", "buy"):
